@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# build.sh: router builds and the project's test entry point. No OpenWrt SDK needed.
+#
+#   ./build.sh            static binaries for every router architecture into dist/
+#   ./build.sh test       everything CI runs: format, vet, unit tests, big-endian
+#                         MIPS tests under qemu-mips-static, shell checks
+#   ./build.sh fuzz [T]   every fuzz target for T each (default 30s), one at a time
+set -euo pipefail
+cd "$(dirname "$0")"
+
+VERSION=${NTKD_VERSION:-$(cat VERSION)}
+LDFLAGS="-s -w -X main.version=${VERSION}"
+DIST=dist
+
+# name GOARCH extra-env: the targets OpenWrt routers run.
+TARGETS=(
+	"mips    mips   GOMIPS=softfloat"   # ath79 and other big-endian MIPS
+	"mipsle  mipsle GOMIPS=softfloat"   # ramips (MT7621/MT76x8)
+	"armv7   arm    GOARM=7"            # ipq40xx, mvebu, bcm27xx
+	"arm64   arm64  "                   # mediatek filogic, rockchip, bcm27xx 64-bit
+	"x86_64  amd64  "                   # x86 routers and VMs
+)
+
+# Packages whose tests must also pass on big-endian MIPS: the codecs and maps.
+MIPS_TEST_PKGS=(./internal/addr ./internal/maps ./internal/wire ./internal/config)
+
+build_one() { # name goarch [VAR=value]
+	local name=$1 goarch=$2 extra=${3:-}
+	local out="$DIST/ntkd_linux_${name}"
+	local envs=(CGO_ENABLED=0 GOOS=linux "GOARCH=$goarch")
+	[ -z "$extra" ] || envs+=("$extra")
+	env "${envs[@]}" go build -trimpath -ldflags "$LDFLAGS" -o "$out" ./ntkd
+	local size xzsize
+	size=$(stat -c %s "$out")
+	xzsize=$(xz -9 -c "$out" | wc -c)
+	printf '%-8s %9d bytes  xz -9 %9d bytes  %s\n' "$name" "$size" "$xzsize" "$out"
+}
+
+cmd_build() {
+	mkdir -p "$DIST"
+	echo "ntkd ${VERSION}"
+	local t
+	for t in "${TARGETS[@]}"; do
+		# shellcheck disable=SC2086 # word splitting of the target line is intended
+		build_one $t
+	done
+}
+
+cmd_test() {
+	echo "== gofmt"
+	local unformatted
+	unformatted=$(gofmt -l ntkd internal)
+	if [ -n "$unformatted" ]; then
+		echo "not gofmt-clean:"; echo "$unformatted"; return 1
+	fi
+	echo "== go vet"
+	go vet ./...
+	echo "== go test"
+	go test -count=1 ./...
+	echo "== big-endian MIPS (qemu-mips-static)"
+	local tmp pkg bin
+	tmp=$(mktemp -d)
+	trap 'rm -rf "$tmp"' RETURN
+	for pkg in "${MIPS_TEST_PKGS[@]}"; do
+		bin="$tmp/$(basename "$pkg").test"
+		CGO_ENABLED=0 GOOS=linux GOARCH=mips GOMIPS=softfloat go test -c -o "$bin" "$pkg"
+		(cd "$pkg" && qemu-mips-static "$bin" -test.count=1) | tail -n 1 | sed "s|^|$pkg: |"
+		# The test binary exits non-zero on failure; pipefail carries it here.
+	done
+	CGO_ENABLED=0 GOOS=linux GOARCH=mips GOMIPS=softfloat go build -trimpath \
+		-ldflags "$LDFLAGS" -o "$tmp/ntkd.mips" ./ntkd
+	local got
+	got=$(qemu-mips-static "$tmp/ntkd.mips" --version)
+	[ "$got" = "ntkd ${VERSION}" ] || { echo "mips --version printed '$got'"; return 1; }
+	echo "mips binary: $got"
+	echo "== shell"
+	local scripts=(build.sh .ci/run)
+	shellcheck "${scripts[@]}"
+	shellcheck -s sh files/etc/init.d/ntkd
+	busybox ash -n files/etc/init.d/ntkd
+	echo "all tests passed"
+}
+
+cmd_fuzz() {
+	local t=${1:-30s} pkg f
+	for pkg in $(go list ./...); do
+		for f in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
+			echo "== $pkg $f ($t)"
+			go test -run '^$' -fuzz "^${f}\$" -fuzztime "$t" -parallel 1 "$pkg"
+		done
+	done
+}
+
+case "${1:-build}" in
+build) cmd_build ;;
+test) cmd_test ;;
+fuzz) shift; cmd_fuzz "$@" ;;
+*) echo "usage: $0 [build|test|fuzz [duration]]" >&2; exit 2 ;;
+esac
