@@ -1,0 +1,33 @@
+// Package wire encodes and decodes every ntkd packet.
+//
+// The format is version 1 of the ntkd wire protocol, specified byte by byte in
+// docs/PROTOCOL.md: a 16-byte header (magic "NK", version, op, flags, packet
+// id, payload length) followed by a payload whose layout depends on the op.
+// Everything is big-endian and fixed-width, so the same bytes mean the same
+// thing on a big-endian MIPS router and on an amd64 simulator.
+//
+// Packets are gopacket layers built on the core github.com/gopacket/gopacket
+// package only: the router binary must not link gopacket/layers or pcap.
+// LayerTypeHeader decodes the header and its NextLayerType names the payload
+// layer of the op, so both gopacket.NewPacket and a
+// gopacket.DecodingLayerParser fed with DecodingLayers() dissect whole
+// packets (that is what `ntkd dump` does).
+//
+// For daemon code there are simpler entry points:
+//
+//   - Encode / Append build a whole packet from an id and a Payload.
+//   - Decode parses a whole packet into fresh values that do not alias the
+//     input.
+//   - Decoder parses into values it owns and reuses (zero allocations in steady
+//     state); they alias the input and stay valid until the next call.
+//   - PayloadLen and ReadFrame frame packets on TCP streams.
+//
+// Decoders never panic and never size an allocation from a length field
+// before checking it against both the bytes present and a hard limit. Every
+// rejection is an *Error that wraps one of the sentinel errors (ErrTruncated,
+// ErrOversized, ErrBadMagic, ErrBadVersion, ErrUnknownOp, ErrInconsistent), so
+// callers test it with errors.Is.
+//
+// The encoding is canonical: every byte string that decodes re-encodes to the
+// same bytes. Encoders refuse any value the decoder would refuse.
+package wire

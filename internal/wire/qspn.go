@@ -1,0 +1,225 @@
+package wire
+
+import (
+	"slices"
+
+	"github.com/gopacket/gopacket"
+)
+
+// BroadcastFlags are the flag bits of TRACER_PKT / QSPN_CLOSE / QSPN_OPEN.
+type BroadcastFlags uint8
+
+const (
+	BcastTracer      BroadcastFlags = 0x01 // the packet is a tracer packet
+	BcastBBlock      BroadcastFlags = 0x02 // bnode blocks follow the chunks
+	BcastStarters    BroadcastFlags = 0x04 // BCAST_TRACER_STARTERS: sent by contiguous starters
+	BcastBnodeClosed BroadcastFlags = 0x08 // a bnode of the gnode closed (seed §5.3.1)
+	BcastBnodeOpened BroadcastFlags = 0x10 // a bnode of the gnode opened (seed §5.3.1)
+
+	bcastFlagsKnown = uint8(BcastTracer | BcastBBlock | BcastStarters | BcastBnodeClosed | BcastBnodeOpened)
+)
+
+// Chunk is one hop of the route a tracer packet travelled.
+type Chunk struct {
+	Node uint8  // IP2MAP id, at the packet's level, of the node that added the chunk
+	Cost uint32 // cost of the hop into that node
+}
+
+// BnodeLink is one gnode a border node touches.
+type BnodeLink struct {
+	Gnode uint8 // IP2MAP id of the gnode on the other side
+	Level uint8 // its level (< 16)
+	Cost  uint32
+}
+
+// BnodeBlock lists the gnodes one border node of this gnode touches.
+type BnodeBlock struct {
+	Bnode uint8 // IP2MAP id of the border node at the packet's level
+	Links []BnodeLink
+}
+
+// Broadcast is the payload shared by TRACER_PKT, QSPN_CLOSE and QSPN_OPEN.
+//
+//	off  size  field
+//	0    1     gnode id: the gnode inside which the broadcast stays
+//	1    1     level (< 16)
+//	2    1     sub_id: IP2MAP id of the extreme node that created a qspn_open
+//	3    1     flags (BroadcastFlags)
+//	4    4     QSPN round id
+//	8    1     ttl
+//	9    2     chunk count c (<= 256)
+//	11   5c    chunks {node id u8, cost u32}
+//	then, iff flags has BBLOCK:
+//	     2     bnode block count k (1..256)
+//	     k x   {bnode id u8, link count l u8, l x {gnode id u8, level u8, cost u32}}
+//
+// The header's packet id is the broadcast id the broadcast cache compares.
+//
+// Decoding reuses Chunks, Blocks and each block's Links, so a Decoder
+// decodes tracer packets without allocating once it has seen big ones.
+type Broadcast struct {
+	base
+	Kind   Op // OpTracerPkt, OpQSPNClose or OpQSPNOpen
+	Gnode  uint8
+	Level  uint8
+	SubID  uint8
+	Flags  BroadcastFlags // BcastBBlock must be set iff Blocks is not empty
+	Round  uint32
+	TTL    uint8
+	Chunks []Chunk
+	Blocks []BnodeBlock
+}
+
+const (
+	bcastFixedLen = 11
+	chunkLen      = 5
+	blockHdrLen   = 2
+	linkLen       = 6
+)
+
+func (p *Broadcast) Op() Op                         { return p.Kind }
+func (p *Broadcast) LayerType() gopacket.LayerType  { return LayerTypeOf(p.Kind) }
+func (p *Broadcast) CanDecode() gopacket.LayerClass { return p.LayerType() }
+
+func (p *Broadcast) checkKind() error {
+	switch p.Kind {
+	case OpTracerPkt, OpQSPNClose, OpQSPNOpen:
+		return nil
+	}
+	return kindError("Broadcast", p.Kind)
+}
+
+func (p *Broadcast) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
+	chunks, blocks := p.Chunks[:0], p.Blocks[:0]
+	*p = Broadcast{Kind: p.Kind, base: base{contents: data}}
+	if err := p.checkKind(); err != nil {
+		return err
+	}
+	r := start(data, p.Kind)
+	p.Gnode = r.u8("gnode")
+	p.Level = r.level("level")
+	p.SubID = r.u8("sub_id")
+	p.Flags = BroadcastFlags(r.flags("flags", bcastFlagsKnown))
+	p.Round = r.u32("round")
+	p.TTL = r.u8("ttl")
+
+	off := r.off
+	nc := int(r.u16("chunk count"))
+	if r.err == nil && nc > MaxChunks {
+		r.setErr(ErrInconsistent, "chunk count", off, "%d chunks > %d", nc, MaxChunks)
+	}
+	if r.need(nc*chunkLen, "chunks") {
+		chunks = slices.Grow(chunks, nc) // bounded: the bytes are present
+		for i := 0; i < nc; i++ {
+			chunks = append(chunks, Chunk{Node: r.u8("chunk node"), Cost: r.u32("chunk cost")})
+		}
+	}
+	p.Chunks = chunks
+
+	if r.err == nil && p.Flags&BcastBBlock != 0 {
+		off = r.off
+		nb := int(r.u16("block count"))
+		if r.err == nil && (nb == 0 || nb > MaxBnodeBlocks) {
+			r.setErr(ErrInconsistent, "block count", off, "%d blocks with BBLOCK set, want 1..%d", nb, MaxBnodeBlocks)
+		}
+		if r.need(nb*blockHdrLen, "blocks") {
+			blocks = slices.Grow(blocks, nb)
+			for i := 0; i < nb && r.err == nil; i++ {
+				// Reuse the block slot and its Links backing array from an
+				// earlier decode, if any.
+				if i < cap(blocks) {
+					blocks = blocks[:i+1]
+				} else {
+					blocks = append(blocks, BnodeBlock{})
+				}
+				blk := &blocks[i]
+				links := blk.Links[:0]
+				blk.Bnode = r.u8("bnode id")
+				nl := int(r.u8("link count"))
+				if r.need(nl*linkLen, "links") {
+					links = slices.Grow(links, nl)
+					for j := 0; j < nl; j++ {
+						links = append(links, BnodeLink{Gnode: r.u8("link gnode"), Level: r.level("link level"), Cost: r.u32("link cost")})
+					}
+				}
+				blk.Links = links
+			}
+		}
+	}
+	p.Blocks = blocks
+	return finish(df, r.done())
+}
+
+func (p *Broadcast) size() (int, error) {
+	if err := p.checkKind(); err != nil {
+		return 0, err
+	}
+	op := p.Kind.String()
+	if err := checkLevel(p.Kind, "level", p.Level); err != nil {
+		return 0, err
+	}
+	if err := checkFlags(p.Kind, "flags", uint8(p.Flags), bcastFlagsKnown); err != nil {
+		return 0, err
+	}
+	if len(p.Chunks) > MaxChunks {
+		return 0, encErr(ErrInconsistent, op, "chunks", "%d chunks > %d", len(p.Chunks), MaxChunks)
+	}
+	n := bcastFixedLen + chunkLen*len(p.Chunks)
+	bblock := p.Flags&BcastBBlock != 0
+	if bblock != (len(p.Blocks) > 0) {
+		return 0, encErr(ErrInconsistent, op, "flags", "BBLOCK flag %v but %d blocks", bblock, len(p.Blocks))
+	}
+	if !bblock {
+		return n, nil
+	}
+	if len(p.Blocks) > MaxBnodeBlocks {
+		return 0, encErr(ErrInconsistent, op, "blocks", "%d blocks > %d", len(p.Blocks), MaxBnodeBlocks)
+	}
+	n += 2
+	for i := range p.Blocks {
+		links := p.Blocks[i].Links
+		if len(links) > MaxBnodeLinks {
+			return 0, encErr(ErrInconsistent, op, "links", "block %d: %d links > %d", i, len(links), MaxBnodeLinks)
+		}
+		for j := range links {
+			if err := checkLevel(p.Kind, "link level", links[j].Level); err != nil {
+				return 0, err
+			}
+		}
+		n += blockHdrLen + linkLen*len(links)
+	}
+	return n, nil
+}
+
+func (p *Broadcast) put(b []byte) {
+	w := writer{b: b}
+	w.u8(p.Gnode)
+	w.u8(p.Level)
+	w.u8(p.SubID)
+	w.u8(uint8(p.Flags))
+	w.u32(p.Round)
+	w.u8(p.TTL)
+	w.u16(uint16(len(p.Chunks)))
+	for _, c := range p.Chunks {
+		w.u8(c.Node)
+		w.u32(c.Cost)
+	}
+	if p.Flags&BcastBBlock == 0 {
+		return
+	}
+	w.u16(uint16(len(p.Blocks)))
+	for i := range p.Blocks {
+		blk := &p.Blocks[i]
+		w.u8(blk.Bnode)
+		w.u8(uint8(len(blk.Links)))
+		for _, l := range blk.Links {
+			w.u8(l.Gnode)
+			w.u8(l.Level)
+			w.u32(l.Cost)
+		}
+	}
+}
+
+func (p *Broadcast) SerializeTo(b gopacket.SerializeBuffer, _ gopacket.SerializeOptions) error {
+	return serialize(p, b)
+}
