@@ -1,0 +1,255 @@
+// Package config is ntkd's TOML configuration: the keys, their defaults and
+// their validation.
+//
+// A configuration is decoded over Default(), so a file only needs the keys it
+// changes. Parse reports every problem of a file at once, each with the
+// dotted key and, where the key is written in the file, its line and column:
+// on OpenWrt the file is rendered from UCI and read by people who only see
+// `ntkd check-config` output in logread.
+package config
+
+import (
+	"log/slog"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/ntkd/ntkd/internal/addr"
+)
+
+// Config is the whole daemon configuration. The toml tags are the key names;
+// the comment of each field gives its default.
+type Config struct {
+	// LogLevel is debug, info, warn or error. Default info.
+	LogLevel slog.Level `toml:"log_level"`
+	// MemoryLimit is the daemon's GOMEMLIMIT in bytes; 0 leaves Go's default
+	// (no limit). Default "0".
+	MemoryLimit Size `toml:"memory_limit"`
+	// GOGC is the garbage collector's target percentage; -1 turns it off,
+	// which is only allowed with a MemoryLimit. Default 100.
+	GOGC int `toml:"gogc"`
+	// Interfaces are the mesh interfaces. Default none: valid for
+	// check-config, but the daemon needs at least one to start.
+	Interfaces []Interface `toml:"interface"`
+
+	Address Address `toml:"address"`
+	Ports   Ports   `toml:"ports"`
+	Radar   Radar   `toml:"radar"`
+	QSPN    QSPN    `toml:"qspn"`
+	Kernel  Kernel  `toml:"kernel"`
+	Control Control `toml:"control"`
+	Limits  Limits  `toml:"limits"`
+	ANDNA   ANDNA   `toml:"andna"`
+	DNS     DNS     `toml:"dns"`
+	VLayer  VLayer  `toml:"vlayer"`
+}
+
+// Interface is one [[interface]] entry.
+type Interface struct {
+	// Name is the Linux interface name. Required.
+	Name string `toml:"name"`
+	// WifiMetrics adds nl80211 station metrics to the link cost when the
+	// interface is wireless. Default true.
+	WifiMetrics bool `toml:"wifi_metrics"`
+}
+
+// setDefaults fills an [[interface]] entry before the file's keys are
+// decoded over it, as Default does for the tables.
+func (i *Interface) setDefaults() { *i = Interface{WifiMetrics: true} }
+
+// Address is the [address] table: the layout of mesh addresses.
+type Address struct {
+	// Prefix is the mesh prefix: inside 10.0.0.0/8, 172.16.0.0/12 or
+	// fc00::/7 (restricted mode). Default 10.0.0.0/8.
+	Prefix netip.Prefix `toml:"prefix"`
+	// BitsPerLevel is the width of each level, level 0 first, each 1..8;
+	// empty means addr.DefaultBits(Prefix). Default empty.
+	BitsPerLevel []uint8 `toml:"bits_per_level"`
+}
+
+// Ports is the [ports] table.
+type Ports struct {
+	// Radar is the UDP port of radar probes and small requests. Default 269.
+	Radar int `toml:"radar"`
+	// Stream is the TCP port of per-rnode streams (tracer, QSPN, maps).
+	// Default 269.
+	Stream int `toml:"stream"`
+	// ANDNA is the UDP and TCP port of ANDNA. Default 277.
+	ANDNA int `toml:"andna"`
+}
+
+// Radar is the [radar] table: neighbour discovery and link measurement.
+type Radar struct {
+	// Interval is how often a probe round runs while links are stable.
+	// Default 5s.
+	Interval time.Duration `toml:"interval"`
+	// Probes is the number of probes in a burst, 1..64. Default 16.
+	Probes int `toml:"probes"`
+	// ProbeTimeout is how long a reply may take before the probe counts as
+	// lost; shorter than Interval. Default 1s.
+	ProbeTimeout time.Duration `toml:"probe_timeout"`
+	// DeadAfter is the number of consecutive fully lost bursts before an
+	// rnode is declared dead, 1..20. Default 3.
+	DeadAfter int `toml:"dead_after"`
+}
+
+// QSPN is the [qspn] table: route discovery rounds.
+type QSPN struct {
+	// WaitRound is QSPN_WAIT_ROUND, the time between rounds. Default 60s.
+	WaitRound time.Duration `toml:"wait_round"`
+	// MaxRoutes is MAXROUTES, the routes kept per destination, 1..32.
+	// Default 10.
+	MaxRoutes int `toml:"max_routes"`
+	// MaxAgeRounds is the number of rounds without a refresh after which a
+	// route ages out, 1..16. Default 2.
+	MaxAgeRounds int `toml:"max_age_rounds"`
+}
+
+// Table is a kernel routing table id. TableMain is written "main" in the
+// file; any other table (1..252) makes the daemon add an ip rule for it.
+type Table int
+
+// TableMain is RT_TABLE_MAIN, the kernel's main table.
+const TableMain Table = 254
+
+func (t Table) String() string {
+	if t == TableMain {
+		return "main"
+	}
+	return strconv.Itoa(int(t))
+}
+
+// Kernel is the [kernel] table: how routes are installed.
+type Kernel struct {
+	// Table is "main" or a table number 1..252. Default main.
+	Table Table `toml:"table"`
+	// RulePriority is the priority of the ip rule that selects a numbered
+	// Table, 1..32765 (0 and 32766/32767 are the kernel's default rules).
+	// Default 1000.
+	RulePriority int `toml:"rule_priority"`
+	// Protocol is the RTPROT number that marks ntkd's routes, 5..255
+	// (0..4 are reserved by the kernel). Default 15, "proto ntk".
+	Protocol int `toml:"protocol"`
+}
+
+// UsesRule says whether routes go to a numbered table that needs an ip rule.
+func (k Kernel) UsesRule() bool { return k.Table != TableMain }
+
+// Control is the [control] table.
+type Control struct {
+	// Socket is the absolute path of the control unix socket.
+	// Default /var/run/ntkd.sock.
+	Socket string `toml:"socket"`
+}
+
+// Limits is the [limits] table.
+type Limits struct {
+	// MaxNeighbours is the most rnodes kept, 1..255 (an rnode index is one
+	// byte). Default 64.
+	MaxNeighbours int `toml:"max_neighbours"`
+	// MaxPendingRequests is the most requests in flight per peer, 1..1024.
+	// Default 32.
+	MaxPendingRequests int `toml:"max_pending_requests"`
+}
+
+// ANDNA is the [andna] table: the distributed name system.
+type ANDNA struct {
+	// Enabled runs ANDNA. Default true.
+	Enabled bool `toml:"enabled"`
+	// KeyDir is the absolute directory of the node's Ed25519 key pair.
+	// Default /etc/ntkd.
+	KeyDir string `toml:"key_dir"`
+	// Hibernation is how long a record lives after its registration or
+	// last update. Default 72h.
+	Hibernation time.Duration `toml:"hibernation"`
+	// MinUpdateInterval refuses updates that come earlier than this after
+	// the last one; 0..Hibernation (exclusive). Default 24h.
+	MinUpdateInterval time.Duration `toml:"min_update_interval"`
+	// MaxQueue is MAX_ANDNA_QUEUE, the requests queued per name, 1..16.
+	// Default 5.
+	MaxQueue int `toml:"max_queue"`
+	// BackupGnodes is MAX_ANDNA_BACKUP_GNODES, 0..8. Default 2.
+	BackupGnodes int `toml:"backup_gnodes"`
+	// MaxNamesPerKey is the most names one key may register, 1..65535.
+	// Default 256.
+	MaxNamesPerKey int `toml:"max_names_per_key"`
+	// Names are the hostnames this node registers: lowercase DNS names,
+	// unique, at most MaxNamesPerKey. Default none.
+	Names []string `toml:"names"`
+}
+
+// DNS is the [dns] table: the DNS wrapper in front of ANDNA.
+type DNS struct {
+	// Enabled runs the DNS wrapper. Default false.
+	Enabled bool `toml:"enabled"`
+	// Listen is the ip:port the wrapper listens on (dnsmasq forwards to it;
+	// OpenWrt already owns port 53). Default 127.0.0.1:5353.
+	Listen string `toml:"listen"`
+	// Suffix marks ANDNA names: "foo.ntk" asks ANDNA for "foo". Default ntk.
+	Suffix string `toml:"suffix"`
+	// Upstream is the ip:port other names are forwarded to; "" refuses
+	// them. Default "".
+	Upstream string `toml:"upstream"`
+}
+
+// VLayer is the [vlayer] table: tunnels between mesh islands.
+type VLayer struct {
+	// Enabled runs the virtual layer. Default false.
+	Enabled bool `toml:"enabled"`
+}
+
+// Default returns a new Config holding every default.
+func Default() *Config {
+	return &Config{
+		LogLevel:    slog.LevelInfo,
+		MemoryLimit: 0,
+		GOGC:        100,
+		Address: Address{
+			Prefix: netip.MustParsePrefix("10.0.0.0/8"),
+		},
+		Ports: Ports{Radar: 269, Stream: 269, ANDNA: 277},
+		Radar: Radar{
+			Interval:     5 * time.Second,
+			Probes:       16,
+			ProbeTimeout: time.Second,
+			DeadAfter:    3,
+		},
+		QSPN: QSPN{
+			WaitRound:    60 * time.Second,
+			MaxRoutes:    10,
+			MaxAgeRounds: 2,
+		},
+		Kernel:  Kernel{Table: TableMain, RulePriority: 1000, Protocol: 15},
+		Control: Control{Socket: "/var/run/ntkd.sock"},
+		Limits:  Limits{MaxNeighbours: 64, MaxPendingRequests: 32},
+		ANDNA: ANDNA{
+			Enabled:           true,
+			KeyDir:            "/etc/ntkd",
+			Hibernation:       72 * time.Hour,
+			MinUpdateInterval: 24 * time.Hour,
+			MaxQueue:          5,
+			BackupGnodes:      2,
+			MaxNamesPerKey:    256,
+		},
+		DNS: DNS{
+			Enabled: false,
+			Listen:  "127.0.0.1:5353",
+			Suffix:  "ntk",
+		},
+	}
+}
+
+// HasInterfaces says whether any mesh interface is configured. The daemon
+// refuses to start without one; check-config does not, so that a freshly
+// installed package's config still checks.
+func (c *Config) HasInterfaces() bool { return len(c.Interfaces) > 0 }
+
+// Scheme returns the address scheme of Address: BitsPerLevel, or the
+// default split of the prefix when it is empty.
+func (c *Config) Scheme() (*addr.Scheme, error) {
+	bits := c.Address.BitsPerLevel
+	if len(bits) == 0 {
+		bits = addr.DefaultBits(c.Address.Prefix)
+	}
+	return addr.NewScheme(c.Address.Prefix, bits)
+}

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func run(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := dispatch(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestVersion(t *testing.T) {
+	for _, a := range []string{"--version", "version", "-v"} {
+		code, out, _ := run(t, a)
+		if code != exitOK || out != "ntkd "+version+"\n" {
+			t.Errorf("%s: %d %q", a, code, out)
+		}
+	}
+}
+
+func TestHelpListsOnlyRealCommands(t *testing.T) {
+	code, out, _ := run(t, "help")
+	if code != exitOK {
+		t.Fatal(code)
+	}
+	for name := range commands() {
+		if !strings.Contains(out, "  "+name+" ") {
+			t.Errorf("help does not list %s:\n%s", name, out)
+		}
+	}
+	// Every listed command must dispatch (no placeholders).
+	for _, line := range strings.Split(out, "\n") {
+		if !strings.HasPrefix(line, "  ") {
+			continue
+		}
+		name := strings.Fields(line)[0]
+		if _, ok := commands()[name]; !ok {
+			t.Errorf("help lists unknown command %q", name)
+		}
+	}
+	if code, _, _ := run(t); code != exitUsage {
+		t.Errorf("no arguments: exit %d", code)
+	}
+	if code, _, errs := run(t, "frobnicate"); code != exitUsage || !strings.Contains(errs, "unknown command") {
+		t.Errorf("unknown command: %d %q", code, errs)
+	}
+}
+
+func TestCheckConfig(t *testing.T) {
+	example := filepath.Join("..", "files", "etc", "ntkd.example.toml")
+	code, out, errs := run(t, "check-config", "-c", example)
+	if code != exitOK || !strings.Contains(out, ": ok") || errs != "" {
+		t.Fatalf("example config: %d %q %q", code, out, errs)
+	}
+	if code, out, _ := run(t, "check-config", "-q", "-c", example); code != exitOK || out != "" {
+		t.Fatalf("-q: %d %q", code, out)
+	}
+
+	bad := filepath.Join(t.TempDir(), "bad.toml")
+	os.WriteFile(bad, []byte("log_level = \"info\"\n[qspn]\nmax_routes = 99\n"), 0o600)
+	code, out, errs = run(t, "check-config", "-c", bad)
+	if code != exitFail || out != "" || !strings.Contains(errs, bad+":3:1: qspn.max_routes") {
+		t.Fatalf("bad config: %d %q %q", code, out, errs)
+	}
+	if code, _, errs := run(t, "check-config", "-c", filepath.Join(t.TempDir(), "missing.toml")); code != exitFail || errs == "" {
+		t.Fatalf("missing file: %d %q", code, errs)
+	}
+	if code, _, _ := run(t, "check-config", "-x"); code != exitUsage {
+		t.Fatalf("bad flag: %d", code)
+	}
+	if code, _, _ := run(t, "check-config", "-c", example, "extra"); code != exitUsage {
+		t.Fatalf("extra argument: %d", code)
+	}
+}
