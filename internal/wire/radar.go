@@ -24,13 +24,18 @@ const echoFlagsKnown = uint8(EchoHooking)
 //	0   2    burst id
 //	2   1    probe sequence number inside the burst
 //	3   1    flags (EchoHooking)
-//	4   1+a  sender (probe) / replier (reply) address; family 0 while hooking
+//	4   4    nonce: random while hooking (lowest creates the gnode), else 0
+//	8   1+a  sender (probe) / replier (reply) address; family 0 while hooking
 type Echo struct {
 	base
 	Kind  Op // OpEchoMe or OpEchoReply
 	Burst uint16
 	Seq   uint8
 	Flags EchoFlags
+	// Nonce is drawn at random by a node when it starts hooking: among
+	// neighbours that are all still hooking, the lowest nonce creates the
+	// gnode and the others wait to join it.
+	Nonce uint32
 	Addr  netip.Addr // the zero Addr while the node has none
 }
 
@@ -55,6 +60,7 @@ func (p *Echo) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
 	p.Burst = r.u16("burst")
 	p.Seq = r.u8("seq")
 	p.Flags = EchoFlags(r.flags("flags", echoFlagsKnown))
+	p.Nonce = r.u32("nonce")
 	p.Addr = r.addr("address", true)
 	return finish(df, r.done())
 }
@@ -67,7 +73,7 @@ func (p *Echo) size() (int, error) {
 		return 0, err
 	}
 	n, err := addrLen(p.Kind, "address", p.Addr, true)
-	return 4 + n, err
+	return 8 + n, err
 }
 
 func (p *Echo) put(b []byte) {
@@ -75,6 +81,7 @@ func (p *Echo) put(b []byte) {
 	w.u16(p.Burst)
 	w.u8(p.Seq)
 	w.u8(uint8(p.Flags))
+	w.u32(p.Nonce)
 	w.addr(p.Addr)
 }
 

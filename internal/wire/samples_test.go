@@ -69,7 +69,7 @@ func samples() []sample {
 	}
 	reg := sampleRegister()
 	return []sample{
-		{0x00000001, &Echo{Kind: OpEchoMe, Burst: 0x1234, Seq: 3, Flags: EchoHooking}},
+		{0x00000001, &Echo{Kind: OpEchoMe, Burst: 0x1234, Seq: 3, Flags: EchoHooking, Nonce: 0xdeadbeef}},
 		{0x00000002, &Echo{Kind: OpEchoReply, Burst: 0x1234, Seq: 3, Addr: v4b}},
 		{0x00000010, &Empty{Kind: OpGetFreeNodes}},
 		{0x00000011, pf},
