@@ -348,3 +348,18 @@ func (m *Map) Routed() int {
 	}
 	return k
 }
+
+// RouteVia returns the route to id through gw and the round that last
+// refreshed it.
+func (m *Map) RouteVia(id, gw uint8) (Route, uint8, bool) {
+	if !m.check(id) {
+		return Route{Gw: NoGateway}, 0, false
+	}
+	b := int(id) * int(m.maxRoutes)
+	for i := 0; i < int(m.n[id]); i++ {
+		if m.gw[b+i] == gw {
+			return Route{gw, m.cost[b+i]}, m.stamp[b+i], true
+		}
+	}
+	return Route{Gw: NoGateway}, 0, false
+}

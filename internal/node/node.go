@@ -1,0 +1,294 @@
+// Package node is one Netsukuku node: the radar, hook and QSPN state
+// machines wired to one set of maps, driven by a single event loop that the
+// caller owns. Nothing here touches a socket, a clock or the kernel: events
+// come in with the current time (virtual in the simulator, monotonic in the
+// daemon) and actions go out as packets to send, a route table to install
+// and the next time the node wants to be woken up. The same code runs in the
+// daemon, the simulator and the unit tests.
+package node
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"time"
+
+	"github.com/ntkd/ntkd/internal/addr"
+	"github.com/ntkd/ntkd/internal/maps"
+	"github.com/ntkd/ntkd/internal/radar"
+	"github.com/ntkd/ntkd/internal/wire"
+)
+
+// Config is what a node needs to run.
+type Config struct {
+	Scheme        *addr.Scheme
+	MaxRoutes     int
+	MaxBnodeLinks int
+	Radar         radar.Config
+	// HookScan is how long the first radar scan listens before the node
+	// decides whether it is alone.
+	HookScan time.Duration
+	// RequestTimeout bounds each hook request before the next rnode is tried.
+	RequestTimeout time.Duration
+	// WaitRound is QSPN_WAIT_ROUND: the least time between two rounds of a
+	// level (seed 001 §5.1.4).
+	WaitRound time.Duration
+	// MaxAgeRounds: routes not refreshed for this many rounds age out.
+	MaxAgeRounds int
+	// Seed makes the node's random choices reproducible.
+	Seed uint64
+}
+
+// DefaultConfig returns the daemon's defaults for scheme.
+func DefaultConfig(s *addr.Scheme) Config {
+	return Config{
+		Scheme: s, MaxRoutes: maps.DefaultMaxRoutes, MaxBnodeLinks: maps.DefaultMaxBnodeLinks,
+		Radar: radar.DefaultConfig(), HookScan: 2 * time.Second, RequestTimeout: 2 * time.Second,
+		WaitRound: 60 * time.Second, MaxAgeRounds: 2,
+	}
+}
+
+func (c *Config) validate() error {
+	switch {
+	case c.Scheme == nil:
+		return fmt.Errorf("node: no address scheme")
+	case c.HookScan <= 0 || c.RequestTimeout <= 0 || c.WaitRound <= 0:
+		return fmt.Errorf("node: hook scan, request timeout and wait round must be positive")
+	case c.MaxAgeRounds < 1 || c.MaxAgeRounds > 100:
+		return fmt.Errorf("node: max age rounds %d, want 1..100", c.MaxAgeRounds)
+	}
+	return c.Radar.Validate()
+}
+
+// State is where the node is in its life.
+type State uint8
+
+const (
+	Scanning State = iota // first radar: who is around?
+	Joining               // asking an rnode for a free id and its maps
+	Hooked                // part of the network
+)
+
+func (s State) String() string { return [...]string{"scanning", "joining", "hooked"}[s] }
+
+// Send is a packet the caller must transmit.
+type Send struct {
+	Iface int
+	To    radar.PeerID // radar.Broadcast: the interface's link broadcast
+	// Reliable packets go on the per-rnode stream (TCP in the daemon): the
+	// transport retransmits them. Others are datagrams and may be lost.
+	Reliable bool
+	Op       wire.Op
+	Data     []byte
+}
+
+// Stats counts what the node did, for the simulator's figures and `ntkd ctl`.
+type Stats struct {
+	SentPackets [256]uint64 // by op
+	SentBytes   [256]uint64
+	Dropped     map[string]uint64 // by reason
+}
+
+func (s *Stats) drop(reason string) {
+	if s.Dropped == nil {
+		s.Dropped = map[string]uint64{}
+	}
+	s.Dropped[reason]++
+}
+
+// Node is one node's protocol state. It is not safe for concurrent use.
+type Node struct {
+	cfg   Config
+	rng   *rand.Rand
+	radar *radar.Radar
+	dec   wire.Decoder
+
+	state State
+	nonce uint32 // hooking nonce (seed of the "still scanning" tie-break)
+	pos   addr.Position
+	ip    netip.Addr
+	maps  *maps.Set
+	lv    []levelState
+	hook  hookState
+
+	now           time.Duration
+	out           []Send
+	routesVersion uint64
+	Stats         Stats
+}
+
+// New makes a node; it does nothing until Start.
+func New(cfg Config) (*Node, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	r, err := radar.New(cfg.Radar)
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x6e746b64)), radar: r}
+	return n, nil
+}
+
+// State returns the node's state.
+func (n *Node) State() State { return n.state }
+
+// Addr returns the node's address once hooked.
+func (n *Node) Addr() netip.Addr { return n.ip }
+
+// Position returns the node's ids once hooked.
+func (n *Node) Position() addr.Position { return n.pos }
+
+// Maps returns the node's maps (nil before it hooks). Read only.
+func (n *Node) Maps() *maps.Set { return n.maps }
+
+// Radar exposes the neighbour table. Read only.
+func (n *Node) Radar() *radar.Radar { return n.radar }
+
+// RoutesVersion changes whenever the route table may have changed.
+func (n *Node) RoutesVersion() uint64 { return n.routesVersion }
+
+// Outbox returns the packets to send and forgets them.
+func (n *Node) Outbox() []Send {
+	o := n.out
+	n.out = nil
+	return o
+}
+
+// Start begins the hook at now: the first radar scan.
+func (n *Node) Start(now time.Duration) {
+	n.now = now
+	n.state = Scanning
+	n.nonce = n.rng.Uint32() | 1
+	n.hook = hookState{deadline: now + n.cfg.HookScan}
+	n.radar.ProbeNow(now)
+	n.Tick(now)
+}
+
+// IfaceUp starts using an interface.
+func (n *Node) IfaceUp(now time.Duration, iface int) {
+	n.now = now
+	n.radar.IfaceUp(now, iface)
+	n.Tick(now)
+}
+
+// IfaceDown stops using an interface; its neighbours die at once.
+func (n *Node) IfaceDown(now time.Duration, iface int) {
+	n.now = now
+	n.radar.IfaceDown(iface)
+	n.radarEvents()
+}
+
+// NextWakeup is when the node next needs Tick.
+func (n *Node) NextWakeup() time.Duration {
+	next := n.radar.NextWakeup()
+	if n.state != Hooked {
+		next = min(next, n.hook.deadline)
+		return next
+	}
+	for i := range n.lv {
+		if n.lv[i].pending {
+			next = min(next, n.lv[i].roundStart+n.cfg.WaitRound)
+		}
+	}
+	return next
+}
+
+// Tick runs the timers that are due at now.
+func (n *Node) Tick(now time.Duration) {
+	n.now = now
+	n.radar.Tick(now)
+	n.flushProbes()
+	n.radarEvents()
+	if n.state != Hooked {
+		if now >= n.hook.deadline {
+			n.hookTimeout()
+		}
+		return
+	}
+	for l := range n.lv {
+		if n.lv[l].pending && now >= n.lv[l].roundStart+n.cfg.WaitRound {
+			n.startRound(l)
+		}
+	}
+}
+
+// flushProbes turns the radar's probe requests into ECHO_ME packets.
+func (n *Node) flushProbes() {
+	for _, p := range n.radar.Probes() {
+		e := &wire.Echo{Kind: wire.OpEchoMe, Burst: p.Burst, Seq: p.Seq}
+		n.fillEcho(e)
+		n.send(p.Iface, p.To, false, 0, e)
+	}
+}
+
+func (n *Node) fillEcho(e *wire.Echo) {
+	if n.state != Hooked {
+		e.Flags = wire.EchoHooking
+		e.Nonce = n.nonce
+		return
+	}
+	e.Addr = n.ip
+}
+
+// send encodes and queues a packet.
+func (n *Node) send(iface int, to radar.PeerID, reliable bool, id uint32, p wire.Payload) {
+	b, err := wire.Encode(id, p)
+	if err != nil {
+		// Our own packets are built from validated state: an encoding
+		// error is a bug, counted rather than sent half-formed.
+		n.Stats.drop("encode: " + err.Error())
+		return
+	}
+	op := p.Op()
+	n.Stats.SentPackets[op]++
+	n.Stats.SentBytes[op] += uint64(len(b))
+	n.out = append(n.out, Send{Iface: iface, To: to, Reliable: reliable, Op: op, Data: b})
+}
+
+// HandlePacket processes a packet that arrived on iface from peer.
+func (n *Node) HandlePacket(now time.Duration, iface int, from radar.PeerID, data []byte) {
+	n.now = now
+	h, p, err := n.dec.Decode(data)
+	if err != nil {
+		n.Stats.drop("malformed")
+		return
+	}
+	switch p := p.(type) {
+	case *wire.Echo:
+		n.onEcho(iface, from, h, p)
+	case *wire.Broadcast:
+		n.onBroadcast(iface, from, h, p)
+	default:
+		n.onRequest(iface, from, h, p)
+	}
+	n.radarEvents()
+}
+
+func (n *Node) onEcho(iface int, from radar.PeerID, h wire.Header, e *wire.Echo) {
+	hooking := e.Flags&wire.EchoHooking != 0
+	if e.Kind == wire.OpEchoMe {
+		n.radar.OnProbe(n.now, iface, from, hooking, e.Nonce, e.Addr)
+		reply := &wire.Echo{Kind: wire.OpEchoReply, Burst: e.Burst, Seq: e.Seq}
+		n.fillEcho(reply)
+		n.send(iface, from, false, h.ID, reply)
+		return
+	}
+	n.radar.OnReply(n.now, iface, from, e.Burst, e.Seq, hooking, e.Nonce, e.Addr)
+}
+
+// radarEvents applies what the radar found: routes to neighbours, fast
+// failover on deaths, rounds on changes.
+func (n *Node) radarEvents() {
+	for _, ev := range n.radar.Events() {
+		if n.state != Hooked {
+			continue // the hook reads the neighbour table when it decides
+		}
+		switch ev.Kind {
+		case radar.Down:
+			n.neighbourDown(ev.N)
+		case radar.Up, radar.CostChanged, radar.AddrChanged:
+			n.neighbourChanged(ev.N)
+		}
+	}
+}

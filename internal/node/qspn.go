@@ -1,0 +1,326 @@
+package node
+
+import (
+	"time"
+
+	"github.com/ntkd/ntkd/internal/addr"
+	"github.com/ntkd/ntkd/internal/maps"
+	"github.com/ntkd/ntkd/internal/radar"
+	"github.com/ntkd/ntkd/internal/wire"
+)
+
+// QSPN in ntkd (docs/QSPN.md): tracer packets are path vectors. Each copy
+// carries the elements it crossed at its level (IP2MAP ids: nodes at level
+// 0, gnodes above) with the cost of each segment, so a receiver learns a
+// route to every element on the way (seed 001 §6.1). A copy is forwarded
+// when it is the first of its flood or improves the receiver's cost to the
+// flood's origin, so every flood settles on shortest paths whatever order
+// the copies arrive in. Above level 0 a gnode behaves as one node (§5.3.1):
+// its border nodes start its floods, and while a copy travels inside a
+// gnode the internal hops add to that gnode's segment instead of adding
+// chunks.
+
+// maxForwardsPerFlood bounds how many improved copies of one flood a node
+// passes on, so no arrival order can make it flood without end.
+const maxForwardsPerFlood = 8
+
+const infinity = ^uint32(0)
+
+type levelState struct {
+	round      uint32
+	roundStart time.Duration
+	pending    bool
+	seq        uint8                     // floods we originated in this round
+	best       [addr.MaxGroupNode]uint32 // best cost to each origin in its current flood
+	fwd        [addr.MaxGroupNode]uint8  // copies of that flood passed on
+}
+
+func (n *Node) stamp(level int) uint8 { return uint8(n.lv[level].round) }
+
+// scopeID is the id of the gnode a level-l broadcast stays inside.
+func (n *Node) scopeID(l int) uint8 {
+	if l+1 >= n.cfg.Scheme.Levels() {
+		return 0
+	}
+	return n.pos[l+1]
+}
+
+// linkLevel is the level of the link to a neighbour at np: the highest
+// level at which the two positions differ; -1 if they are equal.
+func (n *Node) linkLevel(np addr.Position) int {
+	for l := n.cfg.Scheme.Levels() - 1; l >= 0; l-- {
+		if np[l] != n.pos[l] {
+			return l
+		}
+	}
+	return -1
+}
+
+// neighbourChanged installs the direct route to a neighbour and asks for a
+// round at every level the link can change.
+func (n *Node) neighbourChanged(nb radar.Neighbour) {
+	if !n.usable(&nb) || nb.Cost == 0 {
+		n.maps.RemoveGateway(nb.Index)
+		n.routesVersion++
+		return
+	}
+	np, err := n.cfg.Scheme.Position(nb.Addr)
+	if err != nil {
+		return
+	}
+	l := n.linkLevel(np)
+	if l < 0 {
+		n.Stats.drop("neighbour claims our address")
+		return
+	}
+	m := n.maps.Levels[l]
+	m.Update(np[l], nb.Index, nb.Cost, n.stamp(l))
+	n.routesVersion++
+	n.want(l)
+}
+
+// neighbourDown is the fast failover: routes through the dead rnode go at
+// once (the kernel keeps the other nexthops) and a tracer tells the others
+// how to reach us now, without waiting for the round.
+func (n *Node) neighbourDown(nb radar.Neighbour) {
+	if n.maps.RemoveGateway(nb.Index) > 0 {
+		n.routesVersion++
+	}
+	l := 0
+	if np, err := n.cfg.Scheme.Position(nb.Addr); err == nil && n.linkLevel(np) > 0 {
+		l = n.linkLevel(np)
+	}
+	for k := 0; k < len(n.lv); k++ {
+		n.originate(k, wire.OpTracerPkt)
+	}
+	n.want(l)
+}
+
+// want asks for a round at level l and above: a link of level l changes the
+// routes of its level and the path costs of every level over it.
+func (n *Node) want(l int) {
+	for k := l; k < len(n.lv); k++ {
+		n.lv[k].pending = true
+	}
+}
+
+// startRound begins a new QSPN round at level l (seed 001 §5.1.4).
+func (n *Node) startRound(l int) {
+	n.enterRound(l, n.lv[l].round+1, n.now)
+	n.originate(l, wire.OpQSPNClose)
+}
+
+// enterRound moves level l to round r, started at t: routes that were not
+// refreshed for MaxAgeRounds rounds age out.
+func (n *Node) enterRound(l int, r uint32, t time.Duration) {
+	lv := &n.lv[l]
+	lv.round, lv.roundStart, lv.pending, lv.seq = r, t, false, 0
+	if n.maps.Levels[l].Age(uint8(r), uint8(n.cfg.MaxAgeRounds)) > 0 {
+		n.routesVersion++
+	}
+}
+
+// isBnode says whether we have a neighbour in another gnode of level l
+// inside our gnode of level l+1: only such nodes start level-l floods.
+func (n *Node) isBnode(l int) bool {
+	for _, nb := range n.radar.Neighbours() {
+		if !n.usable(nb) || nb.Cost == 0 {
+			continue
+		}
+		if np, err := n.cfg.Scheme.Position(nb.Addr); err == nil && n.linkLevel(np) == l {
+			return true
+		}
+	}
+	return false
+}
+
+// originate starts a flood of our element of level l.
+func (n *Node) originate(l int, kind wire.Op) {
+	if l > 0 && !n.isBnode(l) {
+		return
+	}
+	lv := &n.lv[l]
+	var id uint32
+	if l == 0 {
+		lv.seq++
+		id = lv.round<<8 | uint32(lv.seq)
+	} else {
+		// All border nodes of a gnode send the same flood: one id per round.
+		id = lv.round << 8
+	}
+	me := n.pos[l]
+	n.maps.Levels[l].AcceptBroadcast(me, id)
+	b := &wire.Broadcast{Kind: kind, Gnode: n.scopeID(l), Level: uint8(l), Flags: wire.BcastTracer,
+		Round: lv.round, TTL: 255, Chunks: []wire.Chunk{{Node: me, Cost: 0}}}
+	n.forward(l, b, id, nil, true)
+}
+
+// forward sends a broadcast to every neighbour in scope except the one it
+// came from and those whose element is already on its path (a loop).
+// originated floods of levels above 0 go only to other gnodes.
+func (n *Node) forward(l int, b *wire.Broadcast, id uint32, from *radar.Neighbour, origin bool) {
+	var onPath addr.IDSet
+	for _, c := range b.Chunks {
+		onPath.Add(c.Node)
+	}
+	for _, nb := range n.radar.Neighbours() {
+		if !n.usable(nb) || nb.Cost == 0 || (from != nil && nb.Index == from.Index) {
+			continue
+		}
+		np, err := n.cfg.Scheme.Position(nb.Addr)
+		if err != nil {
+			continue
+		}
+		ll := n.linkLevel(np)
+		if ll < 0 || ll > l {
+			continue // outside the gnode this broadcast stays in
+		}
+		if ll == l && onPath.Has(np[l]) {
+			continue
+		}
+		if origin && l > 0 && ll < l {
+			continue
+		}
+		n.send(nb.Iface, nb.Peer, true, id, b)
+	}
+}
+
+// onBroadcast handles TRACER_PKT, QSPN_CLOSE and QSPN_OPEN.
+func (n *Node) onBroadcast(iface int, from radar.PeerID, h wire.Header, b *wire.Broadcast) {
+	if n.state != Hooked {
+		n.Stats.drop("broadcast while hooking")
+		return
+	}
+	nb := n.radar.Lookup(iface, from)
+	if nb == nil || !n.usable(nb) || nb.Cost == 0 {
+		n.Stats.drop("broadcast from a non-neighbour")
+		return
+	}
+	s := n.cfg.Scheme
+	l := int(b.Level)
+	if l >= s.Levels() || b.Gnode != n.scopeID(l) || len(b.Chunks) == 0 {
+		n.Stats.drop("broadcast out of scope")
+		return
+	}
+	np, err := s.Position(nb.Addr)
+	if err != nil {
+		return
+	}
+	ll := n.linkLevel(np)
+	if ll < 0 || ll > l {
+		n.Stats.drop("broadcast from outside its gnode")
+		return
+	}
+	for _, c := range b.Chunks {
+		if int(c.Node) >= s.Size(l) {
+			n.Stats.drop("broadcast with a bad id")
+			return
+		}
+	}
+	// Round synchronisation (§5.1.4): a newer round is adopted at once.
+	lv := &n.lv[l]
+	switch d := int32(b.Round - lv.round); {
+	case d > 0:
+		n.enterRound(l, b.Round, n.now)
+		n.originate(l, wire.OpQSPNClose)
+	case d < 0:
+		n.Stats.drop("broadcast of an old round")
+		return
+	}
+	me := n.pos[l]
+	internal := ll < l // the sender is inside our own gnode of level l
+	chunks := b.Chunks
+	last := len(chunks) - 1
+	if internal && chunks[last].Node != me {
+		n.Stats.drop("inconsistent internal broadcast")
+		return
+	}
+	// A copy that already crossed our element (other than as the segment
+	// we are in) looped: learn nothing from it and stop it.
+	stop := last
+	if internal {
+		stop = last - 1
+	}
+	for i := 0; i <= stop; i++ {
+		if chunks[i].Node == me {
+			n.Stats.drop("looping broadcast")
+			return
+		}
+	}
+	origin := chunks[0].Node
+	m := n.maps.Levels[l]
+	newFlood := false
+	switch last := m.LastBroadcast(origin); {
+	case last == h.ID:
+	case last == 0 || int32(h.ID-last) > 0:
+		newFlood = true
+		if origin != me {
+			// The origin's newest flood says how to reach it now: routes
+			// from its older floods may cross links that are gone.
+			m.Clear(origin)
+		}
+		m.AcceptBroadcast(origin, h.ID)
+		lv.best[origin], lv.fwd[origin] = infinity, 0
+	default:
+		n.Stats.drop("old broadcast")
+		return
+	}
+	// Learn: cost to chunk i is the link cost plus every segment after i.
+	cost := nb.Cost
+	st := n.stamp(l)
+	changed := newFlood
+	for i := last; i >= 0; i-- {
+		if i < last || !internal {
+			if chunks[i].Node != me {
+				if n.learn(m, chunks[i].Node, nb.Index, cost, st) {
+					changed = true
+				}
+			}
+		}
+		if i > 0 {
+			cost = addCost(cost, chunks[i].Cost)
+		}
+	}
+	improved := cost < lv.best[origin]
+	if improved {
+		lv.best[origin] = cost
+	}
+	if changed {
+		n.routesVersion++
+	}
+	if !improved || lv.fwd[origin] >= maxForwardsPerFlood || origin == me {
+		return
+	}
+	// Pass it on with our segment.
+	out := *b
+	out.Chunks = append([]wire.Chunk(nil), chunks...)
+	if internal {
+		out.Chunks[last].Cost = addCost(out.Chunks[last].Cost, nb.Cost)
+	} else {
+		if len(out.Chunks) >= wire.MaxChunks {
+			n.Stats.drop("tracer full")
+			return
+		}
+		out.Chunks = append(out.Chunks, wire.Chunk{Node: me, Cost: nb.Cost})
+	}
+	lv.fwd[origin]++
+	n.forward(l, &out, h.ID, nb, false)
+}
+
+// learn offers a route learned from a tracer. Within a round a route via a
+// gateway only gets cheaper; a route from an older round is replaced.
+func (n *Node) learn(m *maps.Map, id, gw uint8, cost uint32, st uint8) bool {
+	if r, rs, ok := m.RouteVia(id, gw); ok && rs == st && r.Cost <= cost {
+		m.Update(id, gw, r.Cost, st) // same route, seen again: refreshed
+		return false
+	}
+	ch, _ := m.Update(id, gw, cost, st)
+	return ch
+}
+
+func addCost(a, b uint32) uint32 {
+	if s := a + b; s >= a {
+		return s
+	}
+	return infinity
+}

@@ -1,0 +1,68 @@
+package node
+
+import (
+	"net/netip"
+
+	"github.com/ntkd/ntkd/internal/maps"
+	"github.com/ntkd/ntkd/internal/radar"
+)
+
+// Hop is one nexthop of a kernel route.
+type Hop struct {
+	Iface int
+	Peer  radar.PeerID
+	Gw    uint8 // rnode index
+	Cost  uint32
+}
+
+// Route is what the kernel gets for one map element: its prefix (a host
+// route at level 0, the gnode's range above) and its nexthops, best first.
+type Route struct {
+	Prefix netip.Prefix
+	Level  int
+	ID     uint8
+	Hops   []Hop
+}
+
+// Routes appends the node's route table to dst: one route per reachable
+// element of every level, so at most 256 per level (768 for IPv4) whatever
+// the size of the network.
+func (n *Node) Routes(dst []Route) []Route {
+	if n.state != Hooked {
+		return dst
+	}
+	var buf []maps.Route
+	for l, m := range n.maps.Levels {
+		for id := 0; id < m.Size(); id++ {
+			if m.Len(uint8(id)) == 0 {
+				continue
+			}
+			p := n.pos
+			p[l] = uint8(id)
+			prefix, err := n.cfg.Scheme.ElementPrefix(p, l)
+			if err != nil {
+				continue
+			}
+			r := Route{Prefix: prefix, Level: l, ID: uint8(id)}
+			buf = m.Routes(buf[:0], uint8(id))
+			for i, rt := range buf {
+				nb := n.radar.ByIndex(rt.Gw)
+				if nb == nil {
+					continue
+				}
+				// An alternative goes to the kernel only if that rnode is
+				// nearer to the destination than we are (its cost, the
+				// route's minus the link's, is below our best): then its
+				// own routes never lead back to us, so no loop.
+				if i > 0 && (rt.Cost <= nb.Cost || rt.Cost-nb.Cost >= buf[0].Cost) {
+					continue
+				}
+				r.Hops = append(r.Hops, Hop{Iface: nb.Iface, Peer: nb.Peer, Gw: rt.Gw, Cost: rt.Cost})
+			}
+			if len(r.Hops) > 0 {
+				dst = append(dst, r)
+			}
+		}
+	}
+	return dst
+}

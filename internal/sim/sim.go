@@ -1,0 +1,365 @@
+// Package sim is the discrete-event simulator: thousands of nodes running
+// the real protocol core (internal/node) on a virtual clock, over links with
+// latency, jitter and loss, deterministic from one seed.
+package sim
+
+import (
+	"container/heap"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/ntkd/ntkd/internal/node"
+	"github.com/ntkd/ntkd/internal/radar"
+	"github.com/ntkd/ntkd/internal/topo"
+	"github.com/ntkd/ntkd/internal/wire"
+)
+
+// Options shape a run.
+type Options struct {
+	Topology *topo.Topology
+	Node     node.Config // template; Seed is derived per node
+	Seed     uint64
+	// StartSpread: nodes start at random times in [0, StartSpread).
+	StartSpread time.Duration
+}
+
+type eventKind uint8
+
+const (
+	evDeliver eventKind = iota
+	evWake
+	evStart
+	evScript
+)
+
+type event struct {
+	at    time.Duration
+	seq   uint64
+	kind  eventKind
+	node  int
+	iface int
+	from  int
+	data  []byte
+	op    wire.Op
+	fn    func()
+}
+
+type eventQueue []*event
+
+func (q eventQueue) Len() int { return len(q) }
+func (q eventQueue) Less(i, j int) bool {
+	if q[i].at != q[j].at {
+		return q[i].at < q[j].at
+	}
+	return q[i].seq < q[j].seq
+}
+func (q eventQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *eventQueue) Push(x any)   { *q = append(*q, x.(*event)) }
+func (q *eventQueue) Pop() any {
+	old := *q
+	e := old[len(old)-1]
+	old[len(old)-1] = nil
+	*q = old[:len(old)-1]
+	return e
+}
+
+// port is one end of a link: node's interface iface reaches peer.
+type port struct {
+	link int
+	peer int
+	// peerIface is the interface index of this link at the peer.
+	peerIface int
+}
+
+type link struct {
+	topo.Link
+	up bool
+	// lastReliable keeps stream packets in order per direction (a->b, b->a).
+	lastReliable [2]time.Duration
+}
+
+type simNode struct {
+	n       *node.Node
+	ports   []port
+	wakeAt  time.Duration
+	alive   bool
+	version uint64
+}
+
+// Counters of what travelled.
+type Counters struct {
+	Packets   [256]uint64 // delivered or lost, by op, counted at send
+	Bytes     [256]uint64
+	Lost      uint64
+	Delivered uint64
+	Events    uint64
+}
+
+// Sim is one simulated network.
+type Sim struct {
+	opt   Options
+	rng   *rand.Rand
+	now   time.Duration
+	seq   uint64
+	queue eventQueue
+	nodes []*simNode
+	links []link
+
+	C Counters
+	// LastChange is the virtual time of the last route change anywhere.
+	LastChange time.Duration
+	// LastQSPN is the virtual time of the last tracer/QSPN packet sent.
+	LastQSPN time.Duration
+}
+
+const never = time.Duration(1<<63 - 1)
+
+// New builds the network; nothing runs until Run.
+func New(opt Options) (*Sim, error) {
+	t := opt.Topology
+	if t == nil {
+		return nil, fmt.Errorf("sim: no topology")
+	}
+	if err := t.Validate(); err != nil {
+		return nil, fmt.Errorf("sim: %w", err)
+	}
+	s := &Sim{opt: opt, rng: rand.New(rand.NewPCG(opt.Seed, 0x73696d))}
+	s.nodes = make([]*simNode, t.Nodes)
+	for i := range s.nodes {
+		s.nodes[i] = &simNode{wakeAt: never}
+	}
+	for li, l := range t.Links {
+		s.links = append(s.links, link{Link: l, up: true})
+		a, b := s.nodes[l.A], s.nodes[l.B]
+		a.ports = append(a.ports, port{link: li, peer: l.B, peerIface: len(b.ports)})
+		b.ports = append(b.ports, port{link: li, peer: l.A, peerIface: len(a.ports) - 1})
+	}
+	for i := range s.nodes {
+		if err := s.makeNode(i); err != nil {
+			return nil, err
+		}
+		at := time.Duration(0)
+		if opt.StartSpread > 0 {
+			at = time.Duration(s.rng.Int64N(int64(opt.StartSpread)))
+		}
+		s.push(&event{at: at, kind: evStart, node: i})
+	}
+	return s, nil
+}
+
+func (s *Sim) makeNode(i int) error {
+	cfg := s.opt.Node
+	cfg.Seed = s.opt.Seed*1000003 + uint64(i)*7919 + 1
+	nd, err := node.New(cfg)
+	if err != nil {
+		return fmt.Errorf("sim: node %d: %w", i, err)
+	}
+	sn := s.nodes[i]
+	sn.n, sn.alive, sn.version = nd, false, 0
+	return nil
+}
+
+func (s *Sim) push(e *event) {
+	s.seq++
+	e.seq = s.seq
+	heap.Push(&s.queue, e)
+}
+
+// Now is the virtual time.
+func (s *Sim) Now() time.Duration { return s.now }
+
+// Nodes is the number of nodes.
+func (s *Sim) Nodes() int { return len(s.nodes) }
+
+// Node returns node i's protocol state (nil while it is dead).
+func (s *Sim) Node(i int) *node.Node {
+	if !s.nodes[i].alive {
+		return nil
+	}
+	return s.nodes[i].n
+}
+
+// At schedules fn (a scripted event: cut a link, kill a node...) at t.
+func (s *Sim) At(t time.Duration, fn func()) { s.push(&event{at: t, kind: evScript, fn: fn}) }
+
+// Run processes events until virtual time until (or the queue empties).
+func (s *Sim) Run(until time.Duration) {
+	for s.queue.Len() > 0 {
+		e := s.queue[0]
+		if e.at > until {
+			break
+		}
+		heap.Pop(&s.queue)
+		s.now = e.at
+		s.C.Events++
+		s.handle(e)
+	}
+	if s.now < until {
+		s.now = until
+	}
+}
+
+func (s *Sim) handle(e *event) {
+	switch e.kind {
+	case evScript:
+		e.fn()
+		return
+	case evStart:
+		sn := s.nodes[e.node]
+		sn.alive = true
+		for iface, p := range sn.ports {
+			if s.links[p.link].up {
+				sn.n.IfaceUp(s.now, iface)
+			}
+		}
+		sn.n.Start(s.now)
+	case evWake:
+		sn := s.nodes[e.node]
+		if !sn.alive || e.at != sn.wakeAt {
+			return // superseded
+		}
+		sn.wakeAt = never
+		sn.n.Tick(s.now)
+	case evDeliver:
+		sn := s.nodes[e.node]
+		if !sn.alive {
+			return
+		}
+		p := sn.ports[e.iface]
+		if !s.links[p.link].up {
+			s.C.Lost++
+			return
+		}
+		s.C.Delivered++
+		sn.n.HandlePacket(s.now, e.iface, radarPeer(e.from), e.data)
+	}
+	s.after(e.node)
+}
+
+// after collects what a node did: packets, route changes, its next wakeup.
+func (s *Sim) after(i int) {
+	sn := s.nodes[i]
+	if !sn.alive {
+		return
+	}
+	for _, out := range sn.n.Outbox() {
+		s.transmit(i, out)
+	}
+	if v := sn.n.RoutesVersion(); v != sn.version {
+		sn.version = v
+		s.LastChange = s.now
+	}
+	if w := sn.n.NextWakeup(); w < sn.wakeAt {
+		if w < s.now {
+			w = s.now
+		}
+		sn.wakeAt = w
+		s.push(&event{at: w, kind: evWake, node: i})
+	}
+}
+
+func (s *Sim) transmit(from int, out node.Send) {
+	sn := s.nodes[from]
+	if out.Iface < 0 || out.Iface >= len(sn.ports) {
+		return
+	}
+	p := sn.ports[out.Iface]
+	if out.To != radar.Broadcast && int(out.To)-1 != p.peer {
+		return // addressed to someone not on this link
+	}
+	s.C.Packets[out.Op]++
+	s.C.Bytes[out.Op] += uint64(len(out.Data))
+	switch out.Op {
+	case wire.OpTracerPkt, wire.OpQSPNClose, wire.OpQSPNOpen:
+		s.LastQSPN = s.now
+	}
+	l := &s.links[p.link]
+	if !l.up {
+		s.C.Lost++
+		return
+	}
+	if !out.Reliable && l.Loss > 0 && s.rng.Float64() < l.Loss {
+		s.C.Lost++
+		return
+	}
+	delay := l.Latency
+	if l.Jitter > 0 {
+		delay += time.Duration(s.rng.Int64N(int64(l.Jitter) + 1))
+	}
+	at := s.now + delay
+	if out.Reliable {
+		dir := 0
+		if from == l.B {
+			dir = 1
+		}
+		if at < l.lastReliable[dir] {
+			at = l.lastReliable[dir]
+		}
+		l.lastReliable[dir] = at
+	}
+	s.push(&event{at: at, kind: evDeliver, node: p.peer, iface: p.peerIface, from: from, data: out.Data, op: out.Op})
+}
+
+// SetLink cuts (up=false) or restores a link. A cut link drops packets
+// silently, as a radio link that fades; both ends find out by their radar.
+func (s *Sim) SetLink(li int, up bool) { s.links[li].up = up }
+
+// SetLinkCarrier cuts or restores a link with carrier sense: both ends see
+// their interface go down or up at once.
+func (s *Sim) SetLinkCarrier(li int, up bool) {
+	l := &s.links[li]
+	l.up = up
+	for _, end := range []int{l.A, l.B} {
+		sn := s.nodes[end]
+		if !sn.alive {
+			continue
+		}
+		for iface, p := range sn.ports {
+			if p.link == li {
+				if up {
+					sn.n.IfaceUp(s.now, iface)
+				} else {
+					sn.n.IfaceDown(s.now, iface)
+				}
+			}
+		}
+		s.after(end)
+	}
+}
+
+// Kill stops a node: it sends nothing more and its neighbours notice by radar.
+func (s *Sim) Kill(i int) {
+	sn := s.nodes[i]
+	sn.alive = false
+	sn.wakeAt = never
+}
+
+// Restart starts a killed node afresh (new protocol state) at now.
+func (s *Sim) Restart(i int) error {
+	if err := s.makeNode(i); err != nil {
+		return err
+	}
+	s.nodes[i].wakeAt = never
+	s.push(&event{at: s.now, kind: evStart, node: i})
+	return nil
+}
+
+// Links returns the topology's links with their current state.
+func (s *Sim) Links() []topo.Link {
+	out := make([]topo.Link, len(s.links))
+	for i, l := range s.links {
+		out[i] = l.Link
+	}
+	return out
+}
+
+// LinkUp says whether link i is up.
+func (s *Sim) LinkUp(i int) bool { return s.links[i].up }
+
+// Ports returns, for node i, the peer node behind each interface.
+func (s *Sim) Peer(i, iface int) int { return s.nodes[i].ports[iface].peer }
+
+// radarPeer is how a node names the neighbour with simulator index i
+// (PeerID 0 is the broadcast address).
+func radarPeer(i int) radar.PeerID { return radar.PeerID(i + 1) }
