@@ -137,6 +137,9 @@ func (p *PutFreeNodes) SerializeTo(b gopacket.SerializeBuffer, _ gopacket.Serial
 type QSPNRound struct {
 	ID        uint32 // round id
 	ElapsedMs uint32 // milliseconds since that round started, at send time
+	// Nonce is the identity of the replier's gnode of that level (its own
+	// node nonce at level 0): a newcomer joining the gnode takes it over.
+	Nonce uint32
 }
 
 // PutQSPNRound answers GET_QSPN_ROUND (seed §5.1.4): per level, the current
@@ -145,8 +148,9 @@ type QSPNRound struct {
 //
 //	off  size field
 //	0    1    count n (<= 16)
-//	1+8i 4    round id of level i
-//	5+8i 4    milliseconds since that round started
+//	1+12i 4   round id of level i
+//	5+12i 4   milliseconds since that round started
+//	9+12i 4   nonce of the replier's gnode of level i (its node nonce at 0)
 type PutQSPNRound struct {
 	base
 	Rounds []QSPNRound
@@ -163,10 +167,10 @@ func (p *PutQSPNRound) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) 
 	if r.err == nil && n > MaxQSPNLevels {
 		r.setErr(ErrInconsistent, "count", 0, "%d levels > %d", n, MaxQSPNLevels)
 	}
-	if r.need(8*n, "rounds") {
+	if r.need(12*n, "rounds") {
 		p.Rounds = slices.Grow(p.Rounds, n)
 		for i := 0; i < n; i++ {
-			p.Rounds = append(p.Rounds, QSPNRound{ID: r.u32("round id"), ElapsedMs: r.u32("elapsed")})
+			p.Rounds = append(p.Rounds, QSPNRound{ID: r.u32("round id"), ElapsedMs: r.u32("elapsed"), Nonce: r.u32("nonce")})
 		}
 	}
 	return finish(df, r.done())
@@ -176,7 +180,7 @@ func (p *PutQSPNRound) size() (int, error) {
 	if len(p.Rounds) > MaxQSPNLevels {
 		return 0, encErr(ErrInconsistent, OpPutQSPNRound.String(), "count", "%d levels > %d", len(p.Rounds), MaxQSPNLevels)
 	}
-	return 1 + 8*len(p.Rounds), nil
+	return 1 + 12*len(p.Rounds), nil
 }
 
 func (p *PutQSPNRound) put(b []byte) {
@@ -185,6 +189,7 @@ func (p *PutQSPNRound) put(b []byte) {
 	for _, rd := range p.Rounds {
 		w.u32(rd.ID)
 		w.u32(rd.ElapsedMs)
+		w.u32(rd.Nonce)
 	}
 }
 

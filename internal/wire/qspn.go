@@ -46,9 +46,10 @@ type BnodeBlock struct {
 //	2    1     sub_id: IP2MAP id of the extreme node that created a qspn_open
 //	3    1     flags (BroadcastFlags)
 //	4    4     QSPN round id
-//	8    1     ttl
-//	9    2     chunk count c (<= 256)
-//	11   5c    chunks {node id u8, cost u32}
+//	8    4     origin nonce: identity of the element that started the flood
+//	12   1     ttl
+//	13   2     chunk count c (<= 256)
+//	15   5c    chunks {node id u8, cost u32}
 //	then, iff flags has BBLOCK:
 //	     2     bnode block count k (1..256)
 //	     k x   {bnode id u8, link count l u8, l x {gnode id u8, level u8, cost u32}}
@@ -65,13 +66,17 @@ type Broadcast struct {
 	SubID  uint8
 	Flags  BroadcastFlags // BcastBBlock must be set iff Blocks is not empty
 	Round  uint32
+	// Nonce is the random identity of the flood's origin element (a node,
+	// or a gnode: drawn by its creator). Two elements claiming the same id
+	// carry different nonces, which is how collisions are seen.
+	Nonce  uint32
 	TTL    uint8
 	Chunks []Chunk
 	Blocks []BnodeBlock
 }
 
 const (
-	bcastFixedLen = 11
+	bcastFixedLen = 15
 	chunkLen      = 5
 	blockHdrLen   = 2
 	linkLen       = 6
@@ -101,6 +106,7 @@ func (p *Broadcast) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) err
 	p.SubID = r.u8("sub_id")
 	p.Flags = BroadcastFlags(r.flags("flags", bcastFlagsKnown))
 	p.Round = r.u32("round")
+	p.Nonce = r.u32("nonce")
 	p.TTL = r.u8("ttl")
 
 	off := r.off
@@ -198,6 +204,7 @@ func (p *Broadcast) put(b []byte) {
 	w.u8(p.SubID)
 	w.u8(uint8(p.Flags))
 	w.u32(p.Round)
+	w.u32(p.Nonce)
 	w.u8(p.TTL)
 	w.u16(uint16(len(p.Chunks)))
 	for _, c := range p.Chunks {

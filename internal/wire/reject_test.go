@@ -67,7 +67,7 @@ func TestPayloadRejects(t *testing.T) {
 		return b
 	}
 	bcast := func(flags int, rest ...any) []byte {
-		return cat(append([]any{1, 0, 0, flags, u32(1), 8}, rest...)...)
+		return cat(append([]any{1, 0, 0, flags, u32(1), u32(7), 8}, rest...)...)
 	}
 	cases := []struct {
 		name    string
@@ -99,10 +99,10 @@ func TestPayloadRejects(t *testing.T) {
 		// PUT_QSPN_ROUND.
 		{"round count 17", OpPutQSPNRound, cat(17, rep(17*8, 0)), ErrInconsistent},
 		{"round count short", OpPutQSPNRound, cat(2, rep(15, 0)), ErrTruncated},
-		{"round trailing", OpPutQSPNRound, cat(1, rep(9, 0)), ErrInconsistent},
+		{"round trailing", OpPutQSPNRound, cat(1, rep(13, 0)), ErrInconsistent},
 
 		// TRACER_PKT / QSPN_*.
-		{"bcast level 16", OpTracerPkt, cat(1, 16, 0, 1, u32(1), 8, u16(0)), ErrInconsistent},
+		{"bcast level 16", OpTracerPkt, cat(1, 16, 0, 1, u32(1), u32(7), 8, u16(0)), ErrInconsistent},
 		{"bcast unknown flag 0x20", OpTracerPkt, bcast(0x20, u16(0)), ErrInconsistent},
 		{"bcast unknown flag 0x80", OpQSPNClose, bcast(0x80, u16(0)), ErrInconsistent},
 		{"bcast 257 chunks", OpTracerPkt, bcast(1, u16(257), rep(257, 1, 0, 0, 0, 1)), ErrInconsistent},
@@ -194,10 +194,10 @@ func TestPayloadAcceptsLimits(t *testing.T) {
 	}{
 		{"echo v6", OpEchoMe, cat(0, 1, 1, 1, 0, 0, 0, 9, 6, rep(16, 1))},
 		{"free bits 1", OpPutFreeNodes, cat(15, 1, 0xc0, rep(31, 0), ip4)},
-		{"16 rounds", OpPutQSPNRound, cat(16, rep(16*8, 9))},
+		{"16 rounds", OpPutQSPNRound, cat(16, rep(16*12, 9))},
 		{"0 rounds", OpPutQSPNRound, cat(0)},
-		{"256 chunks", OpTracerPkt, cat(1, 15, 0, 0x1f, u32(1), 0, u16(256), rep(256, 1, 0, 0, 0, 1), u16(1), 1, 0)},
-		{"256 blocks of 255 links would not fit; 256 small ones do", OpQSPNOpen, cat(1, 0, 0, 2, u32(1), 0, u16(0), u16(256), rep(256, 1, 1, 2, 3, 0, 0, 0, 4))},
+		{"256 chunks", OpTracerPkt, cat(1, 15, 0, 0x1f, u32(1), u32(7), 0, u16(256), rep(256, 1, 0, 0, 0, 1), u16(1), 1, 0)},
+		{"256 blocks of 255 links would not fit; 256 small ones do", OpQSPNOpen, cat(1, 0, 0, 2, u32(1), u32(7), 0, u16(0), u16(256), rep(256, 1, 1, 2, 3, 0, 0, 0, 4))},
 		{"253-byte name", OpAndnaResolve, cat(0, 253, rep(63, 'a'), ".", rep(63, 'b'), ".", rep(63, 'c'), ".", rep(61, 'd'))},
 		{"empty reverse reply", OpAndnaReverseReply, cat(0)},
 		{"get cache all", OpAndnaGetCache, nil},
