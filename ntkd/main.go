@@ -32,6 +32,7 @@ func commands() map[string]command {
 		"version":      {"print the version", runVersion},
 		"help":         {"list the commands", runHelp},
 		"check-config": {"validate a configuration file: check-config -c FILE", runCheckConfig},
+		"sim":          {"simulate a network of nodes running the protocol (see sim -h)", runSim},
 	}
 }
 

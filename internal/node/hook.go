@@ -1,6 +1,7 @@
 package node
 
 import (
+	"net/netip"
 	"sort"
 	"time"
 
@@ -37,6 +38,11 @@ type hookState struct {
 	extFrom    radar.Neighbour
 	waits      int // scans spent waiting for a lower-nonce hooking neighbour
 	wantExt    bool
+	nonces     [addr.MaxLevels]uint32 // of the gnodes we join (0: create)
+	// After a lost collision at level avoidLevel >= 1 the node must not
+	// join its old gnode again: neighbours still in it are no candidates.
+	avoid      addr.Position
+	avoidLevel int
 }
 
 type receivedMap struct {
@@ -70,14 +76,14 @@ func (n *Node) decide() {
 	lowerHooking := false
 	for _, nb := range n.radar.Neighbours() {
 		switch {
-		case n.usable(nb):
+		case n.usable(nb) && !n.avoided(nb):
 			hooked = append(hooked, *nb)
 		case nb.Hooking && nb.Nonce < n.nonce:
 			lowerHooking = true
 		}
 	}
 	if len(hooked) == 0 {
-		if lowerHooking && n.hook.waits < 10 {
+		if (lowerHooking || n.hook.avoidLevel > 0) && n.hook.waits < 10 {
 			// A neighbour hooking at the same time won the tie: let it
 			// create the gnode and join it at the next scan.
 			n.hook.waits++
@@ -93,6 +99,15 @@ func (n *Node) decide() {
 	n.hook.next = 0
 	n.hook.full = 0
 	n.askNext()
+}
+
+// avoided says whether a neighbour is still inside the gnode we lost.
+func (n *Node) avoided(nb *radar.Neighbour) bool {
+	if n.hook.avoidLevel == 0 {
+		return false
+	}
+	np, err := n.cfg.Scheme.Position(nb.Addr)
+	return err == nil && n.cfg.Scheme.SameGnode(np, n.hook.avoid, n.hook.avoidLevel)
 }
 
 func costOrMax(nb radar.Neighbour) uint32 {
@@ -155,6 +170,15 @@ func (n *Node) onHookReply(iface int, from radar.PeerID, h wire.Header, p wire.P
 	switch p := p.(type) {
 	case *wire.PutQSPNRound:
 		n.hook.rounds = append([]wire.QSPNRound(nil), p.Rounds...)
+		// We join the replier's gnodes from the level above the first one
+		// we differ in (a new gnode of our own below that).
+		if rp, err := n.cfg.Scheme.Position(nb.Addr); err == nil {
+			for l := 1; l < len(p.Rounds) && l < n.cfg.Scheme.Levels(); l++ {
+				if n.cfg.Scheme.SameGnode(rp, n.hook.pos, l) {
+					n.hook.nonces[l] = p.Rounds[l].Nonce
+				}
+			}
+		}
 	case *wire.MapBody:
 		switch p.Kind {
 		case wire.OpPutIntMap:
@@ -296,6 +320,13 @@ func (n *Node) finishHook() {
 	}
 	n.pos, n.ip, n.maps = n.hook.pos, ip, set
 	n.state = Hooked
+	n.nonces[0] = n.nonce
+	for l := 1; l < s.Levels(); l++ {
+		n.nonces[l] = n.hook.nonces[l]
+		if n.nonces[l] == 0 {
+			n.nonces[l] = n.rng.Uint32() | 1 // a gnode we create
+		}
+	}
 	n.lv = make([]levelState, s.Levels())
 	for l := range n.lv {
 		n.lv[l].roundStart = n.now
@@ -321,10 +352,24 @@ func (n *Node) finishHook() {
 	}
 	n.hook = hookState{}
 	n.radar.ProbeNow(n.now) // second radar: the neighbours learn our address
+	n.tracerAt = n.now + n.cfg.Radar.ProbeTimeout/2
 	n.routesVersion++
-	for l := range n.lv {
-		n.originate(l, wire.OpTracerPkt)
-	}
+}
+
+// rehook leaves the network and hooks again: our element of level lost an
+// id collision (NTK_RFC 0001). A fresh nonce makes us a new identity.
+func (n *Node) rehook(level int) {
+	n.Stats.Rehooks++
+	old := n.pos
+	n.state = Scanning
+	n.ip = netip.Addr{}
+	n.maps = nil
+	n.lv = nil
+	n.nonce = n.rng.Uint32() | 1
+	n.hook = hookState{deadline: n.now + n.cfg.HookScan, avoid: old, avoidLevel: level}
+	n.tracerAt = 0
+	n.routesVersion++
+	n.radar.ProbeNow(n.now) // neighbours learn at once that we are hooking
 }
 
 // mergeFrom folds a map received from an rnode into the map of level, when
@@ -362,7 +407,7 @@ func (n *Node) onRequest(iface int, from radar.PeerID, h wire.Header, p wire.Pay
 	case wire.OpGetQSPNRound:
 		r := &wire.PutQSPNRound{}
 		for l := range n.lv {
-			r.Rounds = append(r.Rounds, wire.QSPNRound{ID: n.lv[l].round, ElapsedMs: uint32((n.now - n.lv[l].roundStart).Milliseconds())})
+			r.Rounds = append(r.Rounds, wire.QSPNRound{ID: n.lv[l].round, ElapsedMs: uint32((n.now - n.lv[l].roundStart).Milliseconds()), Nonce: n.nonces[l]})
 		}
 		reply = r
 	case wire.OpGetIntMap:

@@ -87,6 +87,7 @@ type Stats struct {
 	SentPackets [256]uint64 // by op
 	SentBytes   [256]uint64
 	Dropped     map[string]uint64 // by reason
+	Rehooks     uint64            // id collisions this node lost
 }
 
 func (s *Stats) drop(reason string) {
@@ -105,11 +106,19 @@ type Node struct {
 
 	state State
 	nonce uint32 // hooking nonce (seed of the "still scanning" tie-break)
-	pos   addr.Position
+	// nonces are the identities of our element at each level: our own
+	// node nonce at level 0, our gnodes' nonces above (drawn by their
+	// creators). Two elements with one id are told apart by them.
+	nonces [addr.MaxLevels]uint32
+	pos    addr.Position
 	ip    netip.Addr
 	maps  *maps.Set
 	lv    []levelState
 	hook  hookState
+
+	// tracerAt is when the hook's tracer goes out: once the second radar
+	// has told the neighbours our address, or they would drop it.
+	tracerAt time.Duration
 
 	now           time.Duration
 	out           []Send
@@ -191,6 +200,9 @@ func (n *Node) NextWakeup() time.Duration {
 			next = min(next, n.lv[i].roundStart+n.cfg.WaitRound)
 		}
 	}
+	if n.tracerAt > 0 {
+		next = min(next, n.tracerAt)
+	}
 	return next
 }
 
@@ -205,6 +217,12 @@ func (n *Node) Tick(now time.Duration) {
 			n.hookTimeout()
 		}
 		return
+	}
+	if n.tracerAt > 0 && now >= n.tracerAt {
+		n.tracerAt = 0
+		for l := range n.lv {
+			n.originate(l, wire.OpTracerPkt)
+		}
 	}
 	for l := range n.lv {
 		if n.lv[l].pending && now >= n.lv[l].roundStart+n.cfg.WaitRound {

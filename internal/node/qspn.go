@@ -33,6 +33,7 @@ type levelState struct {
 	seq        uint8                     // floods we originated in this round
 	best       [addr.MaxGroupNode]uint32 // best cost to each origin in its current flood
 	fwd        [addr.MaxGroupNode]uint8  // copies of that flood passed on
+	known      [addr.MaxGroupNode]uint32 // nonce of the element holding each id (0: unknown)
 }
 
 func (n *Node) stamp(level int) uint8 { return uint8(n.lv[level].round) }
@@ -115,8 +116,16 @@ func (n *Node) startRound(l int) {
 func (n *Node) enterRound(l int, r uint32, t time.Duration) {
 	lv := &n.lv[l]
 	lv.round, lv.roundStart, lv.pending, lv.seq = r, t, false, 0
-	if n.maps.Levels[l].Age(uint8(r), uint8(n.cfg.MaxAgeRounds)) > 0 {
+	m := n.maps.Levels[l]
+	if m.Age(uint8(r), uint8(n.cfg.MaxAgeRounds)) > 0 {
 		n.routesVersion++
+	}
+	// An id whose element is gone may be taken by a new one: forget whose
+	// it was.
+	for id := range lv.known {
+		if id < m.Size() && !m.Present(uint8(id)) {
+			lv.known[id] = 0
+		}
 	}
 }
 
@@ -151,7 +160,7 @@ func (n *Node) originate(l int, kind wire.Op) {
 	me := n.pos[l]
 	n.maps.Levels[l].AcceptBroadcast(me, id)
 	b := &wire.Broadcast{Kind: kind, Gnode: n.scopeID(l), Level: uint8(l), Flags: wire.BcastTracer,
-		Round: lv.round, TTL: 255, Chunks: []wire.Chunk{{Node: me, Cost: 0}}}
+		Round: lv.round, Nonce: n.nonces[l], TTL: 255, Chunks: []wire.Chunk{{Node: me, Cost: 0}}}
 	n.forward(l, b, id, nil, true)
 }
 
@@ -175,7 +184,11 @@ func (n *Node) forward(l int, b *wire.Broadcast, id uint32, from *radar.Neighbou
 		if ll < 0 || ll > l {
 			continue // outside the gnode this broadcast stays in
 		}
-		if ll == l && onPath.Has(np[l]) {
+		// An element already on the path would only loop the packet. The
+		// origin is the exception: a neighbour holding its id may be another
+		// element claiming it (a collision), and must see the flood to
+		// find out; the true origin just drops its own flood.
+		if ll == l && onPath.Has(np[l]) && np[l] != b.Chunks[0].Node {
 			continue
 		}
 		if origin && l > 0 && ll < l {
@@ -228,6 +241,11 @@ func (n *Node) onBroadcast(iface int, from radar.PeerID, h wire.Header, b *wire.
 		return
 	}
 	me := n.pos[l]
+	origin := chunks0(b)
+	if origin == me && b.Nonce != n.nonces[l] {
+		n.collision(l, b, h.ID, nb)
+		return
+	}
 	internal := ll < l // the sender is inside our own gnode of level l
 	chunks := b.Chunks
 	last := len(chunks) - 1
@@ -247,9 +265,20 @@ func (n *Node) onBroadcast(iface int, from radar.PeerID, h wire.Header, b *wire.
 			return
 		}
 	}
-	origin := chunks[0].Node
 	m := n.maps.Levels[l]
 	newFlood := false
+	switch k := lv.known[origin]; {
+	case k == 0:
+		lv.known[origin] = b.Nonce
+	case b.Nonce > k:
+		// Two elements hold one id; the lower nonce keeps it and the
+		// other re-hooks, so its floods are not followed meanwhile.
+		n.Stats.drop("collision loser's flood")
+		return
+	case b.Nonce < k:
+		lv.known[origin] = b.Nonce
+		m.Clear(origin)
+	}
 	switch last := m.LastBroadcast(origin); {
 	case last == h.ID:
 	case last == 0 || int32(h.ID-last) > 0:
@@ -305,6 +334,30 @@ func (n *Node) onBroadcast(iface int, from radar.PeerID, h wire.Header, b *wire.
 	}
 	lv.fwd[origin]++
 	n.forward(l, &out, h.ID, nb, false)
+}
+
+func chunks0(b *wire.Broadcast) uint8 { return b.Chunks[0].Node }
+
+// collision: a flood's origin claims the id of our own element of level l
+// with another nonce. Every node decides the same way, whatever order the
+// links came up in: the higher nonce gives the id up. The losers pass the
+// flood on inside their element first, so that all its nodes learn it.
+func (n *Node) collision(l int, b *wire.Broadcast, id uint32, from *radar.Neighbour) {
+	if b.Nonce > n.nonces[l] {
+		n.Stats.drop("collision: the other side re-hooks")
+		return
+	}
+	if l > 0 {
+		for _, nb := range n.radar.Neighbours() {
+			if nb.Index == from.Index || !n.usable(nb) || nb.Cost == 0 {
+				continue
+			}
+			if np, err := n.cfg.Scheme.Position(nb.Addr); err == nil && n.linkLevel(np) < l && n.linkLevel(np) >= 0 {
+				n.send(nb.Iface, nb.Peer, true, id, b)
+			}
+		}
+	}
+	n.rehook(l)
 }
 
 // learn offers a route learned from a tracer. Within a round a route via a

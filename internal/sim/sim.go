@@ -111,6 +111,8 @@ type Sim struct {
 	LastChange time.Duration
 	// LastQSPN is the virtual time of the last tracer/QSPN packet sent.
 	LastQSPN time.Duration
+	// LastScript is the virtual time of the last scripted event.
+	LastScript time.Duration
 }
 
 const never = time.Duration(1<<63 - 1)
@@ -198,6 +200,41 @@ func (s *Sim) Run(until time.Duration) {
 	if s.now < until {
 		s.now = until
 	}
+}
+
+// RunUntilQuiet runs until no route changed and no script step ran for
+// quiet, once every node that runs is hooked, or until limit. It returns
+// whether the network went quiet.
+func (s *Sim) RunUntilQuiet(quiet, limit time.Duration) bool {
+	step := quiet / 4
+	if step <= 0 {
+		step = time.Second
+	}
+	for t := s.now + step; t <= limit; t += step {
+		s.Run(t)
+		if s.now-max(s.LastChange, s.LastScript) >= quiet && s.allHooked() && !s.scriptPending() {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Sim) allHooked() bool {
+	for _, sn := range s.nodes {
+		if sn.alive && sn.n.State() != node.Hooked {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Sim) scriptPending() bool {
+	for _, e := range s.queue {
+		if e.kind == evScript || e.kind == evStart {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Sim) handle(e *event) {

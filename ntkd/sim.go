@@ -1,0 +1,211 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ntkd/ntkd/internal/addr"
+	"github.com/ntkd/ntkd/internal/node"
+	"github.com/ntkd/ntkd/internal/oracle"
+	"github.com/ntkd/ntkd/internal/sim"
+	"github.com/ntkd/ntkd/internal/topo"
+)
+
+type simFlags struct {
+	topology, topoFile, script, dump, prefix, bits string
+	nodes                                          int
+	seed                                           uint64
+	jsonOut, check                                 bool
+	checkPairs                                     int
+	latMin, latMax, jitter, spread                 time.Duration
+	waitRound, quiet, limit                        time.Duration
+	loss                                           float64
+}
+
+func runSim(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("sim", stderr)
+	var f simFlags
+	fs.StringVar(&f.topology, "topology", "random", "generator: "+strings.Join(topo.Kinds(), ", "))
+	fs.StringVar(&f.topoFile, "topology-file", "", "read the topology from `FILE` (lines: a b [latency=2ms] [jitter=0s] [loss=0])")
+	fs.IntVar(&f.nodes, "nodes", 100, "number of nodes")
+	fs.Uint64Var(&f.seed, "seed", 1, "random seed: the same seed gives the same run")
+	fs.StringVar(&f.script, "script", "", "timed events from `FILE` (cut, down, restore, kill, start, partition, merge)")
+	fs.StringVar(&f.dump, "dump", "", "write the converged state as JSON to `FILE`")
+	fs.BoolVar(&f.jsonOut, "json", false, "print the report as JSON")
+	fs.BoolVar(&f.check, "check", false, "check the routes with the oracle (delivery, alternatives, shortest inside gnodes)")
+	fs.IntVar(&f.checkPairs, "check-pairs", 1_000_000, "with -check, sample this many pairs when there are more")
+	fs.StringVar(&f.prefix, "prefix", "10.0.0.0/8", "mesh prefix")
+	fs.StringVar(&f.bits, "bits", "", "bits per level, level 0 first, e.g. 8,8,8 (default: 8 per level)")
+	fs.DurationVar(&f.latMin, "latency-min", time.Millisecond, "shortest link latency")
+	fs.DurationVar(&f.latMax, "latency-max", 8*time.Millisecond, "longest link latency (random and islands grow it with distance)")
+	fs.DurationVar(&f.jitter, "jitter", 0, "per-packet random extra delay")
+	fs.Float64Var(&f.loss, "loss", 0, "per-packet loss probability of datagrams")
+	fs.DurationVar(&f.spread, "start-spread", 0, "nodes start at random times in this window (default: 50ms per node)")
+	fs.DurationVar(&f.waitRound, "wait-round", 10*time.Second, "QSPN_WAIT_ROUND")
+	fs.DurationVar(&f.quiet, "quiet", 30*time.Second, "stop after this long without route changes")
+	fs.DurationVar(&f.limit, "limit", time.Hour, "stop at this virtual time whatever happens")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	rep, d, err := simulate(f, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "ntkd sim:", err)
+		return exitFail
+	}
+	if f.dump != "" {
+		if err := writeDump(f.dump, d); err != nil {
+			fmt.Fprintln(stderr, "ntkd sim:", err)
+			return exitFail
+		}
+	}
+	failed := false
+	var checks []*oracle.Report
+	if f.check {
+		checks = runChecks(d, f)
+		for _, c := range checks {
+			failed = failed || !c.Passed()
+		}
+	}
+	if f.jsonOut {
+		out := struct {
+			*sim.Report
+			Checks []*oracle.Report `json:"checks,omitempty"`
+		}{rep, checks}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(out)
+	} else {
+		rep.Print(stdout)
+		for _, c := range checks {
+			fmt.Fprintln(stdout, c.String())
+		}
+	}
+	if failed || !rep.Converged {
+		return exitFail
+	}
+	return exitOK
+}
+
+func simulate(f simFlags, stderr io.Writer) (*sim.Report, *oracle.Dump, error) {
+	prefix, err := netip.ParsePrefix(f.prefix)
+	if err != nil {
+		return nil, nil, fmt.Errorf("-prefix: %w", err)
+	}
+	bits := addr.DefaultBits(prefix)
+	if f.bits != "" {
+		bits = nil
+		for _, b := range strings.Split(f.bits, ",") {
+			v, err := strconv.Atoi(strings.TrimSpace(b))
+			if err != nil || v < 1 || v > 8 {
+				return nil, nil, fmt.Errorf("-bits: %q is not a number of bits 1..8", b)
+			}
+			bits = append(bits, uint8(v))
+		}
+	}
+	scheme, err := addr.NewScheme(prefix, bits)
+	if err != nil {
+		return nil, nil, err
+	}
+	var tp *topo.Topology
+	name := f.topology
+	if f.topoFile != "" {
+		fh, err := os.Open(f.topoFile)
+		if err != nil {
+			return nil, nil, err
+		}
+		defer fh.Close()
+		tp, err = topo.Parse(f.topoFile, bufio.NewReader(fh))
+		if err != nil {
+			return nil, nil, err
+		}
+		name = f.topoFile
+	} else {
+		opt := topo.Options{Latency: f.latMin, LatencyMin: f.latMin, LatencyMax: f.latMax, Jitter: f.jitter, Loss: f.loss}
+		tp, err = topo.Generate(f.topology, f.nodes, rand.New(rand.NewPCG(f.seed, 0x746f706f)), opt)
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	cfg := node.DefaultConfig(scheme)
+	cfg.WaitRound = f.waitRound
+	spread := f.spread
+	if spread == 0 {
+		spread = time.Duration(tp.Nodes) * 50 * time.Millisecond
+	}
+	s, err := sim.New(sim.Options{Topology: tp, Node: cfg, Seed: f.seed, StartSpread: spread})
+	if err != nil {
+		return nil, nil, err
+	}
+	if f.script != "" {
+		fh, err := os.Open(f.script)
+		if err != nil {
+			return nil, nil, err
+		}
+		steps, err := sim.ParseScript(f.script, fh)
+		fh.Close()
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := s.Schedule(steps); err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", f.script, err)
+		}
+	}
+	start := time.Now()
+	converged := s.RunUntilQuiet(f.quiet, f.limit)
+	rep := s.Report(name, time.Since(start), converged)
+	return rep, s.Dump(), nil
+}
+
+func runChecks(d *oracle.Dump, f simFlags) []*oracle.Report {
+	n := len(d.Nodes)
+	var del oracle.Report
+	if n*(n-1) > f.checkPairs {
+		del = oracle.CheckDeliverySample(d, f.checkPairs, rand.New(rand.NewPCG(f.seed, 1)))
+	} else {
+		del = oracle.CheckDelivery(d)
+	}
+	alt := oracle.CheckAlternatives(d)
+	grp := oracle.CheckShortestInsideGroup(d, d.GroupByPrefix(groupBits(d)))
+	return []*oracle.Report{&del, &alt, &grp}
+}
+
+// groupBits is the prefix length of a level-1 gnode in the dump's scheme,
+// read from the longest non-host route prefix; 24 for the default scheme.
+func groupBits(d *oracle.Dump) int {
+	best := 0
+	for _, r := range d.Routes {
+		if b := r.Dst.Bits(); b < r.Dst.Addr().BitLen() && b > best {
+			best = b
+		}
+	}
+	if best == 0 && len(d.Nodes) > 0 {
+		return d.Nodes[0].Addr.BitLen() - 8
+	}
+	return best
+}
+
+func writeDump(path string, d *oracle.Dump) error {
+	fh, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(fh, 1<<20)
+	if err := json.NewEncoder(w).Encode(d); err != nil {
+		fh.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := w.Flush(); err != nil {
+		fh.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return fh.Close()
+}
