@@ -111,10 +111,10 @@ type Node struct {
 	// creators). Two elements with one id are told apart by them.
 	nonces [addr.MaxLevels]uint32
 	pos    addr.Position
-	ip    netip.Addr
-	maps  *maps.Set
-	lv    []levelState
-	hook  hookState
+	ip     netip.Addr
+	maps   *maps.Set
+	lv     []levelState
+	hook   hookState
 
 	// tracerAt is when the hook's tracer goes out: once the second radar
 	// has told the neighbours our address, or they would drop it.

@@ -60,12 +60,12 @@ type BnodeBlock struct {
 // decodes tracer packets without allocating once it has seen big ones.
 type Broadcast struct {
 	base
-	Kind   Op // OpTracerPkt, OpQSPNClose or OpQSPNOpen
-	Gnode  uint8
-	Level  uint8
-	SubID  uint8
-	Flags  BroadcastFlags // BcastBBlock must be set iff Blocks is not empty
-	Round  uint32
+	Kind  Op // OpTracerPkt, OpQSPNClose or OpQSPNOpen
+	Gnode uint8
+	Level uint8
+	SubID uint8
+	Flags BroadcastFlags // BcastBBlock must be set iff Blocks is not empty
+	Round uint32
 	// Nonce is the random identity of the flood's origin element (a node,
 	// or a gnode: drawn by its creator). Two elements claiming the same id
 	// carry different nonces, which is how collisions are seen.
