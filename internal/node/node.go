@@ -35,6 +35,10 @@ type Config struct {
 	WaitRound time.Duration
 	// MaxAgeRounds: routes not refreshed for this many rounds age out.
 	MaxAgeRounds int
+	// RoundSettle is how long after a round starts every element has
+	// re-flooded: then routes the round did not refresh (dead nodes,
+	// broken paths) are dropped. Must be below WaitRound.
+	RoundSettle time.Duration
 	// Seed makes the node's random choices reproducible.
 	Seed uint64
 }
@@ -44,7 +48,7 @@ func DefaultConfig(s *addr.Scheme) Config {
 	return Config{
 		Scheme: s, MaxRoutes: maps.DefaultMaxRoutes, MaxBnodeLinks: maps.DefaultMaxBnodeLinks,
 		Radar: radar.DefaultConfig(), HookScan: 2 * time.Second, RequestTimeout: 2 * time.Second,
-		WaitRound: 60 * time.Second, MaxAgeRounds: 2,
+		WaitRound: 60 * time.Second, MaxAgeRounds: 2, RoundSettle: 10 * time.Second,
 	}
 }
 
@@ -54,6 +58,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("node: no address scheme")
 	case c.HookScan <= 0 || c.RequestTimeout <= 0 || c.WaitRound <= 0:
 		return fmt.Errorf("node: hook scan, request timeout and wait round must be positive")
+	case c.RoundSettle <= 0 || c.RoundSettle >= c.WaitRound:
+		return fmt.Errorf("node: round settle %v must be positive and below the wait round %v", c.RoundSettle, c.WaitRound)
 	case c.MaxAgeRounds < 1 || c.MaxAgeRounds > 100:
 		return fmt.Errorf("node: max age rounds %d, want 1..100", c.MaxAgeRounds)
 	}
@@ -199,6 +205,9 @@ func (n *Node) NextWakeup() time.Duration {
 		if n.lv[i].pending {
 			next = min(next, n.lv[i].roundStart+n.cfg.WaitRound)
 		}
+		if !n.lv[i].settled {
+			next = min(next, n.lv[i].roundStart+n.cfg.RoundSettle)
+		}
 	}
 	if n.tracerAt > 0 {
 		next = min(next, n.tracerAt)
@@ -225,6 +234,9 @@ func (n *Node) Tick(now time.Duration) {
 		}
 	}
 	for l := range n.lv {
+		if !n.lv[l].settled && now >= n.lv[l].roundStart+n.cfg.RoundSettle {
+			n.settle(l)
+		}
 		if n.lv[l].pending && now >= n.lv[l].roundStart+n.cfg.WaitRound {
 			n.startRound(l)
 		}
@@ -305,7 +317,12 @@ func (n *Node) radarEvents() {
 		switch ev.Kind {
 		case radar.Down:
 			n.neighbourDown(ev.N)
-		case radar.Up, radar.CostChanged, radar.AddrChanged:
+		case radar.AddrChanged:
+			// It re-hooked or changed gnode: what we learned through it
+			// described its old place.
+			n.neighbourDown(ev.N)
+			n.neighbourChanged(ev.N)
+		case radar.Up, radar.CostChanged:
 			n.neighbourChanged(ev.N)
 		}
 	}

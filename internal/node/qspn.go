@@ -30,10 +30,12 @@ type levelState struct {
 	round      uint32
 	roundStart time.Duration
 	pending    bool
+	settled    bool // the round's floods are over and stale routes dropped
 	seq        uint8                     // floods we originated in this round
 	best       [addr.MaxGroupNode]uint32 // best cost to each origin in its current flood
 	fwd        [addr.MaxGroupNode]uint8  // copies of that flood passed on
 	known      [addr.MaxGroupNode]uint32 // nonce of the element holding each id (0: unknown)
+	starters   [addr.MaxGroupNode]uint32 // originHash of the last copy of each flood passed on
 }
 
 func (n *Node) stamp(level int) uint8 { return uint8(n.lv[level].round) }
@@ -115,7 +117,7 @@ func (n *Node) startRound(l int) {
 // refreshed for MaxAgeRounds rounds age out.
 func (n *Node) enterRound(l int, r uint32, t time.Duration) {
 	lv := &n.lv[l]
-	lv.round, lv.roundStart, lv.pending, lv.seq = r, t, false, 0
+	lv.round, lv.roundStart, lv.pending, lv.seq, lv.settled = r, t, false, 0, false
 	m := n.maps.Levels[l]
 	if m.Age(uint8(r), uint8(n.cfg.MaxAgeRounds)) > 0 {
 		n.routesVersion++
@@ -127,6 +129,54 @@ func (n *Node) enterRound(l int, r uint32, t time.Duration) {
 			lv.known[id] = 0
 		}
 	}
+}
+
+// settle ends the flooding phase of the round at level l: every element
+// alive has flooded by now, so a route the round did not refresh leads to
+// a node that is gone or through a path that broke.
+func (n *Node) settle(l int) {
+	lv := &n.lv[l]
+	lv.settled = true
+	m := n.maps.Levels[l]
+	if m.Age(uint8(lv.round), 0) > 0 {
+		n.routesVersion++
+	}
+	for id := range lv.known {
+		if id < m.Size() && !m.Present(uint8(id)) {
+			lv.known[id] = 0
+		}
+	}
+}
+
+// split says whether the member at origin (its position below level l)
+// is out of reach inside our gnode of level l, once the levels below have
+// settled. The member itself, or one we have routes to, is not.
+func (n *Node) split(l int, origin [addr.MaxLevels]uint8) bool {
+	if !n.settledBelow(l) {
+		return false // members may still be unknown: no verdict yet
+	}
+	for k := l - 1; k >= 0; k-- {
+		if origin[k] != n.pos[k] {
+			return !n.maps.Levels[k].Present(origin[k])
+		}
+	}
+	return false
+}
+
+func (n *Node) settledBelow(l int) bool {
+	for j := 0; j < l; j++ {
+		if !n.lv[j].settled {
+			return false
+		}
+	}
+	return true
+}
+
+// originOf is our position below level l, as floods we start carry it.
+func (n *Node) originOf(l int) [addr.MaxLevels]uint8 {
+	var o [addr.MaxLevels]uint8
+	copy(o[:l], n.pos[:l])
+	return o
 }
 
 // isBnode says whether we have a neighbour in another gnode of level l
@@ -143,11 +193,11 @@ func (n *Node) isBnode(l int) bool {
 	return false
 }
 
-// originate starts a flood of our element of level l.
+// originate starts a flood of our element of level l. Above level 0 the
+// copies that go inside our own gnode carry the round to all its members
+// (a member that is no border node may start a round too); the copies that
+// leave it tell the other gnodes how to reach ours.
 func (n *Node) originate(l int, kind wire.Op) {
-	if l > 0 && !n.isBnode(l) {
-		return
-	}
 	lv := &n.lv[l]
 	var id uint32
 	if l == 0 {
@@ -159,15 +209,15 @@ func (n *Node) originate(l int, kind wire.Op) {
 	}
 	me := n.pos[l]
 	n.maps.Levels[l].AcceptBroadcast(me, id)
-	b := &wire.Broadcast{Kind: kind, Gnode: n.scopeID(l), Level: uint8(l), Flags: wire.BcastTracer,
+	b := &wire.Broadcast{Kind: kind, Gnode: n.scopeID(l), Level: uint8(l), Origin: n.originOf(l), Flags: wire.BcastTracer,
 		Round: lv.round, Nonce: n.nonces[l], TTL: 255, Chunks: []wire.Chunk{{Node: me, Cost: 0}}}
-	n.forward(l, b, id, nil, true)
+	n.forward(l, b, id, nil, false)
 }
 
 // forward sends a broadcast to every neighbour in scope except the one it
 // came from and those whose element is already on its path (a loop).
 // originated floods of levels above 0 go only to other gnodes.
-func (n *Node) forward(l int, b *wire.Broadcast, id uint32, from *radar.Neighbour, origin bool) {
+func (n *Node) forward(l int, b *wire.Broadcast, id uint32, from *radar.Neighbour, internalOnly bool) {
 	var onPath addr.IDSet
 	for _, c := range b.Chunks {
 		onPath.Add(c.Node)
@@ -191,7 +241,7 @@ func (n *Node) forward(l int, b *wire.Broadcast, id uint32, from *radar.Neighbou
 		if ll == l && onPath.Has(np[l]) && np[l] != b.Chunks[0].Node {
 			continue
 		}
-		if origin && l > 0 && ll < l {
+		if internalOnly && ll == l {
 			continue
 		}
 		n.send(nb.Iface, nb.Peer, true, id, b)
@@ -243,7 +293,8 @@ func (n *Node) onBroadcast(iface int, from radar.PeerID, h wire.Header, b *wire.
 	me := n.pos[l]
 	origin := chunks0(b)
 	if origin == me && b.Nonce != n.nonces[l] {
-		n.collision(l, b, h.ID, nb)
+		// Another element holds our id: the higher nonce gives it up.
+		n.collision(l, b, h.ID, nb, b.Nonce < n.nonces[l])
 		return
 	}
 	internal := ll < l // the sender is inside our own gnode of level l
@@ -251,6 +302,26 @@ func (n *Node) onBroadcast(iface int, from radar.PeerID, h wire.Header, b *wire.
 	last := len(chunks) - 1
 	if internal && chunks[last].Node != me {
 		n.Stats.drop("inconsistent internal broadcast")
+		return
+	}
+	if origin == me {
+		switch {
+		case l > 0 && !n.settledBelow(l) && b.Origin != n.originOf(l):
+			// Too early to tell a split from a member we have not heard
+			// of yet: ask for another round, whose floods will tell.
+			n.Stats.drop("own gnode flood before settling")
+			n.want(l)
+		case l > 0 && n.split(l, b.Origin):
+			// Our gnode's flood, started by a member we cannot reach
+			// inside it: the gnode fell apart (NTK_RFC 0001). Each part
+			// sees the other's floods, so both give the id up and re-hook
+			// into the gnodes around them, the same way on every node.
+			n.collision(l, b, h.ID, nb, true)
+		case l == 0 || !internal:
+			n.Stats.drop("looping broadcast") // our own flood came back
+		default:
+			n.ownGnodeFlood(l, h.ID, b, nb)
+		}
 		return
 	}
 	// A copy that already crossed our element (other than as the segment
@@ -311,14 +382,31 @@ func (n *Node) onBroadcast(iface int, from radar.PeerID, h wire.Header, b *wire.
 		}
 	}
 	improved := cost < lv.best[origin]
+	starter := originHash(b)
+	if newFlood {
+		lv.starters[origin] = starter
+	}
 	if improved {
 		lv.best[origin] = cost
 	}
 	if changed {
 		n.routesVersion++
 	}
-	if !improved || lv.fwd[origin] >= maxForwardsPerFlood || origin == me {
+	if lv.fwd[origin] >= maxForwardsPerFlood || origin == me {
 		return
+	}
+	toOrigin := false
+	if !improved {
+		// Copies of one gnode's flood from border nodes of parts that
+		// cannot reach each other inside it merge out here: the best copy
+		// near each part is that part's own. A copy started elsewhere than
+		// the best one still goes to the origin gnode's nodes next to us,
+		// so a fallen-apart gnode finds out (NTK_RFC 0001).
+		if l == 0 || starter == lv.starters[origin] {
+			return
+		}
+		lv.starters[origin] = starter
+		toOrigin = true
 	}
 	// Pass it on with our segment.
 	out := *b
@@ -333,17 +421,71 @@ func (n *Node) onBroadcast(iface int, from radar.PeerID, h wire.Header, b *wire.
 		out.Chunks = append(out.Chunks, wire.Chunk{Node: me, Cost: nb.Cost})
 	}
 	lv.fwd[origin]++
+	if toOrigin {
+		n.forwardTo(l, &out, h.ID, nb, origin)
+		return
+	}
 	n.forward(l, &out, h.ID, nb, false)
+}
+
+// forwardTo sends a broadcast only to the neighbours inside the element
+// target of level l.
+func (n *Node) forwardTo(l int, b *wire.Broadcast, id uint32, from *radar.Neighbour, target uint8) {
+	for _, nb := range n.radar.Neighbours() {
+		if !n.usable(nb) || nb.Cost == 0 || nb.Index == from.Index {
+			continue
+		}
+		if np, err := n.cfg.Scheme.Position(nb.Addr); err == nil && n.linkLevel(np) == l && np[l] == target {
+			n.send(nb.Iface, nb.Peer, true, id, b)
+		}
+	}
+}
+
+// originHash names the node that started a flood (its position below the
+// flood's level), compactly.
+func originHash(b *wire.Broadcast) uint32 {
+	h := uint32(2166136261)
+	for _, x := range b.Origin[:b.Level] {
+		h = (h ^ uint32(x)) * 16777619
+	}
+	return h
 }
 
 func chunks0(b *wire.Broadcast) uint8 { return b.Chunks[0].Node }
 
-// collision: a flood's origin claims the id of our own element of level l
-// with another nonce. Every node decides the same way, whatever order the
-// links came up in: the higher nonce gives the id up. The losers pass the
-// flood on inside their element first, so that all its nodes learn it.
-func (n *Node) collision(l int, b *wire.Broadcast, id uint32, from *radar.Neighbour) {
-	if b.Nonce > n.nonces[l] {
+// ownGnodeFlood passes a flood of our own gnode on inside it: it teaches no
+// route (we are in that gnode) but carries the round to every member.
+func (n *Node) ownGnodeFlood(l int, id uint32, b *wire.Broadcast, from *radar.Neighbour) {
+	lv := &n.lv[l]
+	m := n.maps.Levels[l]
+	me := n.pos[l]
+	cost := addCost(b.Chunks[len(b.Chunks)-1].Cost, from.Cost)
+	switch last := m.LastBroadcast(me); {
+	case last == id:
+		if cost >= lv.best[me] || lv.fwd[me] >= maxForwardsPerFlood {
+			return
+		}
+	case last == 0 || int32(id-last) > 0:
+		m.AcceptBroadcast(me, id)
+		lv.fwd[me] = 0
+	default:
+		return
+	}
+	lv.best[me] = cost
+	lv.fwd[me]++
+	out := *b
+	out.Chunks = append([]wire.Chunk(nil), b.Chunks...)
+	out.Chunks[len(out.Chunks)-1].Cost = cost
+	n.forward(l, &out, id, from, true)
+}
+
+// collision: a flood's origin claims the id of our own element of level l:
+// another element with another nonce, or another part of our own gnode
+// that became separated. Every node decides the same way, whatever order
+// the links came up in (seed 004). The losers pass the flood on inside
+// their element first, so that all its nodes learn it, then re-hook.
+func (n *Node) collision(l int, b *wire.Broadcast, id uint32, from *radar.Neighbour, lose bool) {
+	if !lose {
 		n.Stats.drop("collision: the other side re-hooks")
 		return
 	}

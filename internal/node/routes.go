@@ -66,3 +66,12 @@ func (n *Node) Routes(dst []Route) []Route {
 	}
 	return dst
 }
+
+// Debug returns internal state for tests and `ntkd ctl`: our nonce at a
+// level and the nonce we know for an element of that level.
+func (n *Node) Debug(level int, id uint8) (mine, known uint32, round uint32, settled bool) {
+	if n.state != Hooked || level >= len(n.lv) {
+		return
+	}
+	return n.nonces[level], n.lv[level].known[id], n.lv[level].round, n.lv[level].settled
+}

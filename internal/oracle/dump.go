@@ -30,6 +30,9 @@ type Dump struct {
 type DumpNode struct {
 	ID   int        `json:"id"`
 	Addr netip.Addr `json:"addr"`
+	// SimID is the simulator's index of the node when the dump holds only
+	// part of the network (a component after a partition); else equal to ID.
+	SimID int `json:"sim_id"`
 }
 
 // DumpLink is an undirected link with one cost per direction: CostAB is what

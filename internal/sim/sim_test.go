@@ -1,8 +1,10 @@
 package sim
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,49 +25,182 @@ func testConfig(t testing.TB, prefix string, bits ...uint8) node.Config {
 	}
 	cfg := node.DefaultConfig(s)
 	cfg.WaitRound = 10 * time.Second
+	cfg.RoundSettle = 5 * time.Second
 	return cfg
 }
 
-func run(t testing.TB, tp *topo.Topology, cfg node.Config, seed uint64, until time.Duration) *Sim {
-	s, err := New(Options{Topology: tp, Node: cfg, Seed: seed, StartSpread: 5 * time.Second})
+var linkOpt = topo.Options{LatencyMin: time.Millisecond, LatencyMax: 8 * time.Millisecond}
+
+func newSim(t testing.TB, tp *topo.Topology, cfg node.Config, seed uint64) *Sim {
+	t.Helper()
+	s, err := New(Options{Topology: tp, Node: cfg, Seed: seed, StartSpread: time.Duration(tp.Nodes) * 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Run(until)
 	return s
 }
 
-func check(t *testing.T, s *Sim, groupBits int) {
+func settle(t *testing.T, s *Sim, limit time.Duration) {
 	t.Helper()
-	d := s.Dump()
-	if err := d.Validate(); err != nil {
-		t.Fatalf("dump: %v", err)
-	}
-	if r := oracle.CheckDelivery(d); !r.Passed() {
-		t.Errorf("delivery: %v", r)
-	}
-	if r := oracle.CheckAlternatives(d); !r.Passed() {
-		t.Errorf("alternatives: %v", r)
-	}
-	if r := oracle.CheckShortestInsideGroup(d, d.GroupByPrefix(groupBits)); !r.Passed() {
-		t.Errorf("shortest inside gnode: %v", r)
+	if !s.RunUntilQuiet(30*time.Second, limit) {
+		t.Fatalf("no quiet period before %v (last route change %v)", limit, s.LastChange)
 	}
 }
 
-func TestSmallTopologies(t *testing.T) {
-	opt := topo.Options{LatencyMin: time.Millisecond, LatencyMax: 8 * time.Millisecond}
-	for _, kind := range []string{"line", "ring", "grid", "random", "diamond"} {
-		for seed := uint64(1); seed <= 3; seed++ {
-			n := 30
+// checkAll runs the oracle on every connected part of the network: every
+// pair delivers hop by hop without loops, alternatives are loop-free, and
+// inside each level-1 gnode the best route costs exactly the shortest path.
+func checkAll(t *testing.T, s *Sim, what string) {
+	t.Helper()
+	for _, d := range s.Components() {
+		if len(d.Nodes) < 2 {
+			continue
+		}
+		if err := d.Validate(); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		for _, r := range []oracle.Report{
+			oracle.CheckDelivery(d),
+			oracle.CheckAlternatives(d),
+			oracle.CheckShortestInsideGroup(d, d.GroupByPrefix(gnodeBits(s))),
+		} {
+			if !r.Passed() {
+				t.Errorf("%s (%d nodes): %v", what, len(d.Nodes), r)
+			}
+		}
+		if k := oracle.KernelRoutes(d); k.Max > maxKernelRoutes(s) {
+			t.Errorf("%s: a node has %d kernel routes, more than %d", what, k.Max, maxKernelRoutes(s))
+		}
+	}
+}
+
+func gnodeBits(s *Sim) int {
+	sc := s.opt.Node.Scheme
+	return sc.Prefix().Addr().BitLen() - sc.Bits(0)
+}
+
+// maxKernelRoutes is one route per slot of every level: 768 for IPv4.
+func maxKernelRoutes(s *Sim) int {
+	sc := s.opt.Node.Scheme
+	n := 0
+	for l := 0; l < sc.Levels(); l++ {
+		n += sc.Size(l)
+	}
+	return n
+}
+
+func TestConvergesOnEveryGenerator(t *testing.T) {
+	for _, kind := range topo.Kinds() {
+		for seed := uint64(1); seed <= 4; seed++ {
+			n := 40
 			if kind == "diamond" {
 				n = 6
 			}
-			tp, err := topo.Generate(kind, n, rand.New(rand.NewPCG(seed, 9)), opt)
+			tp, err := topo.Generate(kind, n, rand.New(rand.NewPCG(seed, 9)), linkOpt)
 			if err != nil {
 				t.Fatal(err)
 			}
-			s := run(t, tp, testConfig(t, "10.0.0.0/8"), seed, 120*time.Second)
-			t.Run(kind, func(t *testing.T) { check(t, s, 24) })
+			s := newSim(t, tp, testConfig(t, "10.0.0.0/8"), seed)
+			t.Run(fmt.Sprintf("%s/seed%d", kind, seed), func(t *testing.T) {
+				settle(t, s, 10*time.Minute)
+				checkAll(t, s, "converged")
+			})
 		}
+	}
+}
+
+// Three bits per level: six usable node ids per gnode, so gnodes fill up,
+// newcomers create gnodes at level 1 and 2, and routes need every level.
+func TestSmallGnodesUseEveryLevel(t *testing.T) {
+	for seed := uint64(1); seed <= 3; seed++ {
+		tp, err := topo.Generate("random", 150, rand.New(rand.NewPCG(seed, 5)), linkOpt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := newSim(t, tp, testConfig(t, "10.0.0.0/8", 3, 3, 3, 3), seed)
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			settle(t, s, 20*time.Minute)
+			rep := s.Report("random", 0, true)
+			if rep.GnodesPerLevel[0] < 25 || rep.GnodesPerLevel[1] < 4 {
+				t.Errorf("150 nodes in 6-node gnodes: gnodes per level %v", rep.GnodesPerLevel)
+			}
+			checkAll(t, s, "converged")
+		})
+	}
+}
+
+func TestIPv6(t *testing.T) {
+	tp, err := topo.Generate("grid", 49, rand.New(rand.NewPCG(2, 2)), linkOpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newSim(t, tp, testConfig(t, "fd00::/8"), 2)
+	settle(t, s, 10*time.Minute)
+	checkAll(t, s, "ipv6")
+}
+
+// Every kind of failure and repair, each followed by a quiet period and the
+// oracle on every connected part.
+func TestFailuresAndMerges(t *testing.T) {
+	tp, err := topo.Generate("random", 60, rand.New(rand.NewPCG(11, 3)), linkOpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := tp.Links[len(tp.Links)/2]
+	l2 := tp.Links[len(tp.Links)/3]
+	script := fmt.Sprintf(`
+		200s cut %d %d        # silent failure
+		300s restore %d %d
+		400s down %d %d       # carrier loss
+		500s restore %d %d
+		600s kill 7
+		700s start 7
+		800s partition 0-29
+		1000s merge
+	`, l.A, l.B, l.A, l.B, l2.A, l2.B, l2.A, l2.B)
+	steps, err := ParseScript("failures", strings.NewReader(script))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newSim(t, tp, testConfig(t, "10.0.0.0/8"), 11)
+	if err := s.Schedule(steps); err != nil {
+		t.Fatal(err)
+	}
+	for _, at := range []time.Duration{190, 290, 390, 490, 590, 690, 790, 990, 1300} {
+		s.Run(at * time.Second)
+		checkAll(t, s, fmt.Sprintf("at %v", at*time.Second))
+	}
+}
+
+func TestDeterministic(t *testing.T) {
+	run := func() string {
+		tp, _ := topo.Generate("random", 50, rand.New(rand.NewPCG(4, 4)), linkOpt)
+		s := newSim(t, tp, testConfig(t, "10.0.0.0/8"), 4)
+		s.Run(90 * time.Second)
+		var b strings.Builder
+		for i := 0; i < s.Nodes(); i++ {
+			if n := s.Node(i); n != nil {
+				fmt.Fprintln(&b, n.Addr(), len(n.Routes(nil)))
+			}
+		}
+		fmt.Fprintln(&b, s.C.Events, s.C.Packets)
+		return b.String()
+	}
+	if a, b := run(), run(); a != b {
+		t.Fatal("two runs with the same seed differ")
+	}
+}
+
+func TestScriptErrors(t *testing.T) {
+	for _, bad := range []string{"x cut 1 2", "10s", "10s explode 1", "10s cut 1", "10s kill -1", "10s partition 5-1"} {
+		if _, err := ParseScript("s", strings.NewReader(bad)); err == nil || !strings.Contains(err.Error(), "s:1:") {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+	tp, _ := topo.Generate("line", 3, rand.New(rand.NewPCG(1, 1)), linkOpt)
+	s := newSim(t, tp, testConfig(t, "10.0.0.0/8"), 1)
+	steps, _ := ParseScript("s", strings.NewReader("1s cut 0 2"))
+	if err := s.Schedule(steps); err == nil {
+		t.Error("a cut of a link that does not exist was accepted")
 	}
 }

@@ -47,9 +47,11 @@ type BnodeBlock struct {
 //	3    1     flags (BroadcastFlags)
 //	4    4     QSPN round id
 //	8    4     origin nonce: identity of the element that started the flood
-//	12   1     ttl
-//	13   2     chunk count c (<= 256)
-//	15   5c    chunks {node id u8, cost u32}
+//	12   L     origin position: ids of levels 0..L-1 of the node that started
+//	           it (L = level; nothing at level 0)
+//	12+L 1     ttl
+//	13+L 2     chunk count c (<= 256)
+//	15+L 5c    chunks {node id u8, cost u32}
 //	then, iff flags has BBLOCK:
 //	     2     bnode block count k (1..256)
 //	     k x   {bnode id u8, link count l u8, l x {gnode id u8, level u8, cost u32}}
@@ -69,14 +71,19 @@ type Broadcast struct {
 	// Nonce is the random identity of the flood's origin element (a node,
 	// or a gnode: drawn by its creator). Two elements claiming the same id
 	// carry different nonces, which is how collisions are seen.
-	Nonce  uint32
+	Nonce uint32
+	// Origin is the position, below Level, of the node that started the
+	// flood: a gnode member that gets its own gnode's flood from outside,
+	// started by a member it cannot reach inside, knows the gnode fell
+	// apart (NTK_RFC 0001). Entries from Level on must be zero.
+	Origin [MaxLevels]uint8
 	TTL    uint8
 	Chunks []Chunk
 	Blocks []BnodeBlock
 }
 
 const (
-	bcastFixedLen = 15
+	bcastFixedLen = 15 // plus Level bytes of origin position
 	chunkLen      = 5
 	blockHdrLen   = 2
 	linkLen       = 6
@@ -107,6 +114,9 @@ func (p *Broadcast) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) err
 	p.Flags = BroadcastFlags(r.flags("flags", bcastFlagsKnown))
 	p.Round = r.u32("round")
 	p.Nonce = r.u32("nonce")
+	for i := 0; i < int(p.Level) && r.err == nil; i++ {
+		p.Origin[i] = r.u8("origin position")
+	}
 	p.TTL = r.u8("ttl")
 
 	off := r.off
@@ -170,7 +180,12 @@ func (p *Broadcast) size() (int, error) {
 	if len(p.Chunks) > MaxChunks {
 		return 0, encErr(ErrInconsistent, op, "chunks", "%d chunks > %d", len(p.Chunks), MaxChunks)
 	}
-	n := bcastFixedLen + chunkLen*len(p.Chunks)
+	for i := int(p.Level); i < MaxLevels; i++ {
+		if p.Origin[i] != 0 {
+			return 0, encErr(ErrInconsistent, op, "origin", "origin position set at level %d >= %d", i, p.Level)
+		}
+	}
+	n := bcastFixedLen + int(p.Level) + chunkLen*len(p.Chunks)
 	bblock := p.Flags&BcastBBlock != 0
 	if bblock != (len(p.Blocks) > 0) {
 		return 0, encErr(ErrInconsistent, op, "flags", "BBLOCK flag %v but %d blocks", bblock, len(p.Blocks))
@@ -205,6 +220,9 @@ func (p *Broadcast) put(b []byte) {
 	w.u8(uint8(p.Flags))
 	w.u32(p.Round)
 	w.u32(p.Nonce)
+	for i := 0; i < int(p.Level); i++ {
+		w.u8(p.Origin[i])
+	}
 	w.u8(p.TTL)
 	w.u16(uint16(len(p.Chunks)))
 	for _, c := range p.Chunks {

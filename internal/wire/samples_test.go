@@ -44,7 +44,7 @@ func sampleRegister() Register {
 }
 
 func sampleTracer(kind Op, chunks, blocks, links int) *Broadcast {
-	b := &Broadcast{Kind: kind, Gnode: 42, Level: 1, SubID: 9, Flags: BcastTracer | BcastStarters, Round: 0x01020304, TTL: 64}
+	b := &Broadcast{Kind: kind, Gnode: 42, Level: 1, SubID: 9, Flags: BcastTracer | BcastStarters, Round: 0x01020304, Nonce: 0xcafe, Origin: [MaxLevels]uint8{17}, TTL: 64}
 	for i := 0; i < chunks; i++ {
 		b.Chunks = append(b.Chunks, Chunk{Node: uint8(i * 7), Cost: uint32(1000 + i)})
 	}
@@ -84,7 +84,7 @@ func samples() []sample {
 		{0x00000020, sampleTracer(OpTracerPkt, 3, 2, 2)},
 		{0x00000021, &Broadcast{Kind: OpQSPNClose, Gnode: 5, Level: 0, Flags: BcastBnodeClosed, Round: 9, TTL: 32,
 			Chunks: []Chunk{{Node: 1, Cost: 10}, {Node: 2, Cost: 20}}}},
-		{0x00000022, &Broadcast{Kind: OpQSPNOpen, Gnode: 5, Level: 2, SubID: 77, Flags: BcastBnodeOpened | BcastBBlock, Round: 10, TTL: 1,
+		{0x00000022, &Broadcast{Kind: OpQSPNOpen, Gnode: 5, Level: 2, SubID: 77, Flags: BcastBnodeOpened | BcastBBlock, Round: 10, Origin: [MaxLevels]uint8{7, 8}, TTL: 1,
 			Chunks: []Chunk{{Node: 77, Cost: 0}},
 			Blocks: []BnodeBlock{{Bnode: 77, Links: []BnodeLink{{Gnode: 3, Level: 2, Cost: 400}}}, {Bnode: 78}}}},
 		{0x00000030, &reg},
