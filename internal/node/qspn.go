@@ -148,17 +148,27 @@ func (n *Node) settle(l int) {
 	}
 }
 
-// split says whether the member at origin (its position below level l)
-// is out of reach inside our gnode of level l, once the levels below have
-// settled. The member itself, or one we have routes to, is not.
-func (n *Node) split(l int, origin [addr.MaxLevels]uint8) bool {
+// split says whether the member at origin (its position below level l,
+// its element of level l-1 having nonce subNonce) is out of reach inside
+// our gnode of level l, once the levels below have settled. The member
+// itself, or one inside an element we have routes to, is not.
+func (n *Node) split(l int, origin [addr.MaxLevels]uint8, subNonce uint32) bool {
 	if !n.settledBelow(l) {
 		return false // members may still be unknown: no verdict yet
 	}
 	for k := l - 1; k >= 0; k-- {
-		if origin[k] != n.pos[k] {
-			return !n.maps.Levels[k].Present(origin[k])
+		if origin[k] == n.pos[k] {
+			if k == l-1 && subNonce != n.nonces[k] {
+				return true // another element holds our id at l-1: not ours
+			}
+			continue
 		}
+		if !n.maps.Levels[k].Present(origin[k]) {
+			return true
+		}
+		// The id is one we reach; at l-1 it must also be the same element.
+		known := n.lv[k].known[origin[k]]
+		return k == l-1 && known != 0 && known != subNonce
 	}
 	return false
 }
@@ -209,7 +219,11 @@ func (n *Node) originate(l int, kind wire.Op) {
 	}
 	me := n.pos[l]
 	n.maps.Levels[l].AcceptBroadcast(me, id)
-	b := &wire.Broadcast{Kind: kind, Gnode: n.scopeID(l), Level: uint8(l), Origin: n.originOf(l), Flags: wire.BcastTracer,
+	var sub uint32
+	if l > 0 {
+		sub = n.nonces[l-1]
+	}
+	b := &wire.Broadcast{Kind: kind, Gnode: n.scopeID(l), Level: uint8(l), Origin: n.originOf(l), SubNonce: sub, Flags: wire.BcastTracer,
 		Round: lv.round, Nonce: n.nonces[l], TTL: 255, Chunks: []wire.Chunk{{Node: me, Cost: 0}}}
 	n.forward(l, b, id, nil, false)
 }
@@ -311,7 +325,7 @@ func (n *Node) onBroadcast(iface int, from radar.PeerID, h wire.Header, b *wire.
 			// of yet: ask for another round, whose floods will tell.
 			n.Stats.drop("own gnode flood before settling")
 			n.want(l)
-		case l > 0 && n.split(l, b.Origin):
+		case l > 0 && n.split(l, b.Origin, b.SubNonce):
 			// Our gnode's flood, started by a member we cannot reach
 			// inside it: the gnode fell apart (NTK_RFC 0001). Each part
 			// sees the other's floods, so both give the id up and re-hook

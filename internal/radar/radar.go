@@ -25,9 +25,11 @@
 package radar
 
 import (
+	"cmp"
 	"fmt"
 	"math/bits"
 	"net/netip"
+	"slices"
 	"time"
 )
 
@@ -103,7 +105,8 @@ type Neighbour struct {
 	window    uint64 // last Window probe outcomes, 1 = answered (bit 0 newest)
 	filled    int
 	since     time.Duration // first heard
-	misses    int
+	lastOK    time.Duration // send time of the newest answered probe (noAnswer: none yet)
+	misses    int           // probes missed in a row, in send order
 	nextRetry time.Duration
 	burstLeft int
 	nextBurst time.Duration
@@ -152,6 +155,9 @@ type Probe struct {
 	Seq   uint8
 }
 
+// noAnswer is Neighbour.lastOK before any probe was answered.
+const noAnswer = time.Duration(-1 << 63)
+
 type key struct {
 	iface int
 	peer  PeerID
@@ -174,12 +180,14 @@ type ifaceState struct {
 type Radar struct {
 	cfg     Config
 	ifaces  map[int]*ifaceState
+	order   []int // interface ids, sorted: Tick visits them in this order
 	nbs     map[key]*Neighbour
 	byIndex [MaxNeighbours]*Neighbour
 	probes  map[uint32]*outstanding // by burst<<8|seq
 	counter uint32                  // next probe id (24 bits used)
 	events  []Event
 	out     []Probe
+	expired []uint32 // scratch for Tick
 }
 
 func New(cfg Config) (*Radar, error) {
@@ -195,6 +203,8 @@ func (r *Radar) IfaceUp(now time.Duration, iface int) {
 	if st == nil {
 		st = &ifaceState{}
 		r.ifaces[iface] = st
+		i, _ := slices.BinarySearch(r.order, iface)
+		r.order = slices.Insert(r.order, i, iface)
 	}
 	if !st.up {
 		st.up = true
@@ -208,8 +218,8 @@ func (r *Radar) IfaceDown(iface int) {
 	if st := r.ifaces[iface]; st != nil {
 		st.up = false
 	}
-	for k, n := range r.nbs {
-		if k.iface == iface {
+	for _, n := range r.byIndex { // in index order: deterministic events
+		if n != nil && n.Iface == iface {
 			r.remove(n)
 		}
 	}
@@ -289,7 +299,7 @@ func (r *Radar) heard(now time.Duration, iface int, peer PeerID, hooking bool, n
 		if idx < 0 {
 			return nil
 		}
-		n = &Neighbour{Index: uint8(idx), Iface: iface, Peer: peer, State: Measuring, burstLeft: r.cfg.Burst, nextBurst: now, since: now}
+		n = &Neighbour{Index: uint8(idx), Iface: iface, Peer: peer, State: Measuring, burstLeft: r.cfg.Burst, nextBurst: now, since: now, lastOK: noAnswer}
 		r.nbs[k] = n
 		r.byIndex[idx] = n
 	}
@@ -326,11 +336,12 @@ func (r *Radar) OnReply(now time.Duration, iface int, from PeerID, burst uint16,
 		delete(r.probes, id) // a unicast probe has exactly one answer
 	}
 	rtt := now - p.sentAt
-	if n.filled == 0 && n.RTT == 0 {
+	if n.lastOK == noAnswer { // the first sample starts the mean, even after losses
 		n.RTT = rtt
 	} else {
 		n.RTT += (rtt - n.RTT) / 4
 	}
+	n.lastOK = max(n.lastOK, p.sentAt)
 	r.record(n, true)
 	n.misses = 0
 	if n.State == Suspect {
@@ -402,23 +413,32 @@ func (r *Radar) remove(n *Neighbour) {
 // Tick sends what is due at now and expires probes that timed out.
 func (r *Radar) Tick(now time.Duration) {
 	// Expire probes: every neighbour a probe was meant for and that did
-	// not answer it has missed one.
+	// not answer it has missed one. Oldest first, and interfaces in id
+	// order below, so that the same inputs give the same probes and events
+	// (the simulator is deterministic from its seed).
+	r.expired = r.expired[:0]
 	for id, p := range r.probes {
-		if now-p.sentAt < r.cfg.ProbeTimeout {
-			continue
+		if now-p.sentAt >= r.cfg.ProbeTimeout {
+			r.expired = append(r.expired, id)
 		}
+	}
+	slices.SortFunc(r.expired, func(a, b uint32) int {
+		return cmp.Or(cmp.Compare(r.probes[a].sentAt, r.probes[b].sentAt), cmp.Compare(a, b))
+	})
+	for _, id := range r.expired {
+		p := r.probes[id]
 		delete(r.probes, id)
 		for _, n := range r.byIndex {
 			if n == nil || n.Iface != p.iface || (p.to != Broadcast && p.to != n.Peer) || n.since > p.sentAt {
 				continue
 			}
 			if p.answered[n.Index>>6]&(1<<(n.Index&63)) == 0 {
-				r.miss(now, n)
+				r.miss(now, n, p.sentAt)
 			}
 		}
 	}
-	for iface, st := range r.ifaces {
-		if st.up && now >= st.nextProbe {
+	for _, iface := range r.order {
+		if st := r.ifaces[iface]; st.up && now >= st.nextProbe {
 			r.sendProbe(now, iface, Broadcast)
 			st.nextProbe = now + r.cfg.Interval
 		}
@@ -439,10 +459,17 @@ func (r *Radar) Tick(now time.Duration) {
 	}
 }
 
-// miss records a lost probe: an alive neighbour becomes suspect and is
-// retried; DeadAfter misses in a row remove it.
-func (r *Radar) miss(now time.Duration, n *Neighbour) {
+// miss records a lost probe sent at sentAt: an alive neighbour becomes
+// suspect and is retried; DeadAfter misses in a row remove it. "In a row"
+// is in send order: a lost probe older than one the neighbour answered
+// (replies come back within RTT, losses are only known after ProbeTimeout)
+// counts against the delivery ratio but is no sign of death.
+func (r *Radar) miss(now time.Duration, n *Neighbour, sentAt time.Duration) {
 	r.record(n, false)
+	if n.lastOK != noAnswer && n.lastOK >= sentAt {
+		r.reprice(n)
+		return
+	}
 	n.misses++
 	if n.misses > r.cfg.DeadAfter || (n.State == Measuring && n.burstLeft == 0 && n.misses >= r.cfg.DeadAfter) {
 		r.remove(n)

@@ -47,11 +47,12 @@ type BnodeBlock struct {
 //	3    1     flags (BroadcastFlags)
 //	4    4     QSPN round id
 //	8    4     origin nonce: identity of the element that started the flood
-//	12   L     origin position: ids of levels 0..L-1 of the node that started
+//	12   4     origin sub-nonce: nonce of the starter's element of level L-1
+//	16   L     origin position: ids of levels 0..L-1 of the node that started
 //	           it (L = level; nothing at level 0)
-//	12+L 1     ttl
-//	13+L 2     chunk count c (<= 256)
-//	15+L 5c    chunks {node id u8, cost u32}
+//	16+L 1     ttl
+//	17+L 2     chunk count c (<= 256)
+//	19+L 5c    chunks {node id u8, cost u32}
 //	then, iff flags has BBLOCK:
 //	     2     bnode block count k (1..256)
 //	     k x   {bnode id u8, link count l u8, l x {gnode id u8, level u8, cost u32}}
@@ -77,13 +78,17 @@ type Broadcast struct {
 	// started by a member it cannot reach inside, knows the gnode fell
 	// apart (NTK_RFC 0001). Entries from Level on must be zero.
 	Origin [MaxLevels]uint8
+	// SubNonce is the nonce of the starter's element of level Level-1, so
+	// that an id reused by another element inside the gnode is not taken
+	// for the starter's (0 at level 0).
+	SubNonce uint32
 	TTL    uint8
 	Chunks []Chunk
 	Blocks []BnodeBlock
 }
 
 const (
-	bcastFixedLen = 15 // plus Level bytes of origin position
+	bcastFixedLen = 19 // plus Level bytes of origin position
 	chunkLen      = 5
 	blockHdrLen   = 2
 	linkLen       = 6
@@ -114,6 +119,7 @@ func (p *Broadcast) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) err
 	p.Flags = BroadcastFlags(r.flags("flags", bcastFlagsKnown))
 	p.Round = r.u32("round")
 	p.Nonce = r.u32("nonce")
+	p.SubNonce = r.u32("sub nonce")
 	for i := 0; i < int(p.Level) && r.err == nil; i++ {
 		p.Origin[i] = r.u8("origin position")
 	}
@@ -220,6 +226,7 @@ func (p *Broadcast) put(b []byte) {
 	w.u8(uint8(p.Flags))
 	w.u32(p.Round)
 	w.u32(p.Nonce)
+	w.u32(p.SubNonce)
 	for i := 0; i < int(p.Level); i++ {
 		w.u8(p.Origin[i])
 	}
