@@ -36,6 +36,9 @@ type levelState struct {
 	fwd        [addr.MaxGroupNode]uint8  // copies of that flood passed on
 	known      [addr.MaxGroupNode]uint32 // nonce of the element holding each id (0: unknown)
 	starters   [addr.MaxGroupNode]uint32 // originHash of the last copy of each flood passed on
+	caughtUp   [addr.MaxGroupNode]uint32 // round+1 in which each rnode got our catch-up flood
+	knownIn    [addr.MaxGroupNode]uint32 // round+1 in which the known element's own flood came
+	blocked    addr.IDSet                // ids whose floods we refused this round (collision losers)
 }
 
 func (n *Node) stamp(level int) uint8 { return uint8(n.lv[level].round) }
@@ -118,6 +121,7 @@ func (n *Node) startRound(l int) {
 func (n *Node) enterRound(l int, r uint32, t time.Duration) {
 	lv := &n.lv[l]
 	lv.round, lv.roundStart, lv.pending, lv.seq, lv.settled = r, t, false, 0, false
+	lv.blocked = addr.IDSet{}
 	m := n.maps.Levels[l]
 	if m.Age(uint8(r), uint8(n.cfg.MaxAgeRounds)) > 0 {
 		n.routesVersion++
@@ -141,9 +145,15 @@ func (n *Node) settle(l int) {
 	if m.Age(uint8(lv.round), 0) > 0 {
 		n.routesVersion++
 	}
+	// Every element floods in every round: one whose own flood did not
+	// come is gone, and its id may be someone else's now. If we refused
+	// that someone's floods meanwhile, the next round lets them in.
 	for id := range lv.known {
-		if id < m.Size() && !m.Present(uint8(id)) {
+		if lv.known[id] != 0 && lv.knownIn[id] != lv.round+1 {
 			lv.known[id] = 0
+			if lv.blocked.Has(uint8(id)) {
+				n.want(l)
+			}
 		}
 	}
 }
@@ -217,15 +227,35 @@ func (n *Node) originate(l int, kind wire.Op) {
 		// All border nodes of a gnode send the same flood: one id per round.
 		id = lv.round << 8
 	}
-	me := n.pos[l]
-	n.maps.Levels[l].AcceptBroadcast(me, id)
+	n.maps.Levels[l].AcceptBroadcast(n.pos[l], id)
+	n.forward(l, n.ownFlood(l, kind), id, nil, false)
+}
+
+// ownFlood is the first copy of a flood of our element of level l.
+func (n *Node) ownFlood(l int, kind wire.Op) *wire.Broadcast {
 	var sub uint32
 	if l > 0 {
 		sub = n.nonces[l-1]
 	}
-	b := &wire.Broadcast{Kind: kind, Gnode: n.scopeID(l), Level: uint8(l), Origin: n.originOf(l), SubNonce: sub, Flags: wire.BcastTracer,
-		Round: lv.round, Nonce: n.nonces[l], TTL: 255, Chunks: []wire.Chunk{{Node: me, Cost: 0}}}
-	n.forward(l, b, id, nil, false)
+	return &wire.Broadcast{Kind: kind, Gnode: n.scopeID(l), Level: uint8(l), Origin: n.originOf(l), SubNonce: sub, Flags: wire.BcastTracer,
+		Round: n.lv[l].round, Nonce: n.nonces[l], TTL: 255, Chunks: []wire.Chunk{{Node: n.pos[l], Cost: 0}}}
+}
+
+// catchUp answers a flood of an older round with our own flood of the
+// current one, once per neighbour and round: where floods of the new round
+// were all stopped short of a neighbour (a collision, a split), this is how
+// it learns the round, and through it its side of the network.
+func (n *Node) catchUp(l int, nb *radar.Neighbour) {
+	lv := &n.lv[l]
+	if lv.caughtUp[nb.Index] == lv.round+1 {
+		return
+	}
+	lv.caughtUp[nb.Index] = lv.round + 1
+	id := lv.round << 8
+	if l == 0 {
+		id |= uint32(lv.seq)
+	}
+	n.send(nb.Iface, nb.Peer, true, id, n.ownFlood(l, wire.OpQSPNClose))
 }
 
 // forward sends a broadcast to every neighbour in scope except the one it
@@ -302,6 +332,7 @@ func (n *Node) onBroadcast(iface int, from radar.PeerID, h wire.Header, b *wire.
 		n.originate(l, wire.OpQSPNClose)
 	case d < 0:
 		n.Stats.drop("broadcast of an old round")
+		n.catchUp(l, nb)
 		return
 	}
 	me := n.pos[l]
@@ -359,11 +390,13 @@ func (n *Node) onBroadcast(iface int, from radar.PeerID, h wire.Header, b *wire.
 		// Two elements hold one id; the lower nonce keeps it and the
 		// other re-hooks, so its floods are not followed meanwhile.
 		n.Stats.drop("collision loser's flood")
+		lv.blocked.Add(origin)
 		return
 	case b.Nonce < k:
 		lv.known[origin] = b.Nonce
 		m.Clear(origin)
 	}
+	lv.knownIn[origin] = lv.round + 1
 	switch last := m.LastBroadcast(origin); {
 	case last == h.ID:
 	case last == 0 || int32(h.ID-last) > 0:
