@@ -30,7 +30,7 @@ type levelState struct {
 	round      uint32
 	roundStart time.Duration
 	pending    bool
-	settled    bool // the round's floods are over and stale routes dropped
+	settled    bool                      // the round's floods are over and stale routes dropped
 	seq        uint8                     // floods we originated in this round
 	best       [addr.MaxGroupNode]uint32 // best cost to each origin in its current flood
 	fwd        [addr.MaxGroupNode]uint8  // copies of that flood passed on

@@ -82,9 +82,9 @@ type Broadcast struct {
 	// that an id reused by another element inside the gnode is not taken
 	// for the starter's (0 at level 0).
 	SubNonce uint32
-	TTL    uint8
-	Chunks []Chunk
-	Blocks []BnodeBlock
+	TTL      uint8
+	Chunks   []Chunk
+	Blocks   []BnodeBlock
 }
 
 const (
