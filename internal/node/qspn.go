@@ -39,6 +39,11 @@ type levelState struct {
 	caughtUp   [addr.MaxGroupNode]uint32 // round+1 in which each rnode got our catch-up flood
 	knownIn    [addr.MaxGroupNode]uint32 // round+1 in which the known element's own flood came
 	blocked    addr.IDSet                // ids whose floods we refused this round (collision losers)
+	part       [addr.MaxGroupNode]uint32 // part of each origin's current flood
+	altPart    [addr.MaxGroupNode]uint32 // a second part of it, travelling separately
+	altBest    [addr.MaxGroupNode]uint32
+	altFwd     [addr.MaxGroupNode]uint8
+	digest     uint32 // the elements of this level we reach, at the last settle
 }
 
 func (n *Node) stamp(level int) uint8 { return uint8(n.lv[level].round) }
@@ -145,6 +150,7 @@ func (n *Node) settle(l int) {
 	if m.Age(uint8(lv.round), 0) > 0 {
 		n.routesVersion++
 	}
+	lv.digest = digestOf(m)
 	// Every element floods in every round: one whose own flood did not
 	// come is gone, and its id may be someone else's now. If we refused
 	// that someone's floods meanwhile, the next round lets them in.
@@ -237,7 +243,11 @@ func (n *Node) ownFlood(l int, kind wire.Op) *wire.Broadcast {
 	if l > 0 {
 		sub = n.nonces[l-1]
 	}
-	return &wire.Broadcast{Kind: kind, Gnode: n.scopeID(l), Level: uint8(l), Origin: n.originOf(l), SubNonce: sub, Flags: wire.BcastTracer,
+	var part uint32
+	if l > 0 {
+		part = n.lv[l-1].digest
+	}
+	return &wire.Broadcast{Kind: kind, Gnode: n.scopeID(l), Level: uint8(l), Origin: n.originOf(l), SubNonce: sub, Part: part, Flags: wire.BcastTracer,
 		Round: n.lv[l].round, Nonce: n.nonces[l], TTL: 255, Chunks: []wire.Chunk{{Node: n.pos[l], Cost: 0}}}
 }
 
@@ -408,6 +418,7 @@ func (n *Node) onBroadcast(iface int, from radar.PeerID, h wire.Header, b *wire.
 		}
 		m.AcceptBroadcast(origin, h.ID)
 		lv.best[origin], lv.fwd[origin] = infinity, 0
+		lv.part[origin], lv.altPart[origin] = b.Part, 0
 	default:
 		n.Stats.drop("old broadcast")
 		return
@@ -428,18 +439,35 @@ func (n *Node) onBroadcast(iface int, from radar.PeerID, h wire.Header, b *wire.
 			cost = addCost(cost, chunks[i].Cost)
 		}
 	}
-	improved := cost < lv.best[origin]
+	// Copies of one gnode's flood started in parts that cannot reach each
+	// other inside it carry different parts: they travel as separate
+	// floods (a second one per round at most), so each part hears the
+	// other and finds out that the gnode fell apart.
+	best, fwd := &lv.best[origin], &lv.fwd[origin]
+	if b.Part != lv.part[origin] {
+		if lv.altPart[origin] == 0 {
+			lv.altPart[origin], lv.altBest[origin], lv.altFwd[origin] = b.Part, infinity, 0
+		}
+		if lv.altPart[origin] != b.Part {
+			if changed {
+				n.routesVersion++
+			}
+			return // a third part: it waits for the next round
+		}
+		best, fwd = &lv.altBest[origin], &lv.altFwd[origin]
+	}
+	improved := cost < *best
 	starter := originHash(b)
 	if newFlood {
 		lv.starters[origin] = starter
 	}
 	if improved {
-		lv.best[origin] = cost
+		*best = cost
 	}
 	if changed {
 		n.routesVersion++
 	}
-	if lv.fwd[origin] >= maxForwardsPerFlood || origin == me {
+	if *fwd >= maxForwardsPerFlood || origin == me {
 		return
 	}
 	toOrigin := false
@@ -467,12 +495,24 @@ func (n *Node) onBroadcast(iface int, from radar.PeerID, h wire.Header, b *wire.
 		}
 		out.Chunks = append(out.Chunks, wire.Chunk{Node: me, Cost: nb.Cost})
 	}
-	lv.fwd[origin]++
+	*fwd++
 	if toOrigin {
 		n.forwardTo(l, &out, h.ID, nb, origin)
 		return
 	}
 	n.forward(l, &out, h.ID, nb, false)
+}
+
+// digestOf names the set of elements present in a map: the members of a
+// gnode that one part of it reaches. Never 0 (0 means "no part").
+func digestOf(m *maps.Map) uint32 {
+	h := uint32(2166136261)
+	for id := 0; id < m.Size(); id++ {
+		if m.Present(uint8(id)) {
+			h = (h ^ uint32(id)) * 16777619
+		}
+	}
+	return h | 1
 }
 
 // forwardTo sends a broadcast only to the neighbours inside the element

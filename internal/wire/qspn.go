@@ -48,11 +48,12 @@ type BnodeBlock struct {
 //	4    4     QSPN round id
 //	8    4     origin nonce: identity of the element that started the flood
 //	12   4     origin sub-nonce: nonce of the starter's element of level L-1
-//	16   L     origin position: ids of levels 0..L-1 of the node that started
+//	16   4     part: digest of the part of the origin gnode the starter reaches
+//	20   L     origin position: ids of levels 0..L-1 of the node that started
 //	           it (L = level; nothing at level 0)
-//	16+L 1     ttl
-//	17+L 2     chunk count c (<= 256)
-//	19+L 5c    chunks {node id u8, cost u32}
+//	20+L 1     ttl
+//	21+L 2     chunk count c (<= 256)
+//	23+L 5c    chunks {node id u8, cost u32}
 //	then, iff flags has BBLOCK:
 //	     2     bnode block count k (1..256)
 //	     k x   {bnode id u8, link count l u8, l x {gnode id u8, level u8, cost u32}}
@@ -82,13 +83,18 @@ type Broadcast struct {
 	// that an id reused by another element inside the gnode is not taken
 	// for the starter's (0 at level 0).
 	SubNonce uint32
+	// Part is a digest of the elements of level Level-1 the starter can
+	// reach inside the origin gnode. Floods of one gnode with different
+	// parts travel as separate floods, so the parts of a gnode that fell
+	// apart hear each other (0 at level 0).
+	Part uint32
 	TTL      uint8
 	Chunks   []Chunk
 	Blocks   []BnodeBlock
 }
 
 const (
-	bcastFixedLen = 19 // plus Level bytes of origin position
+	bcastFixedLen = 23 // plus Level bytes of origin position
 	chunkLen      = 5
 	blockHdrLen   = 2
 	linkLen       = 6
@@ -120,6 +126,7 @@ func (p *Broadcast) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) err
 	p.Round = r.u32("round")
 	p.Nonce = r.u32("nonce")
 	p.SubNonce = r.u32("sub nonce")
+	p.Part = r.u32("part")
 	for i := 0; i < int(p.Level) && r.err == nil; i++ {
 		p.Origin[i] = r.u8("origin position")
 	}
@@ -227,6 +234,7 @@ func (p *Broadcast) put(b []byte) {
 	w.u32(p.Round)
 	w.u32(p.Nonce)
 	w.u32(p.SubNonce)
+	w.u32(p.Part)
 	for i := 0; i < int(p.Level); i++ {
 		w.u8(p.Origin[i])
 	}

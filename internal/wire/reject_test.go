@@ -67,7 +67,7 @@ func TestPayloadRejects(t *testing.T) {
 		return b
 	}
 	bcast := func(flags int, rest ...any) []byte {
-		return cat(append([]any{1, 0, 0, flags, u32(1), u32(7), u32(5), 8}, rest...)...)
+		return cat(append([]any{1, 0, 0, flags, u32(1), u32(7), u32(5), u32(6), 8}, rest...)...)
 	}
 	cases := []struct {
 		name    string
@@ -102,7 +102,7 @@ func TestPayloadRejects(t *testing.T) {
 		{"round trailing", OpPutQSPNRound, cat(1, rep(13, 0)), ErrInconsistent},
 
 		// TRACER_PKT / QSPN_*.
-		{"bcast level 16", OpTracerPkt, cat(1, 16, 0, 1, u32(1), u32(7), u32(5), rep(16, 0), 8, u16(0)), ErrInconsistent},
+		{"bcast level 16", OpTracerPkt, cat(1, 16, 0, 1, u32(1), u32(7), u32(5), u32(6), rep(16, 0), 8, u16(0)), ErrInconsistent},
 		{"bcast unknown flag 0x20", OpTracerPkt, bcast(0x20, u16(0)), ErrInconsistent},
 		{"bcast unknown flag 0x80", OpQSPNClose, bcast(0x80, u16(0)), ErrInconsistent},
 		{"bcast 257 chunks", OpTracerPkt, bcast(1, u16(257), rep(257, 1, 0, 0, 0, 1)), ErrInconsistent},
@@ -196,8 +196,8 @@ func TestPayloadAcceptsLimits(t *testing.T) {
 		{"free bits 1", OpPutFreeNodes, cat(15, 1, 0xc0, rep(31, 0), ip4)},
 		{"16 rounds", OpPutQSPNRound, cat(16, rep(16*12, 9))},
 		{"0 rounds", OpPutQSPNRound, cat(0)},
-		{"256 chunks", OpTracerPkt, cat(1, 15, 0, 0x1f, u32(1), u32(7), u32(5), rep(15, 2), 0, u16(256), rep(256, 1, 0, 0, 0, 1), u16(1), 1, 0)},
-		{"256 blocks of 255 links would not fit; 256 small ones do", OpQSPNOpen, cat(1, 0, 0, 2, u32(1), u32(7), u32(5), 0, u16(0), u16(256), rep(256, 1, 1, 2, 3, 0, 0, 0, 4))},
+		{"256 chunks", OpTracerPkt, cat(1, 15, 0, 0x1f, u32(1), u32(7), u32(5), u32(6), rep(15, 2), 0, u16(256), rep(256, 1, 0, 0, 0, 1), u16(1), 1, 0)},
+		{"256 blocks of 255 links would not fit; 256 small ones do", OpQSPNOpen, cat(1, 0, 0, 2, u32(1), u32(7), u32(5), u32(6), 0, u16(0), u16(256), rep(256, 1, 1, 2, 3, 0, 0, 0, 4))},
 		{"253-byte name", OpAndnaResolve, cat(0, 253, rep(63, 'a'), ".", rep(63, 'b'), ".", rep(63, 'c'), ".", rep(61, 'd'))},
 		{"empty reverse reply", OpAndnaReverseReply, cat(0)},
 		{"get cache all", OpAndnaGetCache, nil},
