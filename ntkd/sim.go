@@ -137,6 +137,7 @@ func simulate(f simFlags, stderr io.Writer) (*sim.Report, *oracle.Dump, error) {
 	}
 	cfg := node.DefaultConfig(scheme)
 	cfg.WaitRound = f.waitRound
+	cfg.RoundSettle = min(cfg.RoundSettle, f.waitRound/2)
 	spread := f.spread
 	if spread == 0 {
 		spread = time.Duration(tp.Nodes) * 50 * time.Millisecond

@@ -87,10 +87,10 @@ type Broadcast struct {
 	// reach inside the origin gnode. Floods of one gnode with different
 	// parts travel as separate floods, so the parts of a gnode that fell
 	// apart hear each other (0 at level 0).
-	Part uint32
-	TTL      uint8
-	Chunks   []Chunk
-	Blocks   []BnodeBlock
+	Part   uint32
+	TTL    uint8
+	Chunks []Chunk
+	Blocks []BnodeBlock
 }
 
 const (
