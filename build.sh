@@ -2,6 +2,8 @@
 # build.sh: router builds and the project's test entry point. No OpenWrt SDK needed.
 #
 #   ./build.sh            static binaries for every router architecture into dist/
+#                         (-tags router: the simulator and other developer
+#                         tools are left out; `go build ./ntkd` has them)
 #   ./build.sh test       everything CI runs: format, vet, unit tests, big-endian
 #                         MIPS tests under qemu-mips-static, shell checks
 #   ./build.sh fuzz [T]   every fuzz target for T each (default 30s), one at a time
@@ -29,7 +31,7 @@ build_one() { # name goarch [VAR=value]
 	local out="$DIST/ntkd_linux_${name}"
 	local envs=(CGO_ENABLED=0 GOOS=linux "GOARCH=$goarch")
 	[ -z "$extra" ] || envs+=("$extra")
-	env "${envs[@]}" go build -trimpath -ldflags "$LDFLAGS" -o "$out" ./ntkd
+	env "${envs[@]}" go build -tags router -trimpath -ldflags "$LDFLAGS" -o "$out" ./ntkd
 	local size xzsize
 	size=$(stat -c %s "$out")
 	xzsize=$(xz -9 -c "$out" | wc -c)
@@ -55,6 +57,7 @@ cmd_test() {
 	fi
 	echo "== go vet"
 	go vet ./...
+	go vet -tags router ./ntkd
 	echo "== go test"
 	go test -count=1 ./...
 	echo "== big-endian MIPS (qemu-mips-static)"
@@ -67,7 +70,7 @@ cmd_test() {
 		(cd "$pkg" && qemu-mips-static "$bin" -test.count=1) | tail -n 1 | sed "s|^|$pkg: |"
 		# The test binary exits non-zero on failure; pipefail carries it here.
 	done
-	CGO_ENABLED=0 GOOS=linux GOARCH=mips GOMIPS=softfloat go build -trimpath \
+	CGO_ENABLED=0 GOOS=linux GOARCH=mips GOMIPS=softfloat go build -tags router -trimpath \
 		-ldflags "$LDFLAGS" -o "$tmp/ntkd.mips" ./ntkd
 	local got
 	got=$(qemu-mips-static "$tmp/ntkd.mips" --version)

@@ -28,12 +28,15 @@ type command struct {
 
 // commands lists only what works in this build; `ntkd help` prints it.
 func commands() map[string]command {
-	return map[string]command{
+	cmds := map[string]command{
 		"version":      {"print the version", runVersion},
 		"help":         {"list the commands", runHelp},
 		"check-config": {"validate a configuration file: check-config -c FILE", runCheckConfig},
-		"sim":          {"simulate a network of nodes running the protocol (see sim -h)", runSim},
 	}
+	for name, c := range toolCommands() {
+		cmds[name] = c
+	}
+	return cmds
 }
 
 func main() {

@@ -1,3 +1,5 @@
+//go:build !router
+
 package main
 
 import (
@@ -29,6 +31,14 @@ type simFlags struct {
 	latMin, latMax, jitter, spread                 time.Duration
 	waitRound, quiet, limit                        time.Duration
 	loss                                           float64
+}
+
+// toolCommands are the developer tools left out of router builds (-tags
+// router) to keep the flash image small.
+func toolCommands() map[string]command {
+	return map[string]command{
+		"sim": {"simulate a network of nodes running the protocol (see sim -h)", runSim},
+	}
 }
 
 func runSim(args []string, stdout, stderr io.Writer) int {
