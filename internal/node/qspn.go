@@ -423,38 +423,53 @@ func (n *Node) onBroadcast(iface int, from radar.PeerID, h wire.Header, b *wire.
 		n.Stats.drop("old broadcast")
 		return
 	}
-	// Learn: cost to chunk i is the link cost plus every segment after i.
+	// Cost to chunk i: the link cost plus every segment after i.
 	cost := nb.Cost
-	st := n.stamp(l)
-	changed := newFlood
-	for i := last; i >= 0; i-- {
-		if i < last || !internal {
-			if chunks[i].Node != me {
-				if n.learn(m, chunks[i].Node, nb.Index, cost, st) {
-					changed = true
-				}
-			}
-		}
-		if i > 0 {
-			cost = addCost(cost, chunks[i].Cost)
-		}
+	for i := last; i > 0; i-- {
+		cost = addCost(cost, chunks[i].Cost)
 	}
 	// Copies of one gnode's flood started in parts that cannot reach each
 	// other inside it carry different parts: they travel as separate
 	// floods (a second one per round at most), so each part hears the
 	// other and finds out that the gnode fell apart.
 	best, fwd := &lv.best[origin], &lv.fwd[origin]
+	changed := newFlood
 	if b.Part != lv.part[origin] {
 		if lv.altPart[origin] == 0 {
 			lv.altPart[origin], lv.altBest[origin], lv.altFwd[origin] = b.Part, infinity, 0
 		}
-		if lv.altPart[origin] != b.Part {
-			if changed {
-				n.routesVersion++
-			}
-			return // a third part: it waits for the next round
-		}
 		best, fwd = &lv.altBest[origin], &lv.altFwd[origin]
+		if lv.altPart[origin] != b.Part {
+			fwd = nil // a third part: it waits for the next round
+		}
+	}
+	// Learn. A copy that improves on its flood teaches the whole path; a
+	// worse one only an alternative route to the origin through its sender
+	// (the elements on its path were learned from better copies).
+	st := n.stamp(l)
+	upto := 0
+	switch {
+	case cost == infinity:
+		upto = -1 // a saturated sum: nothing exact to learn from it
+	case cost < *best:
+		upto = last
+	}
+	c := cost
+	for i := 0; i <= upto; i++ {
+		if i > 0 {
+			c -= chunks[i].Cost
+		}
+		if (i < last || !internal) && chunks[i].Node != me {
+			if n.learn(m, chunks[i].Node, nb.Index, c, st) {
+				changed = true
+			}
+		}
+	}
+	if fwd == nil {
+		if changed {
+			n.routesVersion++
+		}
+		return
 	}
 	improved := cost < *best
 	starter := originHash(b)

@@ -188,6 +188,9 @@ type Radar struct {
 	events  []Event
 	out     []Probe
 	expired []uint32 // scratch for Tick
+	// wake caches NextWakeup; every call that changes state clears fresh.
+	wake  time.Duration
+	fresh bool
 }
 
 func New(cfg Config) (*Radar, error) {
@@ -199,6 +202,7 @@ func New(cfg Config) (*Radar, error) {
 
 // IfaceUp starts probing an interface at now.
 func (r *Radar) IfaceUp(now time.Duration, iface int) {
+	r.fresh = false
 	st := r.ifaces[iface]
 	if st == nil {
 		st = &ifaceState{}
@@ -215,6 +219,7 @@ func (r *Radar) IfaceUp(now time.Duration, iface int) {
 // IfaceDown kills every neighbour of the interface at once: carrier loss
 // needs no timeout.
 func (r *Radar) IfaceDown(iface int) {
+	r.fresh = false
 	if st := r.ifaces[iface]; st != nil {
 		st.up = false
 	}
@@ -228,6 +233,7 @@ func (r *Radar) IfaceDown(iface int) {
 // ProbeNow makes every interface probe at the next Tick (used while
 // hooking, when the first and second radar scans are wanted at once).
 func (r *Radar) ProbeNow(now time.Duration) {
+	r.fresh = false
 	for _, st := range r.ifaces {
 		if st.up {
 			st.nextProbe = now
@@ -316,12 +322,14 @@ func (r *Radar) heard(now time.Duration, iface int, peer PeerID, hooking bool, n
 // ECHO_REPLY carrying the same burst and seq (it does so even when the
 // table is full: answering costs nothing and keeps the peer's radar sane).
 func (r *Radar) OnProbe(now time.Duration, iface int, from PeerID, hooking bool, nonce uint32, addr netip.Addr) {
+	r.fresh = false
 	r.heard(now, iface, from, hooking, nonce, addr)
 }
 
 // OnReply handles an ECHO_REPLY. Replies to unknown or expired probes, or
 // from another interface than the probe's, are ignored.
 func (r *Radar) OnReply(now time.Duration, iface int, from PeerID, burst uint16, seq uint8, hooking bool, nonce uint32, addr netip.Addr) {
+	r.fresh = false
 	id := uint32(burst)<<8 | uint32(seq)
 	p, ok := r.probes[id]
 	if !ok || p.iface != iface || (p.to != Broadcast && p.to != from) || now-p.sentAt > r.cfg.ProbeTimeout {
@@ -412,6 +420,7 @@ func (r *Radar) remove(n *Neighbour) {
 
 // Tick sends what is due at now and expires probes that timed out.
 func (r *Radar) Tick(now time.Duration) {
+	r.fresh = false
 	// Expire probes: every neighbour a probe was meant for and that did
 	// not answer it has missed one. Oldest first, and interfaces in id
 	// order below, so that the same inputs give the same probes and events
@@ -484,6 +493,9 @@ func (r *Radar) miss(now time.Duration, n *Neighbour, sentAt time.Duration) {
 
 // NextWakeup is when Tick has something to do.
 func (r *Radar) NextWakeup() time.Duration {
+	if r.fresh {
+		return r.wake
+	}
 	next := time.Duration(1<<63 - 1)
 	for _, st := range r.ifaces {
 		if st.up {
@@ -504,5 +516,6 @@ func (r *Radar) NextWakeup() time.Duration {
 			next = min(next, n.nextRetry)
 		}
 	}
+	r.wake, r.fresh = next, true
 	return next
 }
