@@ -4,7 +4,6 @@
 package sim
 
 import (
-	"container/heap"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -45,23 +44,57 @@ type event struct {
 	fn    func()
 }
 
+// eventQueue is a binary min-heap on (at, seq): seq breaks ties in the
+// order events were scheduled, which keeps runs deterministic. Written out
+// rather than through container/heap: the queue is the simulator's hot path.
 type eventQueue []*event
 
 func (q eventQueue) Len() int { return len(q) }
-func (q eventQueue) Less(i, j int) bool {
-	if q[i].at != q[j].at {
-		return q[i].at < q[j].at
+
+func before(a, b *event) bool { return a.at < b.at || (a.at == b.at && a.seq < b.seq) }
+
+func (q *eventQueue) push(e *event) {
+	h := append(*q, e)
+	i := len(h) - 1
+	for i > 0 {
+		p := (i - 1) / 2
+		if !before(e, h[p]) {
+			break
+		}
+		h[i] = h[p]
+		i = p
 	}
-	return q[i].seq < q[j].seq
+	h[i] = e
+	*q = h
 }
-func (q eventQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
-func (q *eventQueue) Push(x any)   { *q = append(*q, x.(*event)) }
-func (q *eventQueue) Pop() any {
-	old := *q
-	e := old[len(old)-1]
-	old[len(old)-1] = nil
-	*q = old[:len(old)-1]
-	return e
+
+func (q *eventQueue) pop() *event {
+	h := *q
+	top := h[0]
+	n := len(h) - 1
+	last := h[n]
+	h[n] = nil
+	h = h[:n]
+	i := 0
+	for {
+		c := 2*i + 1
+		if c >= n {
+			break
+		}
+		if c+1 < n && before(h[c+1], h[c]) {
+			c++
+		}
+		if !before(h[c], last) {
+			break
+		}
+		h[i] = h[c]
+		i = c
+	}
+	if n > 0 {
+		h[i] = last
+	}
+	*q = h
+	return top
 }
 
 // port is one end of a link: node's interface iface reaches peer.
@@ -165,7 +198,7 @@ func (s *Sim) makeNode(i int) error {
 func (s *Sim) push(e *event) {
 	s.seq++
 	e.seq = s.seq
-	heap.Push(&s.queue, e)
+	s.queue.push(e)
 }
 
 // Now is the virtual time.
@@ -192,7 +225,7 @@ func (s *Sim) Run(until time.Duration) {
 		if e.at > until {
 			break
 		}
-		heap.Pop(&s.queue)
+		s.queue.pop()
 		s.now = e.at
 		s.C.Events++
 		s.handle(e)
