@@ -147,6 +147,7 @@ func (n *Node) askNext() {
 
 // createGnode makes the node the first of a new random gnode.
 func (n *Node) createGnode() {
+	n.Stats.Created++
 	n.hook.pos = n.cfg.Scheme.RandomPosition(n.rng)
 	n.hook.intMaps, n.hook.extMaps, n.hook.rounds = nil, nil, nil
 	n.finishHook()

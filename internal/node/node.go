@@ -70,12 +70,13 @@ func (c *Config) validate() error {
 type State uint8
 
 const (
-	Scanning State = iota // first radar: who is around?
+	Idle     State = iota // not started
+	Scanning              // first radar: who is around?
 	Joining               // asking an rnode for a free id and its maps
 	Hooked                // part of the network
 )
 
-func (s State) String() string { return [...]string{"scanning", "joining", "hooked"}[s] }
+func (s State) String() string { return [...]string{"idle", "scanning", "joining", "hooked"}[s] }
 
 // Send is a packet the caller must transmit.
 type Send struct {
@@ -94,6 +95,7 @@ type Stats struct {
 	SentBytes   [256]uint64
 	Dropped     map[string]uint64 // by reason
 	Rehooks     uint64            // id collisions this node lost
+	Created     uint64            // gnodes this node created (found no one to join)
 }
 
 func (s *Stats) drop(reason string) {
@@ -197,6 +199,9 @@ func (n *Node) IfaceDown(now time.Duration, iface int) {
 // NextWakeup is when the node next needs Tick.
 func (n *Node) NextWakeup() time.Duration {
 	next := n.radar.NextWakeup()
+	if n.state == Idle {
+		return next
+	}
 	if n.state != Hooked {
 		next = min(next, n.hook.deadline)
 		return next
@@ -222,7 +227,7 @@ func (n *Node) Tick(now time.Duration) {
 	n.flushProbes()
 	n.radarEvents()
 	if n.state != Hooked {
-		if now >= n.hook.deadline {
+		if n.state != Idle && now >= n.hook.deadline {
 			n.hookTimeout()
 		}
 		return
