@@ -28,7 +28,7 @@ type simFlags struct {
 	seed                                           uint64
 	jsonOut, check                                 bool
 	checkPairs                                     int
-	latMin, latMax, jitter, spread                 time.Duration
+	latMin, latMax, jitter, spread, wave           time.Duration
 	waitRound, quiet, limit                        time.Duration
 	loss                                           float64
 }
@@ -59,7 +59,8 @@ func runSim(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&f.latMax, "latency-max", 8*time.Millisecond, "longest link latency (random and islands grow it with distance)")
 	fs.DurationVar(&f.jitter, "jitter", 0, "per-packet random extra delay")
 	fs.Float64Var(&f.loss, "loss", 0, "per-packet loss probability of datagrams")
-	fs.DurationVar(&f.spread, "start-spread", 0, "nodes start at random times in this window (default: 50ms per node)")
+	fs.DurationVar(&f.spread, "start-spread", 0, "nodes start at random times in this window, as after a power cut (default: 50ms per node)")
+	fs.DurationVar(&f.wave, "start-wave", 0, "instead, start nodes one by one this far apart, breadth-first from node 0: a mesh growing next to working routers")
 	fs.DurationVar(&f.waitRound, "wait-round", 10*time.Second, "QSPN_WAIT_ROUND")
 	fs.DurationVar(&f.quiet, "quiet", 30*time.Second, "stop after this long without route changes")
 	fs.DurationVar(&f.limit, "limit", time.Hour, "stop at this virtual time whatever happens")
@@ -152,7 +153,7 @@ func simulate(f simFlags, stderr io.Writer) (*sim.Report, *oracle.Dump, error) {
 	if spread == 0 {
 		spread = time.Duration(tp.Nodes) * 50 * time.Millisecond
 	}
-	s, err := sim.New(sim.Options{Topology: tp, Node: cfg, Seed: f.seed, StartSpread: spread})
+	s, err := sim.New(sim.Options{Topology: tp, Node: cfg, Seed: f.seed, StartSpread: spread, StartWave: f.wave})
 	if err != nil {
 		return nil, nil, err
 	}

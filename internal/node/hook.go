@@ -343,6 +343,9 @@ func (n *Node) finishHook() {
 			n.neighbourChanged(*nb)
 		}
 	}
+	if n.state != Hooked {
+		return // a neighbour holds the address we chose: hooking again
+	}
 	for _, m := range n.hook.intMaps {
 		n.mergeFrom(m.from, 0, &m.snap)
 	}

@@ -95,6 +95,7 @@ type Stats struct {
 	SentBytes   [256]uint64
 	Dropped     map[string]uint64 // by reason
 	Rehooks     uint64            // id collisions this node lost
+	RehookWhy   map[string]uint64 // why, by reason and level
 	Created     uint64            // gnodes this node created (found no one to join)
 }
 
@@ -234,9 +235,9 @@ func (n *Node) Tick(now time.Duration) {
 	}
 	if n.tracerAt > 0 && now >= n.tracerAt {
 		n.tracerAt = 0
-		for l := range n.lv {
-			n.originate(l, wire.OpTracerPkt)
-		}
+		// Only the node itself for now: its gnodes' floods wait for the
+		// round its arrival starts, when the members know it.
+		n.originate(0, wire.OpTracerPkt)
 	}
 	for l := range n.lv {
 		if !n.lv[l].settled && now >= n.lv[l].roundStart+n.cfg.RoundSettle {
@@ -258,9 +259,12 @@ func (n *Node) flushProbes() {
 }
 
 func (n *Node) fillEcho(e *wire.Echo) {
+	// The nonce goes out always: while hooking it settles who creates the
+	// gnode, once hooked it settles which of two neighbours holding the
+	// same address keeps it.
+	e.Nonce = n.nonce
 	if n.state != Hooked {
 		e.Flags = wire.EchoHooking
-		e.Nonce = n.nonce
 		return
 	}
 	e.Addr = n.ip

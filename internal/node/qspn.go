@@ -1,6 +1,7 @@
 package node
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/ntkd/ntkd/internal/addr"
@@ -44,6 +45,7 @@ type levelState struct {
 	altBest    [addr.MaxGroupNode]uint32
 	altFwd     [addr.MaxGroupNode]uint8
 	digest     uint32 // the elements of this level we reach, at the last settle
+	suspects   map[uint32]uint32 // starters out of reach, by hash: round first seen
 }
 
 func (n *Node) stamp(level int) uint8 { return uint8(n.lv[level].round) }
@@ -70,6 +72,9 @@ func (n *Node) linkLevel(np addr.Position) int {
 // neighbourChanged installs the direct route to a neighbour and asks for a
 // round at every level the link can change.
 func (n *Node) neighbourChanged(nb radar.Neighbour) {
+	if n.state != Hooked {
+		return // a collision found on the way made us re-hook
+	}
 	if !n.usable(&nb) || nb.Cost == 0 {
 		n.maps.RemoveGateway(nb.Index)
 		n.routesVersion++
@@ -81,6 +86,14 @@ func (n *Node) neighbourChanged(nb radar.Neighbour) {
 	}
 	l := n.linkLevel(np)
 	if l < 0 {
+		// A neighbour with our own address: the higher nonce re-hooks,
+		// the same decision on both sides. No flood can settle it, since
+		// neither routes through the other.
+		if nb.Nonce != 0 && nb.Nonce < n.nonce {
+			n.why("neighbour holds our address")
+			n.rehook(0)
+			return
+		}
 		n.Stats.drop("neighbour claims our address")
 		return
 	}
@@ -94,6 +107,9 @@ func (n *Node) neighbourChanged(nb radar.Neighbour) {
 // once (the kernel keeps the other nexthops) and a tracer tells the others
 // how to reach us now, without waiting for the round.
 func (n *Node) neighbourDown(nb radar.Neighbour) {
+	if n.state != Hooked {
+		return
+	}
 	if n.maps.RemoveGateway(nb.Index) > 0 {
 		n.routesVersion++
 	}
@@ -166,26 +182,57 @@ func (n *Node) settle(l int) {
 
 // split says whether the member at origin (its position below level l,
 // its element of level l-1 having nonce subNonce) is out of reach inside
-// our gnode of level l, once the levels below have settled. The member
-// itself, or one inside an element we have routes to, is not.
-func (n *Node) split(l int, origin [addr.MaxLevels]uint8, subNonce uint32) bool {
+// our gnode of level l, once the levels below have settled, and which of
+// our gnodes fell apart: the one of the lowest level that should hold both
+// of us (a part of our own sub-gnode that we only reach from outside shows
+// up here, since the sub-gnode's own floods cannot cross to it).
+func (n *Node) split(l int, origin [addr.MaxLevels]uint8, subNonce uint32) (bool, int) {
 	if !n.settledBelow(l) {
-		return false // members may still be unknown: no verdict yet
+		return false, 0 // members may still be unknown: no verdict yet
 	}
-	for k := l - 1; k >= 0; k-- {
-		if origin[k] == n.pos[k] {
-			if k == l-1 && subNonce != n.nonces[k] {
-				return true // another element holds our id at l-1: not ours
-			}
-			continue
-		}
-		if !n.maps.Levels[k].Present(origin[k]) {
-			return true
-		}
-		// The id is one we reach; at l-1 it must also be the same element.
-		known := n.lv[k].known[origin[k]]
-		return k == l-1 && known != 0 && known != subNonce
+	k := l - 1
+	if origin[k] == n.pos[k] && subNonce != n.nonces[k] {
+		return true, l // another element holds our id at l-1
 	}
+	for k >= 0 && origin[k] == n.pos[k] {
+		k--
+	}
+	if k < 0 {
+		return false, 0 // ourselves
+	}
+	if !n.maps.Levels[k].Present(origin[k]) {
+		return true, k + 1
+	}
+	// We reach an element with that id; at l-1 it must be the same one.
+	known := n.lv[k].known[origin[k]]
+	return k == l-1 && known != 0 && known != subNonce, l
+}
+
+// splitConfirmed asks for the same evidence in a later round before a split
+// is believed: a member that has just joined may send its first floods of
+// the upper levels out of the gnode and back in before its own tracer has
+// reached us inside.
+func (n *Node) splitConfirmed(l int, b *wire.Broadcast, id uint32, from *radar.Neighbour) bool {
+	isSplit, at := n.split(l, b.Origin, b.SubNonce)
+	if !isSplit {
+		return false
+	}
+	lv := &n.lv[l]
+	key := originHash(b) ^ b.SubNonce
+	if r, ok := lv.suspects[key]; ok && r != lv.round {
+		delete(lv.suspects, key)
+		n.why(fmt.Sprintf("split at level %d", at))
+		n.collision(at, b, id, from, true)
+		return true
+	}
+	if lv.suspects == nil {
+		lv.suspects = map[uint32]uint32{}
+	}
+	if len(lv.suspects) < 16 {
+		lv.suspects[key] = lv.round
+	}
+	n.Stats.drop("split suspected")
+	n.want(l)
 	return false
 }
 
@@ -366,12 +413,12 @@ func (n *Node) onBroadcast(iface int, from radar.PeerID, h wire.Header, b *wire.
 			// of yet: ask for another round, whose floods will tell.
 			n.Stats.drop("own gnode flood before settling")
 			n.want(l)
-		case l > 0 && n.split(l, b.Origin, b.SubNonce):
+		case l > 0 && n.splitConfirmed(l, b, h.ID, nb):
 			// Our gnode's flood, started by a member we cannot reach
-			// inside it: the gnode fell apart (NTK_RFC 0001). Each part
-			// sees the other's floods, so both give the id up and re-hook
-			// into the gnodes around them, the same way on every node.
-			n.collision(l, b, h.ID, nb, true)
+			// inside it, in two rounds: a gnode of ours fell apart
+			// (NTK_RFC 0001). Each part sees the other's floods, so both
+			// give the id up and re-hook into the gnodes around them, the
+			// same way on every node.
 		case l == 0 || !internal:
 			n.Stats.drop("looping broadcast") // our own flood came back
 		default:
@@ -553,6 +600,13 @@ func originHash(b *wire.Broadcast) uint32 {
 	return h
 }
 
+func (n *Node) why(reason string) {
+	if n.Stats.RehookWhy == nil {
+		n.Stats.RehookWhy = map[string]uint64{}
+	}
+	n.Stats.RehookWhy[reason]++
+}
+
 func chunks0(b *wire.Broadcast) uint8 { return b.Chunks[0].Node }
 
 // ownGnodeFlood passes a flood of our own gnode on inside it: it teaches no
@@ -593,7 +647,7 @@ func (n *Node) collision(l int, b *wire.Broadcast, id uint32, from *radar.Neighb
 	}
 	if l > 0 {
 		for _, nb := range n.radar.Neighbours() {
-			if nb.Index == from.Index || !n.usable(nb) || nb.Cost == 0 {
+			if (from != nil && nb.Index == from.Index) || !n.usable(nb) || nb.Cost == 0 {
 				continue
 			}
 			if np, err := n.cfg.Scheme.Position(nb.Addr); err == nil && n.linkLevel(np) < l && n.linkLevel(np) >= 0 {

@@ -19,8 +19,13 @@ type Options struct {
 	Topology *topo.Topology
 	Node     node.Config // template; Seed is derived per node
 	Seed     uint64
-	// StartSpread: nodes start at random times in [0, StartSpread).
+	// StartSpread: nodes start at random times in [0, StartSpread), as
+	// after a power cut.
 	StartSpread time.Duration
+	// StartWave, when not 0, starts the nodes one after the other in
+	// breadth-first order from node 0, StartWave apart: a mesh that grows
+	// as people add routers next to working ones. It overrides StartSpread.
+	StartWave time.Duration
 }
 
 type eventKind uint8
@@ -170,17 +175,53 @@ func New(opt Options) (*Sim, error) {
 		a.ports = append(a.ports, port{link: li, peer: l.B, peerIface: len(b.ports)})
 		b.ports = append(b.ports, port{link: li, peer: l.A, peerIface: len(a.ports) - 1})
 	}
+	var wave []time.Duration
+	if opt.StartWave > 0 {
+		wave = bfsStarts(t, opt.StartWave)
+	}
 	for i := range s.nodes {
 		if err := s.makeNode(i); err != nil {
 			return nil, err
 		}
 		at := time.Duration(0)
-		if opt.StartSpread > 0 {
+		switch {
+		case wave != nil:
+			at = wave[i]
+		case opt.StartSpread > 0:
 			at = time.Duration(s.rng.Int64N(int64(opt.StartSpread)))
 		}
 		s.push(&event{at: at, kind: evStart, node: i})
 	}
 	return s, nil
+}
+
+// bfsStarts gives each node its start time in breadth-first order from
+// node 0 (other components follow), gap apart.
+func bfsStarts(t *topo.Topology, gap time.Duration) []time.Duration {
+	at := make([]time.Duration, t.Nodes)
+	seen := make([]bool, t.Nodes)
+	nbs := t.Neighbours()
+	k := 0
+	for root := 0; root < t.Nodes; root++ {
+		if seen[root] {
+			continue
+		}
+		seen[root] = true
+		queue := []int{root}
+		for len(queue) > 0 {
+			x := queue[0]
+			queue = queue[1:]
+			at[x] = time.Duration(k) * gap
+			k++
+			for _, y := range nbs[x] {
+				if !seen[y] {
+					seen[y] = true
+					queue = append(queue, y)
+				}
+			}
+		}
+	}
+	return at
 }
 
 func (s *Sim) makeNode(i int) error {

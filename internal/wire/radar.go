@@ -24,7 +24,7 @@ const echoFlagsKnown = uint8(EchoHooking)
 //	0   2    burst id
 //	2   1    probe sequence number inside the burst
 //	3   1    flags (EchoHooking)
-//	4   4    nonce: random while hooking (lowest creates the gnode), else 0
+//	4   4    nonce: the sender's node nonce (lowest hooking one creates the gnode)
 //	8   1+a  sender (probe) / replier (reply) address; family 0 while hooking
 type Echo struct {
 	base
@@ -32,9 +32,10 @@ type Echo struct {
 	Burst uint16
 	Seq   uint8
 	Flags EchoFlags
-	// Nonce is drawn at random by a node when it starts hooking: among
-	// neighbours that are all still hooking, the lowest nonce creates the
-	// gnode and the others wait to join it.
+	// Nonce is the sender's node nonce, drawn when it starts hooking: among
+	// neighbours that are all still hooking the lowest creates the gnode
+	// and the others join it; two neighbours holding one address keep it
+	// for the lower.
 	Nonce uint32
 	Addr  netip.Addr // the zero Addr while the node has none
 }
