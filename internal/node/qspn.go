@@ -44,7 +44,7 @@ type levelState struct {
 	altPart    [addr.MaxGroupNode]uint32 // a second part of it, travelling separately
 	altBest    [addr.MaxGroupNode]uint32
 	altFwd     [addr.MaxGroupNode]uint8
-	digest     uint32 // the elements of this level we reach, at the last settle
+	digest     uint32            // the elements of this level we reach, at the last settle
 	suspects   map[uint32]uint32 // starters out of reach, by hash: round first seen
 }
 
