@@ -393,7 +393,7 @@ func (n *Node) onBroadcast(iface int, from radar.PeerID, h wire.Header, b *wire.
 		return
 	}
 	me := n.pos[l]
-	origin := chunks0(b)
+	origin := b.Chunks[0].Node
 	if origin == me && b.Nonce != n.nonces[l] {
 		// Another element holds our id: the higher nonce gives it up.
 		n.collision(l, b, h.ID, nb, b.Nonce < n.nonces[l])
@@ -606,8 +606,6 @@ func (n *Node) why(reason string) {
 	}
 	n.Stats.RehookWhy[reason]++
 }
-
-func chunks0(b *wire.Broadcast) uint8 { return b.Chunks[0].Node }
 
 // ownGnodeFlood passes a flood of our own gnode on inside it: it teaches no
 // route (we are in that gnode) but carries the round to every member.

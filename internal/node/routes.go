@@ -67,11 +67,19 @@ func (n *Node) Routes(dst []Route) []Route {
 	return dst
 }
 
-// Debug returns internal state for tests and `ntkd ctl`: our nonce at a
-// level and the nonce we know for an element of that level.
-func (n *Node) Debug(level int, id uint8) (mine, known uint32, round uint32, settled bool) {
-	if n.state != Hooked || level >= len(n.lv) {
-		return
+// LevelInfo is what a node knows about one of its levels, for `ntkd ctl`
+// and tests.
+type LevelInfo struct {
+	Round   uint32 // current QSPN round of the level
+	Settled bool   // the round's floods are over
+	Nonce   uint32 // our element's identity at this level
+	Members int    // elements of the level's map present (ourselves included)
+}
+
+// Level describes level l; the zero value before the node hooks.
+func (n *Node) Level(l int) LevelInfo {
+	if n.state != Hooked || l < 0 || l >= len(n.lv) {
+		return LevelInfo{}
 	}
-	return n.nonces[level], n.lv[level].known[id], n.lv[level].round, n.lv[level].settled
+	return LevelInfo{Round: n.lv[l].round, Settled: n.lv[l].settled, Nonce: n.nonces[l], Members: n.maps.Levels[l].Members()}
 }

@@ -74,6 +74,32 @@ func checkAll(t *testing.T, s *Sim, what string) {
 	}
 }
 
+// checkRounds: after a quiet period all nodes of one gnode of level l+1
+// are in the same QSPN round of level l, settled (seed 001 §5.1.4).
+func checkRounds(t *testing.T, s *Sim) {
+	t.Helper()
+	sc := s.opt.Node.Scheme
+	for l := 0; l < sc.Levels(); l++ {
+		rounds := map[string]uint32{}
+		for i := 0; i < s.Nodes(); i++ {
+			n := s.Node(i)
+			if n == nil || n.State() != node.Hooked {
+				continue
+			}
+			info := n.Level(l)
+			if !info.Settled {
+				t.Errorf("node %d: level %d not settled after a quiet period", i, l)
+			}
+			p := n.Position()
+			key := fmt.Sprint(p[l+1 : sc.Levels()])
+			if r, ok := rounds[key]; ok && r != info.Round {
+				t.Errorf("level %d: gnode %s has nodes in rounds %d and %d", l, key, r, info.Round)
+			}
+			rounds[key] = info.Round
+		}
+	}
+}
+
 func gnodeBits(s *Sim) int {
 	sc := s.opt.Node.Scheme
 	return sc.Prefix().Addr().BitLen() - sc.Bits(0)
@@ -104,6 +130,7 @@ func TestConvergesOnEveryGenerator(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/seed%d", kind, seed), func(t *testing.T) {
 				settle(t, s, 10*time.Minute)
 				checkAll(t, s, "converged")
+				checkRounds(t, s)
 			})
 		}
 	}
