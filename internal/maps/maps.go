@@ -211,8 +211,13 @@ func (m *Map) removeAt(id uint8, b, i int) {
 	copy(m.cost[b+i:b+n], m.cost[b+i+1:b+n])
 	copy(m.stamp[b+i:b+n], m.stamp[b+i+1:b+n])
 	m.n[id]--
-	if m.n[id] == 0 && m.count != nil {
-		m.count[id] = 0
+	if m.n[id] == 0 {
+		// The element is gone from the map: forget its broadcasts too, so
+		// whatever comes from it next is news.
+		m.bcast[id] = 0
+		if m.count != nil {
+			m.count[id] = 0
+		}
 	}
 }
 

@@ -91,12 +91,13 @@ type Send struct {
 
 // Stats counts what the node did, for the simulator's figures and `ntkd ctl`.
 type Stats struct {
-	SentPackets [256]uint64 // by op
-	SentBytes   [256]uint64
-	Dropped     map[string]uint64 // by reason
-	Rehooks     uint64            // id collisions this node lost
-	RehookWhy   map[string]uint64 // why, by reason and level
-	Created     uint64            // gnodes this node created (found no one to join)
+	SentPackets  [256]uint64 // by op
+	SentBytes    [256]uint64
+	Dropped      map[string]uint64 // by reason
+	Rehooks      uint64            // id collisions this node lost
+	RehookWhy    map[string]uint64 // why, by reason and level
+	RoundsWanted map[string]uint64 // changes that asked for a round, by kind
+	Created      uint64            // gnodes this node created (found no one to join)
 }
 
 func (s *Stats) drop(reason string) {
@@ -124,6 +125,12 @@ type Node struct {
 	maps   *maps.Set
 	lv     []levelState
 	hook   hookState
+
+	// early holds tracers from neighbours our radar has heard but not yet
+	// measured: their radar was quicker than ours. Played when ours is
+	// done (bounded: maxEarly packets in all).
+	early      map[uint8][][]byte
+	earlyCount int
 
 	// tracerAt is when the hook's tracer goes out: once the second radar
 	// has told the neighbours our address, or they would drop it.
@@ -235,8 +242,8 @@ func (n *Node) Tick(now time.Duration) {
 	}
 	if n.tracerAt > 0 && now >= n.tracerAt {
 		n.tracerAt = 0
-		// Only the node itself for now: its gnodes' floods wait for the
-		// round its arrival starts, when the members know it.
+		// Our own tracer; the neighbours that see us hooked start the
+		// round that refreshes the paths through us (§5.2.1).
 		n.originate(0, wire.OpTracerPkt)
 	}
 	for l := range n.lv {
@@ -297,6 +304,10 @@ func (n *Node) HandlePacket(now time.Duration, iface int, from radar.PeerID, dat
 	case *wire.Echo:
 		n.onEcho(iface, from, h, p)
 	case *wire.Broadcast:
+		if nb := n.radar.Lookup(iface, from); nb != nil && n.usable(nb) && nb.Cost == 0 && n.state == Hooked {
+			n.holdEarly(nb.Index, data)
+			break
+		}
 		n.onBroadcast(iface, from, h, p)
 	default:
 		n.onRequest(iface, from, h, p)
@@ -325,14 +336,52 @@ func (n *Node) radarEvents() {
 		}
 		switch ev.Kind {
 		case radar.Down:
+			delete(n.early, ev.N.Index)
 			n.neighbourDown(ev.N)
 		case radar.AddrChanged:
-			// It re-hooked or changed gnode: what we learned through it
-			// described its old place.
+			// It hooked, re-hooked or changed gnode: what we learned
+			// through it described its old place, if it had one.
+			// It hooked, re-hooked or changed gnode: routes through its old
+			// place go, and a round refreshes the paths through its new one.
 			n.neighbourDown(ev.N)
 			n.neighbourChanged(ev.N)
-		case radar.Up, radar.CostChanged:
+		case radar.Up:
 			n.neighbourChanged(ev.N)
+			n.replayEarly(ev.N)
+		case radar.CostChanged:
+			n.neighbourChanged(ev.N)
+		}
+	}
+}
+
+// maxEarly bounds the tracers held for neighbours not yet measured.
+const maxEarly = 4096
+
+func (n *Node) holdEarly(idx uint8, data []byte) {
+	if n.earlyCount >= maxEarly {
+		n.Stats.drop("early tracer, no room")
+		return
+	}
+	if n.early == nil {
+		n.early = map[uint8][][]byte{}
+	}
+	n.early[idx] = append(n.early[idx], append([]byte(nil), data...))
+	n.earlyCount++
+}
+
+// replayEarly handles the tracers a neighbour sent before our radar had
+// measured it, now that it has.
+func (n *Node) replayEarly(nb radar.Neighbour) {
+	held := n.early[nb.Index]
+	delete(n.early, nb.Index)
+	n.earlyCount -= len(held)
+	for _, data := range held {
+		if n.state != Hooked {
+			return
+		}
+		h, p, err := n.dec.Decode(data)
+		if b, ok := p.(*wire.Broadcast); ok && err == nil {
+			n.onBroadcast(nb.Iface, nb.Peer, h, b)
 		}
 	}
 }

@@ -32,6 +32,7 @@ type levelState struct {
 	roundStart time.Duration
 	pending    bool
 	settled    bool                      // the round's floods are over and stale routes dropped
+	flooded    bool                      // a round every element floods in (not the hook\'s)
 	seq        uint8                     // floods we originated in this round
 	best       [addr.MaxGroupNode]uint32 // best cost to each origin in its current flood
 	fwd        [addr.MaxGroupNode]uint8  // copies of that flood passed on
@@ -98,9 +99,17 @@ func (n *Node) neighbourChanged(nb radar.Neighbour) {
 		return
 	}
 	m := n.maps.Levels[l]
+	old, _, had := m.RouteVia(np[l], nb.Index)
 	m.Update(np[l], nb.Index, nb.Cost, n.stamp(l))
 	n.routesVersion++
-	n.want(l)
+	switch {
+	case n.tracerAt != 0:
+		// Just hooked: our tracer after the second radar announces us.
+	case !had:
+		n.want(l, "new link")
+	case nb.Cost != old.Cost:
+		n.want(l, "link cost changed")
+	}
 }
 
 // neighbourDown is the fast failover: routes through the dead rnode go at
@@ -120,12 +129,16 @@ func (n *Node) neighbourDown(nb radar.Neighbour) {
 	for k := 0; k < len(n.lv); k++ {
 		n.originate(k, wire.OpTracerPkt)
 	}
-	n.want(l)
+	n.want(l, "rnode lost")
 }
 
 // want asks for a round at level l and above: a link of level l changes the
 // routes of its level and the path costs of every level over it.
-func (n *Node) want(l int) {
+func (n *Node) want(l int, why string) {
+	if n.Stats.RoundsWanted == nil {
+		n.Stats.RoundsWanted = map[string]uint64{}
+	}
+	n.Stats.RoundsWanted[why]++
 	for k := l; k < len(n.lv); k++ {
 		n.lv[k].pending = true
 	}
@@ -142,6 +155,7 @@ func (n *Node) startRound(l int) {
 func (n *Node) enterRound(l int, r uint32, t time.Duration) {
 	lv := &n.lv[l]
 	lv.round, lv.roundStart, lv.pending, lv.seq, lv.settled = r, t, false, 0, false
+	lv.flooded = true
 	lv.blocked = addr.IDSet{}
 	m := n.maps.Levels[l]
 	if m.Age(uint8(r), uint8(n.cfg.MaxAgeRounds)) > 0 {
@@ -166,30 +180,38 @@ func (n *Node) settle(l int) {
 	if m.Age(uint8(lv.round), 0) > 0 {
 		n.routesVersion++
 	}
-	lv.digest = digestOf(m)
-	// Every element floods in every round: one whose own flood did not
-	// come is gone, and its id may be someone else's now. If we refused
-	// that someone's floods meanwhile, the next round lets them in.
-	for id := range lv.known {
-		if lv.known[id] != 0 && lv.knownIn[id] != lv.round+1 {
-			lv.known[id] = 0
-			if lv.blocked.Has(uint8(id)) {
-				n.want(l)
+	if lv.flooded {
+		// Every element floods in every round: one whose own flood of
+		// this round did not come is gone, whatever copies of its older
+		// floods (patches) still say; and its id may be someone else's
+		// now. If we refused that someone's floods meanwhile, the next
+		// round lets them in.
+		for id := 0; id < m.Size(); id++ {
+			if lv.knownIn[id] == lv.round+1 {
+				continue
+			}
+			if m.Len(uint8(id)) > 0 {
+				m.Clear(uint8(id))
+				n.routesVersion++
+			}
+			if lv.known[id] != 0 {
+				lv.known[id] = 0
+				if lv.blocked.Has(uint8(id)) {
+					n.want(l, "collision winner gone")
+				}
 			}
 		}
 	}
+	lv.digest = digestOf(m)
 }
 
 // split says whether the member at origin (its position below level l,
 // its element of level l-1 having nonce subNonce) is out of reach inside
-// our gnode of level l, once the levels below have settled, and which of
+// our gnode of level l (only a verdict once the levels below settled), and which of
 // our gnodes fell apart: the one of the lowest level that should hold both
 // of us (a part of our own sub-gnode that we only reach from outside shows
 // up here, since the sub-gnode's own floods cannot cross to it).
 func (n *Node) split(l int, origin [addr.MaxLevels]uint8, subNonce uint32) (bool, int) {
-	if !n.settledBelow(l) {
-		return false, 0 // members may still be unknown: no verdict yet
-	}
 	k := l - 1
 	if origin[k] == n.pos[k] && subNonce != n.nonces[k] {
 		return true, l // another element holds our id at l-1
@@ -206,6 +228,11 @@ func (n *Node) split(l int, origin [addr.MaxLevels]uint8, subNonce uint32) (bool
 	// We reach an element with that id; at l-1 it must be the same one.
 	known := n.lv[k].known[origin[k]]
 	return k == l-1 && known != 0 && known != subNonce, l
+}
+
+func (n *Node) maybeSplit(l int, b *wire.Broadcast) bool {
+	isSplit, _ := n.split(l, b.Origin, b.SubNonce)
+	return isSplit
 }
 
 // splitConfirmed asks for the same evidence in a later round before a split
@@ -232,7 +259,7 @@ func (n *Node) splitConfirmed(l int, b *wire.Broadcast, id uint32, from *radar.N
 		lv.suspects[key] = lv.round
 	}
 	n.Stats.drop("split suspected")
-	n.want(l)
+	n.want(l, "split suspected")
 	return false
 }
 
@@ -408,12 +435,13 @@ func (n *Node) onBroadcast(iface int, from radar.PeerID, h wire.Header, b *wire.
 	}
 	if origin == me {
 		switch {
-		case l > 0 && !n.settledBelow(l) && b.Origin != n.originOf(l):
-			// Too early to tell a split from a member we have not heard
-			// of yet: ask for another round, whose floods will tell.
+		case l > 0 && !n.settledBelow(l) && n.maybeSplit(l, b):
+			// Started by a member we do not reach, but too early to tell
+			// a split from a member we have not heard of yet: ask for
+			// another round, whose floods will tell.
 			n.Stats.drop("own gnode flood before settling")
-			n.want(l)
-		case l > 0 && n.splitConfirmed(l, b, h.ID, nb):
+			n.want(l, "own gnode flood before settling")
+		case l > 0 && n.settledBelow(l) && n.splitConfirmed(l, b, h.ID, nb):
 			// Our gnode's flood, started by a member we cannot reach
 			// inside it, in two rounds: a gnode of ours fell apart
 			// (NTK_RFC 0001). Each part sees the other's floods, so both
@@ -453,7 +481,9 @@ func (n *Node) onBroadcast(iface int, from radar.PeerID, h wire.Header, b *wire.
 		lv.known[origin] = b.Nonce
 		m.Clear(origin)
 	}
-	lv.knownIn[origin] = lv.round + 1
+	if h.ID>>8 == lv.round {
+		lv.knownIn[origin] = lv.round + 1 // its own flood of this round
+	}
 	switch last := m.LastBroadcast(origin); {
 	case last == h.ID:
 	case last == 0 || int32(h.ID-last) > 0:

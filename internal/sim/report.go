@@ -53,6 +53,9 @@ func (s *Sim) Report(name string, wall time.Duration, converged bool) *Report {
 		for k, v := range st.RehookWhy {
 			r.Drops["rehook: "+k] += v
 		}
+		for k, v := range st.RoundsWanted {
+			r.Drops["round wanted: "+k] += v
+		}
 	}
 	for op := range s.C.Packets {
 		if s.C.Packets[op] == 0 {
