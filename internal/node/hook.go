@@ -90,6 +90,14 @@ func (n *Node) decide() {
 			n.hook.deadline = n.now + n.cfg.HookScan
 			return
 		}
+		if len(n.radar.Neighbours()) == 0 && n.hook.waits < 2 {
+			// Nobody around at all: after a power cut the neighbours come
+			// up within seconds, and a gnode created now is one more to
+			// merge later. Listen a little longer first.
+			n.hook.waits++
+			n.hook.deadline = n.now + n.cfg.HookScan
+			return
+		}
 		n.createGnode()
 		return
 	}
