@@ -22,12 +22,12 @@ func hookedPair(t testing.TB) (*Node, time.Duration) {
 	now := time.Duration(0)
 	n.IfaceUp(now, 0)
 	n.Start(now)
-	for now < 5*time.Second {
+	for now < 10*time.Second {
 		now += 100 * time.Millisecond
 		n.Tick(now)
 	}
 	if n.State() != Hooked {
-		t.Fatalf("alone for 5 s and not hooked: %v", n.State())
+		t.Fatalf("alone for 10 s and not hooked: %v", n.State())
 	}
 	n.Outbox()
 	// A neighbour in our gnode announces itself and answers our probes.
