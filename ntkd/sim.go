@@ -26,7 +26,7 @@ type simFlags struct {
 	topology, topoFile, script, dump, prefix, bits string
 	nodes                                          int
 	seed                                           uint64
-	jsonOut, check                                 bool
+	jsonOut, check, progress                       bool
 	checkPairs                                     int
 	latMin, latMax, jitter, spread, wave           time.Duration
 	waitRound, quiet, limit                        time.Duration
@@ -51,6 +51,7 @@ func runSim(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.script, "script", "", "timed events from `FILE` (cut, down, restore, kill, start, partition, merge)")
 	fs.StringVar(&f.dump, "dump", "", "write the converged state as JSON to `FILE`")
 	fs.BoolVar(&f.jsonOut, "json", false, "print the report as JSON")
+	fs.BoolVar(&f.progress, "progress", false, "report progress on stderr every 10 s of wall time")
 	fs.BoolVar(&f.check, "check", false, "check the routes with the oracle (delivery, alternatives, shortest inside gnodes)")
 	fs.IntVar(&f.checkPairs, "check-pairs", 1_000_000, "with -check, sample this many pairs when there are more")
 	fs.StringVar(&f.prefix, "prefix", "10.0.0.0/8", "mesh prefix")
@@ -172,6 +173,16 @@ func simulate(f simFlags, stderr io.Writer) (*sim.Report, *oracle.Dump, error) {
 		}
 	}
 	start := time.Now()
+	if f.progress {
+		last := start
+		s.OnStep = func(s *sim.Sim) {
+			if time.Since(last) >= 10*time.Second {
+				last = time.Now()
+				fmt.Fprintf(stderr, "ntkd sim: %.0fs virtual, %d events, %d of %d hooked, last route change %.0fs, %.0fs wall\n",
+					s.Now().Seconds(), s.C.Events, s.Hooked(), s.Nodes(), s.LastChange.Seconds(), time.Since(start).Seconds())
+			}
+		}
+	}
 	converged := s.RunUntilQuiet(f.quiet, f.limit)
 	rep := s.Report(name, time.Since(start), converged)
 	return rep, s.Dump(), nil

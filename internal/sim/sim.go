@@ -151,6 +151,8 @@ type Sim struct {
 	LastQSPN time.Duration
 	// LastScript is the virtual time of the last scripted event.
 	LastScript time.Duration
+	// OnStep, if set, is called after every step of RunUntilQuiet.
+	OnStep Progress
 }
 
 const never = time.Duration(1<<63 - 1)
@@ -276,6 +278,10 @@ func (s *Sim) Run(until time.Duration) {
 	}
 }
 
+// Progress, when set, is called between steps of RunUntilQuiet so long runs
+// can report how far they are.
+type Progress func(s *Sim)
+
 // RunUntilQuiet runs until no route changed and no script step ran for
 // quiet, once every node that runs is hooked, or until limit. It returns
 // whether the network went quiet.
@@ -286,11 +292,25 @@ func (s *Sim) RunUntilQuiet(quiet, limit time.Duration) bool {
 	}
 	for t := s.now + step; t <= limit; t += step {
 		s.Run(t)
+		if s.OnStep != nil {
+			s.OnStep(s)
+		}
 		if s.now-max(s.LastChange, s.LastScript) >= quiet && s.allHooked() && !s.scriptPending() {
 			return true
 		}
 	}
 	return false
+}
+
+// Hooked counts the running nodes that are hooked.
+func (s *Sim) Hooked() int {
+	k := 0
+	for _, sn := range s.nodes {
+		if sn.alive && sn.n.State() == node.Hooked {
+			k++
+		}
+	}
+	return k
 }
 
 func (s *Sim) allHooked() bool {
