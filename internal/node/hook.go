@@ -39,11 +39,18 @@ type hookState struct {
 	waits      int // scans spent waiting for a lower-nonce hooking neighbour
 	wantExt    bool
 	nonces     [addr.MaxLevels]uint32 // of the gnodes we join (0: create)
+	lowest     uint32                 // lowest hooking nonce heard of, ours included
 	// After a lost collision at level avoidLevel >= 1 the node must not
 	// join its old gnode again: neighbours still in it are no candidates.
 	avoid      addr.Position
 	avoidLevel int
 }
+
+// maxHookWaits bounds the scans a hooking node waits for a lower one to
+// create a gnode and for the joins to reach it (a minute by default): a
+// mesh after a power cut fills from one gnode instead of one per router
+// that happened to be a local minimum.
+const maxHookWaits = 30
 
 type receivedMap struct {
 	from radar.Neighbour
@@ -82,10 +89,13 @@ func (n *Node) decide() {
 			lowerHooking = true
 		}
 	}
+	if n.hook.lowest < n.nonce {
+		lowerHooking = true // a lower hooking router further away
+	}
 	if len(hooked) == 0 {
-		if (lowerHooking || n.hook.avoidLevel > 0) && n.hook.waits < 10 {
-			// A neighbour hooking at the same time won the tie: let it
-			// create the gnode and join it at the next scan.
+		if (lowerHooking || n.hook.avoidLevel > 0) && n.hook.waits < maxHookWaits {
+			// A router hooking at the same time won the tie: let it
+			// create the gnode and join the wave of joins it starts.
 			n.hook.waits++
 			n.hook.deadline = n.now + n.cfg.HookScan
 			return
@@ -379,7 +389,7 @@ func (n *Node) rehook(level int) {
 	n.maps = nil
 	n.lv = nil
 	n.nonce = n.rng.Uint32() | 1
-	n.hook = hookState{deadline: n.now + n.cfg.HookScan, avoid: old, avoidLevel: level}
+	n.hook = hookState{deadline: n.now + n.cfg.HookScan, avoid: old, avoidLevel: level, lowest: n.nonce}
 	n.tracerAt = 0
 	n.routesVersion++
 	n.radar.ProbeNow(n.now) // neighbours learn at once that we are hooking

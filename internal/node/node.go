@@ -185,7 +185,7 @@ func (n *Node) Start(now time.Duration) {
 	n.now = now
 	n.state = Scanning
 	n.nonce = n.rng.Uint32() | 1
-	n.hook = hookState{deadline: now + n.cfg.HookScan}
+	n.hook = hookState{deadline: now + n.cfg.HookScan, lowest: n.nonce}
 	n.radar.ProbeNow(now)
 	n.Tick(now)
 }
@@ -272,6 +272,7 @@ func (n *Node) fillEcho(e *wire.Echo) {
 	e.Nonce = n.nonce
 	if n.state != Hooked {
 		e.Flags = wire.EchoHooking
+		e.Lowest = n.hook.lowest
 		return
 	}
 	e.Addr = n.ip
@@ -317,6 +318,11 @@ func (n *Node) HandlePacket(now time.Duration, iface int, from radar.PeerID, dat
 
 func (n *Node) onEcho(iface int, from radar.PeerID, h wire.Header, e *wire.Echo) {
 	hooking := e.Flags&wire.EchoHooking != 0
+	if hooking && n.state != Hooked && n.state != Idle && e.Lowest != 0 && e.Lowest < n.hook.lowest {
+		// A lower hooking nonce somewhere in reach: pass it on at once.
+		n.hook.lowest = e.Lowest
+		n.radar.ProbeNow(n.now)
+	}
 	if e.Kind == wire.OpEchoMe {
 		n.radar.OnProbe(n.now, iface, from, hooking, e.Nonce, e.Addr)
 		reply := &wire.Echo{Kind: wire.OpEchoReply, Burst: e.Burst, Seq: e.Seq}

@@ -25,7 +25,8 @@ const echoFlagsKnown = uint8(EchoHooking)
 //	2   1    probe sequence number inside the burst
 //	3   1    flags (EchoHooking)
 //	4   4    nonce: the sender's node nonce (lowest hooking one creates the gnode)
-//	8   1+a  sender (probe) / replier (reply) address; family 0 while hooking
+//	8   4    lowest: while hooking, the lowest hooking nonce heard (0 once hooked)
+//	12  1+a  sender (probe) / replier (reply) address; family 0 while hooking
 type Echo struct {
 	base
 	Kind  Op // OpEchoMe or OpEchoReply
@@ -37,7 +38,12 @@ type Echo struct {
 	// and the others join it; two neighbours holding one address keep it
 	// for the lower.
 	Nonce uint32
-	Addr  netip.Addr // the zero Addr while the node has none
+	// Lowest is, while the sender hooks, the lowest hooking nonce it has
+	// heard of (its own included), so that among routers that all start at
+	// once only the lowest of a whole connected group creates a gnode (0
+	// once hooked).
+	Lowest uint32
+	Addr   netip.Addr // the zero Addr while the node has none
 }
 
 func (p *Echo) Op() Op { return p.Kind }
@@ -62,6 +68,7 @@ func (p *Echo) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
 	p.Seq = r.u8("seq")
 	p.Flags = EchoFlags(r.flags("flags", echoFlagsKnown))
 	p.Nonce = r.u32("nonce")
+	p.Lowest = r.u32("lowest")
 	p.Addr = r.addr("address", true)
 	return finish(df, r.done())
 }
@@ -74,7 +81,7 @@ func (p *Echo) size() (int, error) {
 		return 0, err
 	}
 	n, err := addrLen(p.Kind, "address", p.Addr, true)
-	return 8 + n, err
+	return 12 + n, err
 }
 
 func (p *Echo) put(b []byte) {
@@ -83,6 +90,7 @@ func (p *Echo) put(b []byte) {
 	w.u8(p.Seq)
 	w.u8(uint8(p.Flags))
 	w.u32(p.Nonce)
+	w.u32(p.Lowest)
 	w.addr(p.Addr)
 }
 

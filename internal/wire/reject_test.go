@@ -76,15 +76,15 @@ func TestPayloadRejects(t *testing.T) {
 		want    error
 	}{
 		// Addresses.
-		{"echo family 5", OpEchoMe, cat(0, 1, 1, 0, 0, 0, 0, 9, 5, 1, 2, 3, 4), ErrInconsistent},
-		{"echo family 4 short", OpEchoMe, cat(0, 1, 1, 0, 0, 0, 0, 9, 4, 1, 2, 3), ErrTruncated},
-		{"echo family 6 short", OpEchoMe, cat(0, 1, 1, 0, 0, 0, 0, 9, 6, rep(15, 1)), ErrTruncated},
-		{"echo 0.0.0.0", OpEchoMe, cat(0, 1, 1, 0, 0, 0, 0, 9, 4, 0, 0, 0, 0), ErrInconsistent},
-		{"echo ::", OpEchoReply, cat(0, 1, 1, 0, 0, 0, 0, 9, 6, rep(16, 0)), ErrInconsistent},
-		{"echo no address byte", OpEchoMe, cat(0, 1, 1, 0, 0, 0, 0, 9), ErrTruncated},
+		{"echo family 5", OpEchoMe, cat(0, 1, 1, 0, 0, 0, 0, 9, 0, 0, 0, 0, 5, 1, 2, 3, 4), ErrInconsistent},
+		{"echo family 4 short", OpEchoMe, cat(0, 1, 1, 0, 0, 0, 0, 9, 0, 0, 0, 0, 4, 1, 2, 3), ErrTruncated},
+		{"echo family 6 short", OpEchoMe, cat(0, 1, 1, 0, 0, 0, 0, 9, 0, 0, 0, 0, 6, rep(15, 1)), ErrTruncated},
+		{"echo 0.0.0.0", OpEchoMe, cat(0, 1, 1, 0, 0, 0, 0, 9, 0, 0, 0, 0, 4, 0, 0, 0, 0), ErrInconsistent},
+		{"echo ::", OpEchoReply, cat(0, 1, 1, 0, 0, 0, 0, 9, 0, 0, 0, 0, 6, rep(16, 0)), ErrInconsistent},
+		{"echo no address byte", OpEchoMe, cat(0, 1, 1, 0, 0, 0, 0, 9, 0, 0, 0, 0), ErrTruncated},
 		{"echo short nonce", OpEchoMe, cat(0, 1, 1, 0, 0, 0), ErrTruncated},
-		{"echo unknown flag", OpEchoMe, cat(0, 1, 1, 2, 0, 0, 0, 9, 0), ErrInconsistent},
-		{"echo trailing", OpEchoMe, cat(0, 1, 1, 0, 0, 0, 0, 9, 0, 0), ErrInconsistent},
+		{"echo unknown flag", OpEchoMe, cat(0, 1, 1, 2, 0, 0, 0, 9, 0, 0, 0, 0, 0), ErrInconsistent},
+		{"echo trailing", OpEchoMe, cat(0, 1, 1, 0, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0), ErrInconsistent},
 		{"empty with a byte", OpGetFreeNodes, cat(0), ErrInconsistent},
 		{"ack with a byte", OpAck, cat(1), ErrInconsistent},
 
@@ -192,7 +192,7 @@ func TestPayloadAcceptsLimits(t *testing.T) {
 		op      Op
 		payload []byte
 	}{
-		{"echo v6", OpEchoMe, cat(0, 1, 1, 1, 0, 0, 0, 9, 6, rep(16, 1))},
+		{"echo v6", OpEchoMe, cat(0, 1, 1, 1, 0, 0, 0, 9, 0, 0, 0, 0, 6, rep(16, 1))},
 		{"free bits 1", OpPutFreeNodes, cat(15, 1, 0xc0, rep(31, 0), ip4)},
 		{"16 rounds", OpPutQSPNRound, cat(16, rep(16*12, 9))},
 		{"0 rounds", OpPutQSPNRound, cat(0)},
