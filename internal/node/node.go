@@ -345,10 +345,10 @@ func (n *Node) radarEvents() {
 			delete(n.early, ev.N.Index)
 			n.neighbourDown(ev.N)
 		case radar.AddrChanged:
-			// It hooked, re-hooked or changed gnode: what we learned
-			// through it described its old place, if it had one.
 			// It hooked, re-hooked or changed gnode: routes through its old
-			// place go, and a round refreshes the paths through its new one.
+			// place go as if it died, its new place is a new link. (Always
+			// both: the floods and the round the "death" starts are also
+			// how the collision and split checks see a newcomer's gnodes.)
 			n.neighbourDown(ev.N)
 			n.neighbourChanged(ev.N)
 		case radar.Up:

@@ -106,9 +106,11 @@ func (n *Node) neighbourChanged(nb radar.Neighbour) {
 	case n.tracerAt != 0:
 		// Just hooked: our tracer after the second radar announces us.
 	case !had:
-		n.want(l, "new link")
-	case nb.Cost != old.Cost:
-		n.want(l, "link cost changed")
+		n.want(l, false, "new link")
+	case nb.Cost < old.Cost:
+		n.want(l, false, "link got cheaper")
+	case nb.Cost > old.Cost:
+		n.want(l, true, "link got costlier")
 	}
 }
 
@@ -126,20 +128,31 @@ func (n *Node) neighbourDown(nb radar.Neighbour) {
 	if np, err := n.cfg.Scheme.Position(nb.Addr); err == nil && n.linkLevel(np) > 0 {
 		l = n.linkLevel(np)
 	}
-	for k := 0; k < len(n.lv); k++ {
+	// How to reach us now: our own tracer, and our gnodes' floods at the
+	// levels where the lost link was a border link.
+	for k := 0; k <= l && k < len(n.lv); k++ {
 		n.originate(k, wire.OpTracerPkt)
 	}
-	n.want(l, "rnode lost")
+	n.want(l, true, "rnode lost")
 }
 
-// want asks for a round at level l and above: a link of level l changes the
-// routes of its level and the path costs of every level over it.
-func (n *Node) want(l int, why string) {
+// want asks for a round at level l, and with upward at every level above.
+// A link of level l that got worse or went away changes the routes of its
+// level and the path costs of every level over it, and stale costs there
+// could make loops until a round refreshes them. A new or cheaper link only
+// makes some paths shorter: the routes above stay loop-free (each hop's
+// stored cost is still above the next hop's), just not the shortest until
+// the next round of that level, so only its own level is asked for.
+func (n *Node) want(l int, upward bool, why string) {
 	if n.Stats.RoundsWanted == nil {
 		n.Stats.RoundsWanted = map[string]uint64{}
 	}
 	n.Stats.RoundsWanted[why]++
-	for k := l; k < len(n.lv); k++ {
+	top := l + 1
+	if upward {
+		top = len(n.lv)
+	}
+	for k := l; k < top; k++ {
 		n.lv[k].pending = true
 	}
 }
@@ -197,7 +210,7 @@ func (n *Node) settle(l int) {
 			if lv.known[id] != 0 {
 				lv.known[id] = 0
 				if lv.blocked.Has(uint8(id)) {
-					n.want(l, "collision winner gone")
+					n.want(l, false, "collision winner gone")
 				}
 			}
 		}
@@ -259,7 +272,7 @@ func (n *Node) splitConfirmed(l int, b *wire.Broadcast, id uint32, from *radar.N
 		lv.suspects[key] = lv.round
 	}
 	n.Stats.drop("split suspected")
-	n.want(l, "split suspected")
+	n.want(l, false, "split suspected")
 	return false
 }
 
@@ -440,7 +453,7 @@ func (n *Node) onBroadcast(iface int, from radar.PeerID, h wire.Header, b *wire.
 			// a split from a member we have not heard of yet: ask for
 			// another round, whose floods will tell.
 			n.Stats.drop("own gnode flood before settling")
-			n.want(l, "own gnode flood before settling")
+			n.want(l, false, "own gnode flood before settling")
 		case l > 0 && n.settledBelow(l) && n.splitConfirmed(l, b, h.ID, nb):
 			// Our gnode's flood, started by a member we cannot reach
 			// inside it, in two rounds: a gnode of ours fell apart
