@@ -338,6 +338,7 @@ func (n *Node) finishHook() {
 		panic(err) // the config was validated: cannot fail
 	}
 	n.pos, n.ip, n.maps = n.hook.pos, ip, set
+	n.posGen++
 	n.state = Hooked
 	n.nonces[0] = n.nonce
 	for l := 1; l < s.Levels(); l++ {

@@ -121,6 +121,8 @@ type Node struct {
 	// creators). Two elements with one id are told apart by them.
 	nonces [addr.MaxLevels]uint32
 	pos    addr.Position
+	posGen uint32 // changes with pos: invalidates peers' link levels
+	peers  [radar.MaxNeighbours]peerInfo
 	ip     netip.Addr
 	maps   *maps.Set
 	lv     []levelState
@@ -280,14 +282,25 @@ func (n *Node) fillEcho(e *wire.Echo) {
 
 // send encodes and queues a packet.
 func (n *Node) send(iface int, to radar.PeerID, reliable bool, id uint32, p wire.Payload) {
+	if b := n.encode(id, p); b != nil {
+		n.sendBytes(iface, to, reliable, p.Op(), b)
+	}
+}
+
+// encode builds a packet. Our own packets come from validated state: an
+// encoding error is a bug, counted rather than sent half-formed.
+func (n *Node) encode(id uint32, p wire.Payload) []byte {
 	b, err := wire.Encode(id, p)
 	if err != nil {
-		// Our own packets are built from validated state: an encoding
-		// error is a bug, counted rather than sent half-formed.
 		n.Stats.drop("encode: " + err.Error())
-		return
+		return nil
 	}
-	op := p.Op()
+	return b
+}
+
+// sendBytes queues an encoded packet. The bytes may be shared by several
+// sends: nobody writes to them after encoding.
+func (n *Node) sendBytes(iface int, to radar.PeerID, reliable bool, op wire.Op, b []byte) {
 	n.Stats.SentPackets[op]++
 	n.Stats.SentBytes[op] += uint64(len(b))
 	n.out = append(n.out, Send{Iface: iface, To: to, Reliable: reliable, Op: op, Data: b})

@@ -2,6 +2,7 @@ package node
 
 import (
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/ntkd/ntkd/internal/addr"
@@ -363,17 +364,15 @@ func (n *Node) forward(l int, b *wire.Broadcast, id uint32, from *radar.Neighbou
 	for _, c := range b.Chunks {
 		onPath.Add(c.Node)
 	}
-	for _, nb := range n.radar.Neighbours() {
-		if !n.usable(nb) || nb.Cost == 0 || (from != nil && nb.Index == from.Index) {
+	var data []byte // encoded once, sent to every neighbour that needs it
+	for i := 0; i < radar.MaxNeighbours; i++ {
+		nb := n.radar.ByIndex(uint8(i))
+		if nb == nil || nb.Cost == 0 || (from != nil && nb.Index == from.Index) {
 			continue
 		}
-		np, err := n.cfg.Scheme.Position(nb.Addr)
-		if err != nil {
-			continue
-		}
-		ll := n.linkLevel(np)
-		if ll < 0 || ll > l {
-			continue // outside the gnode this broadcast stays in
+		np, ll, ok := n.peer(nb)
+		if !ok || ll < 0 || ll > l {
+			continue // not hooked, or outside the gnode this broadcast stays in
 		}
 		// An element already on the path would only loop the packet. The
 		// origin is the exception: a neighbour holding its id may be another
@@ -385,8 +384,42 @@ func (n *Node) forward(l int, b *wire.Broadcast, id uint32, from *radar.Neighbou
 		if internalOnly && ll == l {
 			continue
 		}
-		n.send(nb.Iface, nb.Peer, true, id, b)
+		if data == nil {
+			if data = n.encode(id, b); data == nil {
+				return
+			}
+		}
+		n.sendBytes(nb.Iface, nb.Peer, true, b.Op(), data)
 	}
+}
+
+// peerInfo caches where a neighbour sits, so that forwarding does not parse
+// its address again for every packet.
+type peerInfo struct {
+	addr netip.Addr
+	gen  uint32 // our position's generation the link level was taken at
+	pos  addr.Position
+	ll   int8
+	ok   bool
+}
+
+// peer returns a usable neighbour's position and the level of the link to
+// it (-1: it claims our address); ok is false for neighbours not hooked in
+// our mesh.
+func (n *Node) peer(nb *radar.Neighbour) (addr.Position, int, bool) {
+	c := &n.peers[nb.Index]
+	if c.addr != nb.Addr || c.gen != n.posGen || !c.addr.IsValid() {
+		*c = peerInfo{addr: nb.Addr, gen: n.posGen}
+		if n.usable(nb) {
+			if p, err := n.cfg.Scheme.Position(nb.Addr); err == nil {
+				c.pos, c.ll, c.ok = p, int8(n.linkLevel(p)), true
+			}
+		}
+	}
+	if nb.Hooking {
+		return c.pos, int(c.ll), false
+	}
+	return c.pos, int(c.ll), c.ok
 }
 
 // onBroadcast handles TRACER_PKT, QSPN_CLOSE and QSPN_OPEN.
