@@ -429,7 +429,12 @@ func (n *Node) onBroadcast(iface int, from radar.PeerID, h wire.Header, b *wire.
 		return
 	}
 	nb := n.radar.Lookup(iface, from)
-	if nb == nil || !n.usable(nb) || nb.Cost == 0 {
+	if nb == nil || nb.Cost == 0 {
+		n.Stats.drop("broadcast from a non-neighbour")
+		return
+	}
+	_, ll, ok := n.peer(nb)
+	if !ok {
 		n.Stats.drop("broadcast from a non-neighbour")
 		return
 	}
@@ -439,11 +444,6 @@ func (n *Node) onBroadcast(iface int, from radar.PeerID, h wire.Header, b *wire.
 		n.Stats.drop("broadcast out of scope")
 		return
 	}
-	np, err := s.Position(nb.Addr)
-	if err != nil {
-		return
-	}
-	ll := n.linkLevel(np)
 	if ll < 0 || ll > l {
 		n.Stats.drop("broadcast from outside its gnode")
 		return
