@@ -8,19 +8,33 @@ import (
 	"github.com/ntkd/ntkd/internal/topo"
 )
 
-// routesVia counts node a's routes (all levels, all hops) whose next hop is
-// node b.
-func routesVia(s *Sim, a, b int) int {
-	n := s.Node(a)
+// routesVia counts the routes in node a's maps (all levels, all
+// alternatives) whose gateway is rnode index gw.
+func routesVia(s *Sim, a int, gw uint8) int {
 	k := 0
-	for _, r := range n.Routes(nil) {
-		for _, h := range r.Hops {
-			if s.Peer(a, h.Iface) == b {
-				k++
+	for _, m := range s.Node(a).Maps().Levels {
+		for id := 0; id < m.Size(); id++ {
+			for _, r := range m.Routes(nil, uint8(id)) {
+				if r.Gw == gw {
+					k++
+				}
 			}
 		}
 	}
 	return k
+}
+
+// index is the rnode index node a's radar gave neighbour b.
+func index(t *testing.T, s *Sim, a, b int) uint8 {
+	for iface := range s.nodes[a].ports {
+		if s.Peer(a, iface) == b {
+			if nb := s.Node(a).Radar().Lookup(iface, radarPeer(b)); nb != nil {
+				return nb.Index
+			}
+		}
+	}
+	t.Fatalf("%d is no neighbour of %d", b, a)
+	return 0
 }
 
 // Carrier loss: the routes through the lost neighbour go in the same
@@ -30,13 +44,14 @@ func TestFastFailoverOnCarrierLoss(t *testing.T) {
 	s := newSim(t, tp, testConfig(t, "10.0.0.0/8"), 1)
 	settle(t, s, 10*time.Minute)
 	l := tp.Links[0]
-	if routesVia(s, l.A, l.B) == 0 || routesVia(s, l.B, l.A) == 0 {
+	ia, ib := index(t, s, l.A, l.B), index(t, s, l.B, l.A)
+	if routesVia(s, l.A, ia) == 0 || routesVia(s, l.B, ib) == 0 {
 		t.Fatal("no routes through the link before it went down")
 	}
 	at := s.Now() + time.Second
 	s.At(at, func() { s.SetLinkCarrier(s.findLink(l.A, l.B), false) })
 	s.Run(at + time.Millisecond)
-	if k := routesVia(s, l.A, l.B) + routesVia(s, l.B, l.A); k != 0 {
+	if k := routesVia(s, l.A, ia) + routesVia(s, l.B, ib); k != 0 {
 		t.Fatalf("%d routes still through the dead link 1 ms after carrier loss", k)
 	}
 	settle(t, s, s.Now()+10*time.Minute)
@@ -52,12 +67,16 @@ func TestSilentFailureDetectedWithinRadarBound(t *testing.T) {
 	s := newSim(t, tp, cfg, 2)
 	settle(t, s, 10*time.Minute)
 	l := tp.Links[3]
+	ia, ib := index(t, s, l.A, l.B), index(t, s, l.B, l.A)
+	if routesVia(s, l.A, ia) == 0 || routesVia(s, l.B, ib) == 0 {
+		t.Fatal("no routes through the link before it failed")
+	}
 	at := s.Now() + time.Second
 	s.At(at, func() { s.SetLink(s.findLink(l.A, l.B), false) })
 	r := cfg.Radar
 	bound := r.Interval + r.ProbeTimeout*time.Duration(r.DeadAfter+1) + 10*time.Millisecond
 	s.Run(at + bound)
-	if k := routesVia(s, l.A, l.B) + routesVia(s, l.B, l.A); k != 0 {
+	if k := routesVia(s, l.A, ia) + routesVia(s, l.B, ib); k != 0 {
 		t.Fatalf("%d routes still through the silently dead link %v after it died", k, bound)
 	}
 	settle(t, s, s.Now()+10*time.Minute)
