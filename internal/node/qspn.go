@@ -469,6 +469,9 @@ func (n *Node) onBroadcast(iface int, from radar.PeerID, h wire.Header, b *wire.
 	origin := b.Chunks[0].Node
 	if origin == me && b.Nonce != n.nonces[l] {
 		// Another element holds our id: the higher nonce gives it up.
+		if b.Nonce < n.nonces[l] {
+			n.why(fmt.Sprintf("nonce collision at level %d", l))
+		}
 		n.collision(l, b, h.ID, nb, b.Nonce < n.nonces[l])
 		return
 	}

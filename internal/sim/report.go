@@ -33,7 +33,8 @@ type Report struct {
 	MapBytes       int               `json:"map_bytes_per_node"`
 	Lost           uint64            `json:"lost_packets"`
 	Rehooks        uint64            `json:"rehooks"`
-	Drops          map[string]uint64 `json:"drops"` // packets nodes refused, by reason
+	Created        uint64            `json:"gnodes_created"` // by routers that found nobody to join
+	Drops          map[string]uint64 `json:"drops"`          // packets nodes refused, by reason
 }
 
 // Report summarises the run so far.
@@ -47,6 +48,7 @@ func (s *Sim) Report(name string, wall time.Duration, converged bool) *Report {
 	for _, sn := range s.nodes {
 		st := &sn.n.Stats
 		r.Rehooks += st.Rehooks
+		r.Created += st.Created
 		for k, v := range st.Dropped {
 			r.Drops[k] += v
 		}
@@ -123,7 +125,7 @@ func (r *Report) Print(w io.Writer) {
 	if r.Lost > 0 {
 		fmt.Fprintf(w, "lost         %d packets\n", r.Lost)
 	}
-	fmt.Fprintf(w, "rehooks      %d (id collisions lost)\n", r.Rehooks)
+	fmt.Fprintf(w, "rehooks      %d (id collisions lost); %d gnodes created by routers that found nobody to join\n", r.Rehooks, r.Created)
 	drops := make([]string, 0, len(r.Drops))
 	for k := range r.Drops {
 		drops = append(drops, k)
