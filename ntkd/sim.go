@@ -37,8 +37,44 @@ type simFlags struct {
 // router) to keep the flash image small.
 func toolCommands() map[string]command {
 	return map[string]command{
-		"sim": {"simulate a network of nodes running the protocol (see sim -h)", runSim},
+		"sim":        {"simulate a network of nodes running the protocol (see sim -h)", runSim},
+		"check-dump": {"check a route dump (ntkd sim --dump) with the oracle: check-dump FILE", runCheckDump},
 	}
+}
+
+// runCheckDump lets anyone check a dump from outside, with the same oracle
+// the tests use.
+func runCheckDump(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("check-dump", stderr)
+	pairs := fs.Int("pairs", 1_000_000, "sample this many pairs when there are more")
+	seed := fs.Uint64("seed", 1, "seed of the pair sample")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "usage: ntkd check-dump [-pairs N] FILE")
+		return exitUsage
+	}
+	fh, err := os.Open(fs.Arg(0))
+	if err != nil {
+		fmt.Fprintln(stderr, "ntkd check-dump:", err)
+		return exitFail
+	}
+	defer fh.Close()
+	d, err := oracle.Load(bufio.NewReader(fh))
+	if err != nil {
+		fmt.Fprintf(stderr, "ntkd check-dump: %s: %v\n", fs.Arg(0), err)
+		return exitFail
+	}
+	failed := false
+	for _, r := range runChecks(d, simFlags{checkPairs: *pairs, seed: *seed}) {
+		fmt.Fprintln(stdout, r.String())
+		failed = failed || !r.Passed()
+	}
+	if failed {
+		return exitFail
+	}
+	return exitOK
 }
 
 func runSim(args []string, stdout, stderr io.Writer) int {
