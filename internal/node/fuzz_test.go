@@ -104,3 +104,42 @@ func FuzzHandlePacket(f *testing.F) {
 		n.Routes(nil)
 	})
 }
+
+// A hooked node never offers an id already in its map (anti-spoofing,
+// seed 001 §9): not its own, not its neighbour's.
+func TestFreeNodesSkipsPresentIDs(t *testing.T) {
+	n, now := hookedPair(t)
+	nb := n.Radar().Lookup(0, 7)
+	np, err := addr.Default().Position(nb.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := wire.Encode(42, &wire.Empty{Kind: wire.OpGetFreeNodes})
+	n.HandlePacket(now, 0, 7, req)
+	var got *wire.PutFreeNodes
+	for _, s := range n.Outbox() {
+		if s.Op == wire.OpPutFreeNodes {
+			h, p, err := wire.Decode(s.Data)
+			if err != nil || h.ID != 42 {
+				t.Fatalf("reply %v %v", h, err)
+			}
+			got = p.(*wire.PutFreeNodes)
+		}
+	}
+	if got == nil {
+		t.Fatal("no PUT_FREE_NODES")
+	}
+	me := n.Position()[0]
+	if got.IsFree(me) || got.IsFree(np[0]) || got.IsFree(0) || got.IsFree(255) {
+		t.Fatalf("offered a taken or reserved id: me %d neighbour %d", me, np[0])
+	}
+	free := 0
+	for id := 0; id < 256; id++ {
+		if got.IsFree(uint8(id)) {
+			free++
+		}
+	}
+	if free != 254-2 {
+		t.Fatalf("%d ids offered, want 252", free)
+	}
+}
