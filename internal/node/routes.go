@@ -83,3 +83,13 @@ func (n *Node) Level(l int) LevelInfo {
 	}
 	return LevelInfo{Round: n.lv[l].round, Settled: n.lv[l].settled, Nonce: n.nonces[l], Members: n.maps.Levels[l].Members()}
 }
+
+// RoundPending says whether the node still waits to start a round.
+func (n *Node) RoundPending() bool {
+	for i := range n.lv {
+		if n.lv[i].pending {
+			return true
+		}
+	}
+	return false
+}

@@ -313,9 +313,11 @@ func (s *Sim) Hooked() int {
 	return k
 }
 
+// allHooked also requires that no node waits to start a round: a network
+// with a round to come has not converged.
 func (s *Sim) allHooked() bool {
 	for _, sn := range s.nodes {
-		if sn.alive && sn.n.State() != node.Hooked {
+		if sn.alive && (sn.n.State() != node.Hooked || sn.n.RoundPending()) {
 			return false
 		}
 	}

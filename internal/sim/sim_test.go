@@ -166,8 +166,9 @@ func TestIPv6(t *testing.T) {
 	checkAll(t, s, "ipv6")
 }
 
-// Every kind of failure and repair, each followed by a quiet period and the
-// oracle on every connected part.
+// Every kind of failure and repair, each followed by convergence (no route
+// change for a while and no round pending) and the oracle on every
+// connected part.
 func TestFailuresAndMerges(t *testing.T) {
 	tp, err := topo.Generate("random", 60, rand.New(rand.NewPCG(11, 3)), linkOpt)
 	if err != nil {
@@ -175,27 +176,30 @@ func TestFailuresAndMerges(t *testing.T) {
 	}
 	l := tp.Links[len(tp.Links)/2]
 	l2 := tp.Links[len(tp.Links)/3]
-	script := fmt.Sprintf(`
-		200s cut %d %d        # silent failure
-		300s restore %d %d
-		400s down %d %d       # carrier loss
-		500s restore %d %d
-		600s kill 7
-		700s start 7
-		800s partition 0-29
-		1000s merge
-	`, l.A, l.B, l.A, l.B, l2.A, l2.B, l2.A, l2.B)
-	steps, err := ParseScript("failures", strings.NewReader(script))
-	if err != nil {
-		t.Fatal(err)
+	steps := []string{
+		fmt.Sprintf("cut %d %d", l.A, l.B), // silent failure
+		fmt.Sprintf("restore %d %d", l.A, l.B),
+		fmt.Sprintf("down %d %d", l2.A, l2.B), // carrier loss
+		fmt.Sprintf("restore %d %d", l2.A, l2.B),
+		"kill 7",
+		"start 7",
+		"partition 0-29",
+		"merge",
 	}
 	s := newSim(t, tp, testConfig(t, "10.0.0.0/8"), 11)
-	if err := s.Schedule(steps); err != nil {
-		t.Fatal(err)
-	}
-	for _, at := range []time.Duration{190, 290, 390, 490, 590, 690, 790, 990, 1300} {
-		s.Run(at * time.Second)
-		checkAll(t, s, fmt.Sprintf("at %v", at*time.Second))
+	settle(t, s, 20*time.Minute)
+	checkAll(t, s, "converged")
+	for _, step := range steps {
+		at := s.Now() + time.Second
+		parsed, err := ParseScript("failures", strings.NewReader(fmt.Sprintf("%v %s", at, step)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Schedule(parsed); err != nil {
+			t.Fatal(err)
+		}
+		settle(t, s, s.Now()+30*time.Minute)
+		checkAll(t, s, "after "+step)
 	}
 }
 
