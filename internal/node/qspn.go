@@ -71,8 +71,8 @@ func (n *Node) linkLevel(np addr.Position) int {
 	return -1
 }
 
-// neighbourChanged installs the direct route to a neighbour and asks for a
-// round at every level the link can change.
+// neighbourChanged installs the direct route to a neighbour and asks for
+// the round the change needs (see want).
 func (n *Node) neighbourChanged(nb radar.Neighbour) {
 	if n.state != Hooked {
 		return // a collision found on the way made us re-hook
