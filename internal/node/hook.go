@@ -350,7 +350,7 @@ func (n *Node) finishHook() {
 	n.lv = make([]levelState, s.Levels())
 	for l := range n.lv {
 		n.lv[l].roundStart = n.now
-		n.lv[l].digest = digestOf(n.maps.Levels[l])
+		n.lv[l].digest, n.lv[l].members = digestOf(n.maps.Levels[l]), n.maps.Levels[l].Members()
 		if l < len(n.hook.rounds) {
 			r := n.hook.rounds[l]
 			n.lv[l].round = r.ID

@@ -47,6 +47,7 @@ type levelState struct {
 	altBest    [addr.MaxGroupNode]uint32
 	altFwd     [addr.MaxGroupNode]uint8
 	digest     uint32            // the elements of this level we reach, at the last settle
+	members    int               // how many, at the last settle
 	suspects   map[uint32]uint32 // starters out of reach, by hash: round first seen
 }
 
@@ -216,7 +217,7 @@ func (n *Node) settle(l int) {
 			}
 		}
 	}
-	lv.digest = digestOf(m)
+	lv.digest, lv.members = digestOf(m), m.Members()
 }
 
 // split says whether the member at origin (its position below level l,
@@ -333,7 +334,7 @@ func (n *Node) ownFlood(l int, kind wire.Op) *wire.Broadcast {
 	}
 	var part uint32
 	if l > 0 {
-		part = n.lv[l-1].digest
+		part = n.partDigest(l)
 	}
 	return &wire.Broadcast{Kind: kind, Gnode: n.scopeID(l), Level: uint8(l), Origin: n.originOf(l), SubNonce: sub, Part: part, Flags: wire.BcastTracer,
 		Round: n.lv[l].round, Nonce: n.nonces[l], TTL: 255, Chunks: []wire.Chunk{{Node: n.pos[l], Cost: 0}}}
@@ -642,6 +643,25 @@ func (n *Node) onBroadcast(iface int, from radar.PeerID, h wire.Header, b *wire.
 		return
 	}
 	n.forward(l, &out, h.ID, nb, false)
+}
+
+// partDigest names the part of our gnode of level l that we reach inside
+// it, as all its members see it once the levels below settled: the set of
+// elements of level l-1 we reach, and, as long as that set is our own
+// element alone, the same one level further down (two parts that both hold
+// a sub-gnode with one id differ only there). It stops at the first level
+// where the part spans several elements, since members in different ones
+// see different sets below.
+func (n *Node) partDigest(l int) uint32 {
+	h := uint32(2166136261)
+	for k := l - 1; k >= 0; k-- {
+		d := n.lv[k].digest
+		h = (h ^ d) * 16777619
+		if n.lv[k].members > 1 {
+			break
+		}
+	}
+	return h | 1
 }
 
 // digestOf names the set of elements present in a map: the members of a
