@@ -1,6 +1,7 @@
 package radar
 
 import (
+	"github.com/ntkd/ntkd/internal/wire"
 	"net/netip"
 	"sort"
 	"testing"
@@ -14,17 +15,20 @@ import (
 
 const ms = time.Millisecond
 
-// Wire sizes of the radar packets (docs/PROTOCOL.md §6.2): 16-byte header,
-// 8 bytes of echo fields, 1+a address bytes (a = 0 while hooking, 4 for
-// IPv4, 16 for IPv6), plus the IP and UDP headers.
-const (
-	echoIPv4      = 16 + 8 + 1 + 4 // 29-byte UDP payload
-	echoIPv6      = 16 + 8 + 1 + 16
-	udpIPv4       = 28
-	udpIPv6       = 48
-	echoIPv4Frame = echoIPv4 + udpIPv4 // 57 bytes per packet on the IP layer
-	echoIPv6Frame = echoIPv6 + udpIPv6 // 89
+// Wire sizes of the radar packets (docs/PROTOCOL.md §6.2), taken from the
+// encoder so that they follow the format, plus the IP and UDP headers.
+var (
+	echoIPv4Frame = echoSize(netip.MustParseAddr("10.1.2.3")) + 28
+	echoIPv6Frame = echoSize(netip.MustParseAddr("fd00::1")) + 48
 )
+
+func echoSize(a netip.Addr) int {
+	b, err := wire.Encode(1, &wire.Echo{Kind: wire.OpEchoReply, Addr: a})
+	if err != nil {
+		panic(err)
+	}
+	return len(b)
+}
 
 // ---- invariants shared by every harness ----
 
