@@ -294,20 +294,6 @@ func (n *Node) originOf(l int) [addr.MaxLevels]uint8 {
 	return o
 }
 
-// isBnode says whether we have a neighbour in another gnode of level l
-// inside our gnode of level l+1: only such nodes start level-l floods.
-func (n *Node) isBnode(l int) bool {
-	for _, nb := range n.radar.Neighbours() {
-		if !n.usable(nb) || nb.Cost == 0 {
-			continue
-		}
-		if np, err := n.cfg.Scheme.Position(nb.Addr); err == nil && n.linkLevel(np) == l {
-			return true
-		}
-	}
-	return false
-}
-
 // originate starts a flood of our element of level l. Above level 0 the
 // copies that go inside our own gnode carry the round to all its members
 // (a member that is no border node may start a round too); the copies that
@@ -365,24 +351,33 @@ func (n *Node) forward(l int, b *wire.Broadcast, id uint32, from *radar.Neighbou
 	for _, c := range b.Chunks {
 		onPath.Add(c.Node)
 	}
-	var data []byte // encoded once, sent to every neighbour that needs it
-	for i := 0; i < radar.MaxNeighbours; i++ {
-		nb := n.radar.ByIndex(uint8(i))
-		if nb == nil || nb.Cost == 0 || (from != nil && nb.Index == from.Index) {
-			continue
-		}
-		np, ll, ok := n.peer(nb)
-		if !ok || ll < 0 || ll > l {
-			continue // not hooked, or outside the gnode this broadcast stays in
+	n.sendTo(b, id, from, func(np addr.Position, ll int) bool {
+		if ll > l {
+			return false // outside the gnode this broadcast stays in
 		}
 		// An element already on the path would only loop the packet. The
 		// origin is the exception: a neighbour holding its id may be another
 		// element claiming it (a collision), and must see the flood to
 		// find out; the true origin just drops its own flood.
 		if ll == l && onPath.Has(np[l]) && np[l] != b.Chunks[0].Node {
+			return false
+		}
+		return !internalOnly || ll < l
+	})
+}
+
+// sendTo sends a broadcast, encoded once, to every measured, hooked
+// neighbour but from for which keep says yes, given its position and the
+// level of the link to it.
+func (n *Node) sendTo(b *wire.Broadcast, id uint32, from *radar.Neighbour, keep func(np addr.Position, ll int) bool) {
+	var data []byte
+	for i := 0; i < radar.MaxNeighbours; i++ {
+		nb := n.radar.ByIndex(uint8(i))
+		if nb == nil || nb.Cost == 0 || (from != nil && nb.Index == from.Index) {
 			continue
 		}
-		if internalOnly && ll == l {
+		np, ll, ok := n.peer(nb)
+		if !ok || ll < 0 || !keep(np, ll) {
 			continue
 		}
 		if data == nil {
@@ -653,10 +648,9 @@ func (n *Node) onBroadcast(iface int, from radar.PeerID, h wire.Header, b *wire.
 // where the part spans several elements, since members in different ones
 // see different sets below.
 func (n *Node) partDigest(l int) uint32 {
-	h := uint32(2166136261)
+	h := fnvOffset
 	for k := l - 1; k >= 0; k-- {
-		d := n.lv[k].digest
-		h = (h ^ d) * 16777619
+		h = fnvMix(h, n.lv[k].digest)
 		if n.lv[k].members > 1 {
 			break
 		}
@@ -667,10 +661,10 @@ func (n *Node) partDigest(l int) uint32 {
 // digestOf names the set of elements present in a map: the members of a
 // gnode that one part of it reaches. Never 0 (0 means "no part").
 func digestOf(m *maps.Map) uint32 {
-	h := uint32(2166136261)
+	h := fnvOffset
 	for id := 0; id < m.Size(); id++ {
 		if m.Present(uint8(id)) {
-			h = (h ^ uint32(id)) * 16777619
+			h = fnvMix(h, uint32(id))
 		}
 	}
 	return h | 1
@@ -679,25 +673,23 @@ func digestOf(m *maps.Map) uint32 {
 // forwardTo sends a broadcast only to the neighbours inside the element
 // target of level l.
 func (n *Node) forwardTo(l int, b *wire.Broadcast, id uint32, from *radar.Neighbour, target uint8) {
-	for _, nb := range n.radar.Neighbours() {
-		if !n.usable(nb) || nb.Cost == 0 || nb.Index == from.Index {
-			continue
-		}
-		if np, err := n.cfg.Scheme.Position(nb.Addr); err == nil && n.linkLevel(np) == l && np[l] == target {
-			n.send(nb.Iface, nb.Peer, true, id, b)
-		}
-	}
+	n.sendTo(b, id, from, func(np addr.Position, ll int) bool { return ll == l && np[l] == target })
 }
 
 // originHash names the node that started a flood (its position below the
 // flood's level), compactly.
 func originHash(b *wire.Broadcast) uint32 {
-	h := uint32(2166136261)
+	h := fnvOffset
 	for _, x := range b.Origin[:b.Level] {
-		h = (h ^ uint32(x)) * 16777619
+		h = fnvMix(h, uint32(x))
 	}
 	return h
 }
+
+// FNV-1a, one word at a time: small, stable names for sets and positions.
+const fnvOffset = uint32(2166136261)
+
+func fnvMix(h, x uint32) uint32 { return (h ^ x) * 16777619 }
 
 func (n *Node) why(reason string) {
 	if n.Stats.RehookWhy == nil {
@@ -743,14 +735,7 @@ func (n *Node) collision(l int, b *wire.Broadcast, id uint32, from *radar.Neighb
 		return
 	}
 	if l > 0 {
-		for _, nb := range n.radar.Neighbours() {
-			if (from != nil && nb.Index == from.Index) || !n.usable(nb) || nb.Cost == 0 {
-				continue
-			}
-			if np, err := n.cfg.Scheme.Position(nb.Addr); err == nil && n.linkLevel(np) < l && n.linkLevel(np) >= 0 {
-				n.send(nb.Iface, nb.Peer, true, id, b)
-			}
-		}
+		n.sendTo(b, id, from, func(_ addr.Position, ll int) bool { return ll < l })
 	}
 	n.rehook(l)
 }

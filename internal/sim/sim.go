@@ -478,18 +478,6 @@ func (s *Sim) Restart(i int) error {
 	return nil
 }
 
-// Links returns the topology's links with their current state.
-func (s *Sim) Links() []topo.Link {
-	out := make([]topo.Link, len(s.links))
-	for i, l := range s.links {
-		out[i] = l.Link
-	}
-	return out
-}
-
-// LinkUp says whether link i is up.
-func (s *Sim) LinkUp(i int) bool { return s.links[i].up }
-
 // Ports returns, for node i, the peer node behind each interface.
 func (s *Sim) Peer(i, iface int) int { return s.nodes[i].ports[iface].peer }
 
