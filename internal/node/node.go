@@ -206,6 +206,16 @@ func (n *Node) IfaceDown(now time.Duration, iface int) {
 	n.radarEvents()
 }
 
+// SetLinkPenalty multiplies the radar's cost of the link to a neighbour
+// (wifi metrics, see radar.Radar.SetPenalty); a large change starts a round
+// like any cost change.
+func (n *Node) SetLinkPenalty(now time.Duration, iface int, peer radar.PeerID, mult float64) {
+	n.now = now
+	if n.radar.SetPenalty(iface, peer, mult) {
+		n.radarEvents()
+	}
+}
+
 // NextWakeup is when the node next needs Tick.
 func (n *Node) NextWakeup() time.Duration {
 	next := n.radar.NextWakeup()

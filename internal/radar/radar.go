@@ -101,6 +101,9 @@ type Neighbour struct {
 	Nonce   uint32
 	RTT     time.Duration // smoothed
 	Cost    uint32        // announced cost (0 until announced)
+	// Penalty multiplies the measured cost by Penalty/1024 (0 means 1.0):
+	// the daemon sets it from the wifi driver's figures for the station.
+	Penalty uint32
 
 	window    uint64 // last Window probe outcomes, 1 = answered (bit 0 newest)
 	filled    int
@@ -379,6 +382,9 @@ func (r *Radar) costOf(n *Neighbour) uint32 {
 	}
 	base := (n.RTT + r.cfg.HopCost).Microseconds()
 	c := base * int64(n.filled) / int64(ok)
+	if n.Penalty > 0 {
+		c = c * int64(n.Penalty) / 1024
+	}
 	switch {
 	case c < 1:
 		return 1
@@ -386,6 +392,26 @@ func (r *Radar) costOf(n *Neighbour) uint32 {
 		return 1 << 30
 	}
 	return uint32(c)
+}
+
+// SetPenalty sets the cost multiplier of a neighbour's link (1.0 = none,
+// clamped to 1..64) from figures the radar cannot see itself, such as the
+// wifi driver's bitrate and retries; a change large enough is announced
+// like any cost change. It reports whether the neighbour is known.
+func (r *Radar) SetPenalty(iface int, peer PeerID, mult float64) bool {
+	n := r.nbs[key{iface, peer}]
+	if n == nil {
+		return false
+	}
+	switch {
+	case !(mult > 1): // also NaN
+		mult = 1
+	case mult > 64:
+		mult = 64
+	}
+	n.Penalty = uint32(mult*1024 + 0.5)
+	r.reprice(n)
+	return true
 }
 
 // reprice announces the neighbour (Up) once it is measured, and later cost

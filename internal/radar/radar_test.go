@@ -1,6 +1,7 @@
 package radar
 
 import (
+	"math"
 	"math/bits"
 	"net/netip"
 	"testing"
@@ -928,4 +929,40 @@ func TestOneWayNeighbour(t *testing.T) {
 	perInterval := float64(st.bcastProbes+st.ucastProbes) / float64(10*time.Minute/cfg.Interval)
 	t.Logf("one-way link, node that hears: %d broadcast + %d unicast probes in 10 min = %.1f probes per interval (a two-way link: 1)",
 		st.bcastProbes, st.ucastProbes, perInterval)
+}
+
+// A penalty (wifi figures) multiplies the measured cost; a large one is
+// announced as a cost change, unknown neighbours and nonsense are refused.
+func TestPenalty(t *testing.T) {
+	cfg := DefaultConfig()
+	w := newWorld(t, cfg)
+	w.r.IfaceUp(0, 1)
+	w.peer(1, 7, 0).rtt = func(int) time.Duration { return 4 * ms }
+	w.runUntil(4 * time.Second)
+	n := w.mustLookup(1, 7)
+	if n.Cost != 5000 {
+		t.Fatalf("cost before the penalty %d", n.Cost)
+	}
+	if w.r.SetPenalty(1, 99, 3) {
+		t.Fatal("penalty accepted for an unknown neighbour")
+	}
+	w.r.Events()
+	if !w.r.SetPenalty(1, 7, 1.2) || w.r.costOf(n) != 6000 || n.Cost != 5000 {
+		t.Fatalf("x1.2: formula %d announced %d (below the change ratio: not announced)", w.r.costOf(n), n.Cost)
+	}
+	w.r.SetPenalty(1, 7, 3)
+	ev := w.r.Events()
+	if w.r.costOf(n) != 15000 || n.Cost != 15000 || len(ev) != 1 || ev[0].Kind != CostChanged {
+		t.Fatalf("x3: formula %d announced %d events %v", w.r.costOf(n), n.Cost, ev)
+	}
+	for _, bad := range []float64{0, -5, math.NaN()} {
+		w.r.SetPenalty(1, 7, bad)
+		if w.r.costOf(n) != 5000 {
+			t.Fatalf("penalty %v: cost %d, want the plain 5000", bad, w.r.costOf(n))
+		}
+	}
+	w.r.SetPenalty(1, 7, math.Inf(1))
+	if w.r.costOf(n) != 5000*64 {
+		t.Fatalf("infinite penalty: cost %d, want clamped to x64", w.r.costOf(n))
+	}
 }
