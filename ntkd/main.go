@@ -19,6 +19,10 @@ const (
 	exitOK    = 0
 	exitFail  = 1 // the command ran and failed (e.g. the config is invalid)
 	exitUsage = 2 // bad command line
+	// run: why the daemon could not start or went down.
+	exitConfig  = 3 // the configuration file is missing or invalid
+	exitNoIface = 4 // no mesh interface configured
+	exitPerm    = 5 // not root (routes, addresses, sockets on port 269)
 )
 
 type command struct {
@@ -32,6 +36,8 @@ func commands() map[string]command {
 		"version":      {"print the version", runVersion},
 		"help":         {"list the commands", runHelp},
 		"check-config": {"validate a configuration file: check-config -c FILE", runCheckConfig},
+		"run":          {"run the daemon: run [-c FILE]", runDaemon},
+		"ctl":          {"ask the running daemon: ctl status|neighbours|maps|routes|qspn|counters [--json]", runCtl},
 	}
 	for name, c := range toolCommands() {
 		cmds[name] = c

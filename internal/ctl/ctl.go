@@ -1,0 +1,199 @@
+// Package ctl is the control interface of a running ntkd: a unix socket
+// that only root may use, one JSON request and one JSON answer per
+// connection. `ntkd ctl` and LuCI's rpcd plugin are its clients; the
+// schema of every answer is in docs/CTL.md and must stay stable (add keys,
+// never change or remove one).
+package ctl
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+)
+
+// Commands the daemon answers.
+const (
+	CmdStatus     = "status"
+	CmdNeighbours = "neighbours"
+	CmdMaps       = "maps"
+	CmdRoutes     = "routes"
+	CmdQSPN       = "qspn"
+	CmdCounters   = "counters"
+)
+
+// Commands lists them in the order `ntkd ctl help` shows.
+var Commands = []string{CmdStatus, CmdNeighbours, CmdMaps, CmdRoutes, CmdQSPN, CmdCounters}
+
+// Request is what a client sends.
+type Request struct {
+	Cmd   string `json:"cmd"`
+	Level int    `json:"level,omitempty"` // maps: only this level (-1: all)
+}
+
+// Response wraps every answer: Error is set instead of Data on failure.
+type Response struct {
+	Error string          `json:"error,omitempty"`
+	Data  json.RawMessage `json:"data,omitempty"`
+}
+
+// maxRequest bounds what a client may send.
+const maxRequest = 4096
+
+// Handler answers one request; it runs on the connection's goroutine and
+// must do its own synchronisation with the daemon's loop.
+type Handler func(ctx context.Context, req Request) (any, error)
+
+// Server accepts control connections on a unix socket.
+type Server struct {
+	ln      *net.UnixListener
+	path    string
+	handler Handler
+	log     *slog.Logger
+	// allowUID is the uid allowed besides root (the daemon's own, so that
+	// tests run unprivileged); -1 means root only.
+	allowUID int
+}
+
+// Listen creates the socket at path (replacing a stale one left by a
+// crash) with mode 0600, so that only root, or the daemon's user, connects.
+func Listen(path string, h Handler, log *slog.Logger) (*Server, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("control socket %s: %w", path, err)
+	}
+	if c, err := net.DialTimeout("unix", path, 200*time.Millisecond); err == nil {
+		c.Close()
+		return nil, fmt.Errorf("control socket %s: another ntkd is running", path)
+	}
+	_ = os.Remove(path)
+	old := syscall.Umask(0o177)
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	syscall.Umask(old)
+	if err != nil {
+		return nil, fmt.Errorf("control socket %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("control socket %s: %w", path, err)
+	}
+	allow := os.Geteuid()
+	if allow == 0 {
+		allow = -1
+	}
+	return &Server{ln: ln, path: path, handler: h, log: log, allowUID: allow}, nil
+}
+
+// Serve answers connections until ctx is done or Close is called.
+func (s *Server) Serve(ctx context.Context) error {
+	go func() {
+		<-ctx.Done()
+		s.ln.Close()
+	}()
+	for {
+		c, err := s.ln.AcceptUnix()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			return fmt.Errorf("control socket: %w", err)
+		}
+		go s.serve(ctx, c)
+	}
+}
+
+// Close stops the server and removes the socket.
+func (s *Server) Close() error {
+	err := s.ln.Close()
+	os.Remove(s.path)
+	if errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}
+
+func (s *Server) serve(ctx context.Context, c *net.UnixConn) {
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if uid, ok := peerUID(c); !ok || (uid != 0 && uid != s.allowUID) {
+		writeResponse(c, nil, fmt.Errorf("permission denied: the control socket is for root"))
+		return
+	}
+	line, err := bufio.NewReader(io.LimitReader(c, maxRequest)).ReadBytes('\n')
+	if err != nil && len(line) == 0 {
+		return
+	}
+	var req Request
+	if err := json.Unmarshal(line, &req); err != nil {
+		writeResponse(c, nil, fmt.Errorf("bad request: %w", err))
+		return
+	}
+	data, err := s.handler(ctx, req)
+	writeResponse(c, data, err)
+}
+
+func peerUID(c *net.UnixConn) (int, bool) {
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return 0, false
+	}
+	var cred *syscall.Ucred
+	var cerr error
+	if err := raw.Control(func(fd uintptr) {
+		cred, cerr = syscall.GetsockoptUcred(int(fd), syscall.SOL_SOCKET, syscall.SO_PEERCRED)
+	}); err != nil || cerr != nil {
+		return 0, false
+	}
+	return int(cred.Uid), true
+}
+
+func writeResponse(w io.Writer, data any, err error) {
+	var r Response
+	if err != nil {
+		r.Error = err.Error()
+	} else if b, merr := json.Marshal(data); merr != nil {
+		r.Error = "encoding the answer: " + merr.Error()
+	} else {
+		r.Data = b
+	}
+	b, _ := json.Marshal(r)
+	w.Write(append(b, '\n'))
+}
+
+// Call sends one request to the daemon at path and decodes the answer's
+// data into out (nil: keep it raw in the returned message).
+func Call(ctx context.Context, path string, req Request, out any) (json.RawMessage, error) {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot reach ntkd at %s (is it running? are you root?): %w", path, err)
+	}
+	defer c.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = c.SetDeadline(dl)
+	}
+	b, _ := json.Marshal(req)
+	if _, err := c.Write(append(b, '\n')); err != nil {
+		return nil, fmt.Errorf("control socket %s: %w", path, err)
+	}
+	var r Response
+	if err := json.NewDecoder(io.LimitReader(c, 64<<20)).Decode(&r); err != nil {
+		return nil, fmt.Errorf("control socket %s: reading the answer: %w", path, err)
+	}
+	if r.Error != "" {
+		return nil, fmt.Errorf("ntkd: %s", r.Error)
+	}
+	if out != nil {
+		if err := json.Unmarshal(r.Data, out); err != nil {
+			return nil, fmt.Errorf("control socket %s: decoding the answer: %w", path, err)
+		}
+	}
+	return r.Data, nil
+}

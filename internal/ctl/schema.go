@@ -1,0 +1,146 @@
+package ctl
+
+// The answers, one type per command. docs/CTL.md documents every field;
+// keep the two in step.
+
+// Status answers CmdStatus.
+type Status struct {
+	Version    string      `json:"version"`
+	PID        int         `json:"pid"`
+	UptimeSec  float64     `json:"uptime_s"`
+	State      string      `json:"state"`             // idle, scanning, joining, hooked
+	Address    string      `json:"address,omitempty"` // the node's mesh address once hooked
+	Prefix     string      `json:"prefix"`            // the mesh's address range
+	Gnodes     []Gnode     `json:"gnodes"`            // our element at each level, level 0 first
+	Interfaces []Interface `json:"interfaces"`
+	Neighbours int         `json:"neighbours"`
+	Routes     int         `json:"routes"` // routes the node wants in the kernel
+}
+
+// Gnode is our element at one level: the node itself at level 0.
+type Gnode struct {
+	Level   int    `json:"level"`
+	ID      int    `json:"id"`
+	Nonce   uint32 `json:"nonce"`
+	Members int    `json:"members"` // elements of this level's map present, ourselves included
+}
+
+// Interface is one configured mesh interface.
+type Interface struct {
+	Name  string `json:"name"`
+	Index int    `json:"ifindex,omitempty"` // 0 while it does not exist
+	Up    bool   `json:"up"`
+	Kind  string `json:"kind"` // wired, adhoc, mesh, sta, ap, other
+}
+
+// Neighbour is one rnode.
+type Neighbour struct {
+	Interface string  `json:"interface"`
+	LinkLocal string  `json:"link_local,omitempty"`
+	Address   string  `json:"address,omitempty"` // its mesh address, empty while it hooks
+	Index     int     `json:"rnode"`             // the gateway index used in the maps
+	State     string  `json:"state"`             // measuring, alive, suspect
+	Hooking   bool    `json:"hooking"`
+	RTTMicros int64   `json:"rtt_us"`
+	Loss      float64 `json:"loss"` // fraction of the last probes lost
+	Cost      uint32  `json:"cost"`
+	Penalty   float64 `json:"penalty"` // cost multiplier from wifi figures (1: none)
+	Wifi      *Wifi   `json:"wifi,omitempty"`
+}
+
+// Wifi is what the driver says of the station behind a neighbour.
+type Wifi struct {
+	SignalDBm      int     `json:"signal_dbm"`
+	TxBitrate      int     `json:"tx_bitrate"` // bit/s
+	RetryRatio     float64 `json:"retry_ratio"`
+	FailRatio      float64 `json:"fail_ratio"`
+	InactiveMillis int64   `json:"inactive_ms"`
+}
+
+// Level is one level's map.
+type Level struct {
+	Level    int       `json:"level"`
+	Round    uint32    `json:"round"`
+	Settled  bool      `json:"settled"`
+	Nonce    uint32    `json:"nonce"`
+	Members  int       `json:"members"`
+	Elements []Element `json:"elements"`
+}
+
+// Element is a node (level 0) or gnode (above) with its routes, best first.
+type Element struct {
+	ID     int        `json:"id"`
+	Prefix string     `json:"prefix"`
+	Routes []MapRoute `json:"routes"`
+}
+
+// MapRoute is one route of a map: through an rnode, at a cost.
+type MapRoute struct {
+	Rnode int    `json:"rnode"`
+	Via   string `json:"via,omitempty"` // the rnode's mesh address
+	Cost  uint32 `json:"cost"`
+}
+
+// Routes answers CmdRoutes: what we want in the kernel and what it holds.
+type Routes struct {
+	Table   int      `json:"table"`
+	Ours    []Route  `json:"ours"`
+	Kernel  []Route  `json:"kernel"`
+	Missing []string `json:"missing"` // ours, not in the kernel
+	Extra   []string `json:"extra"`   // in the kernel with our protocol, not ours
+}
+
+// Route is one kernel route.
+type Route struct {
+	Dst  string `json:"dst"`
+	Hops []Hop  `json:"hops"`
+}
+
+// Hop is one nexthop.
+type Hop struct {
+	Via    string `json:"via"`
+	Dev    string `json:"dev"`
+	Weight int    `json:"weight"`
+	Cost   uint32 `json:"cost,omitempty"` // ours only
+}
+
+// QSPN answers CmdQSPN.
+type QSPN struct {
+	WaitRoundSec float64           `json:"wait_round_s"`
+	Levels       []QSPNLevel       `json:"levels"`
+	RoundsWanted map[string]uint64 `json:"rounds_wanted"` // why rounds were asked for
+	Rehooks      uint64            `json:"rehooks"`
+	RehookWhy    map[string]uint64 `json:"rehook_why"`
+	Created      uint64            `json:"gnodes_created"`
+}
+
+// QSPNLevel is the round state of one level.
+type QSPNLevel struct {
+	Level   int    `json:"level"`
+	Round   uint32 `json:"round"`
+	Settled bool   `json:"settled"`
+}
+
+// Counters answers CmdCounters.
+type Counters struct {
+	Sent     map[string]Count  `json:"sent"`     // by op, protocol packets the node sent
+	Received map[string]Count  `json:"received"` // by op, as the transport got them
+	Dropped  map[string]uint64 `json:"dropped"`  // by reason: malformed, rate limited, ...
+	Kernel   KernelCounters    `json:"kernel"`
+}
+
+// Count is packets and bytes.
+type Count struct {
+	Packets uint64 `json:"packets"`
+	Bytes   uint64 `json:"bytes"`
+}
+
+// KernelCounters count route syncs.
+type KernelCounters struct {
+	Syncs   uint64 `json:"syncs"`
+	Added   uint64 `json:"added"`
+	Changed uint64 `json:"changed"`
+	Removed uint64 `json:"removed"`
+	Resyncs uint64 `json:"resyncs"`
+	Errors  uint64 `json:"errors"`
+}

@@ -1,0 +1,613 @@
+// Package daemon puts the protocol core (internal/node) on real interfaces:
+// it owns the node and runs its one event loop, turning packets from the
+// transport, timers, kernel link events and control requests into node
+// events, and the node's actions into packets, kernel routes and addresses.
+// Nothing else touches the node: the transport, the kernel watcher and the
+// control server only talk to the loop through channels.
+package daemon
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/ntkd/ntkd/internal/addr"
+	"github.com/ntkd/ntkd/internal/config"
+	"github.com/ntkd/ntkd/internal/kernel"
+	"github.com/ntkd/ntkd/internal/node"
+	"github.com/ntkd/ntkd/internal/radar"
+	"github.com/ntkd/ntkd/internal/transport"
+	"github.com/ntkd/ntkd/internal/wifi"
+)
+
+// Transport is the daemon's view of internal/transport (a fake in tests).
+type Transport interface {
+	AddIface(iface int, name string) error
+	RemoveIface(iface int) error
+	Send(s node.Send) error
+	Recv() <-chan transport.Packet
+	PeerAddr(p radar.PeerID) (iface int, ip netip.Addr, ok bool)
+	Stats() transport.Stats
+	Close() error
+}
+
+// Kernel is the daemon's view of internal/kernel (a fake in tests).
+type Kernel interface {
+	Sync(want []kernel.Route) (kernel.SyncStats, error)
+	Resync() (kernel.SyncStats, error)
+	Installed() ([]kernel.Route, error)
+	Flush() error
+	SetAddr(ifindex int, a netip.Prefix) error
+	DelAddr(ifindex int, a netip.Prefix) error
+	PrepareIface(name string) error
+	EnableForwarding() error
+	NeighbourMAC(ifindex int, ip netip.Addr) (net.HardwareAddr, bool)
+}
+
+// Wifi is the daemon's view of internal/wifi's Monitor; nil when the
+// machine has no nl80211 (no wifi metrics, not an error).
+type Wifi interface {
+	Poll() error
+	Kind(ifname string) wifi.Kind
+	Station(ifname string, mac net.HardwareAddr) (wifi.Metrics, bool)
+}
+
+// Links tells the daemon about interfaces: by default the stdlib's view.
+type Links interface {
+	ByName(name string) (index int, up bool, ok bool)
+}
+
+type stdLinks struct{}
+
+func (stdLinks) ByName(name string) (int, bool, bool) {
+	ifi, err := net.InterfaceByName(name)
+	if err != nil {
+		return 0, false, false
+	}
+	return ifi.Index, ifi.Flags&net.FlagUp != 0 && ifi.Flags&net.FlagRunning != 0, true
+}
+
+// Options build a daemon.
+type Options struct {
+	Config    *config.Config
+	Version   string
+	Logger    *slog.Logger
+	Transport Transport
+	Kernel    Kernel
+	Wifi      Wifi  // nil: no wifi metrics
+	Links     Links // nil: the machine's interfaces
+	// Seed of the node's random choices; 0 draws one.
+	Seed uint64
+	// Events from the kernel watcher (nil: none; the daemon still looks
+	// at its interfaces every few seconds).
+	Events <-chan Event
+	// Timers override the node's protocol timers (tests, the lab); nil
+	// takes them from the configuration.
+	Timers func(*node.Config)
+}
+
+// Event is a kernel change the loop must look at.
+type Event struct {
+	Link   bool // an interface appeared, vanished, or changed state
+	Resync bool // our routes were changed behind our back, or the watch dropped
+	Why    string
+}
+
+// iface is one configured mesh interface. Its id (the node's interface
+// number) is its position in Daemon.ifaces and is never reused while the
+// daemon runs, even across reloads.
+type iface struct {
+	name    string
+	id      int
+	index   int // kernel ifindex while it exists
+	present bool
+	active  bool // transport and node use it
+	wifi    bool // add wifi figures to its links' cost
+	removed bool // taken out of the configuration by a reload
+	addr    netip.Prefix
+}
+
+// Daemon is one running ntkd.
+type Daemon struct {
+	cfg    *config.Config
+	opt    Options
+	log    *slog.Logger
+	scheme *addr.Scheme
+	node   *node.Node
+	tr     Transport
+	k      Kernel
+	wifi   Wifi
+	links  Links
+	start  time.Time
+
+	ifaces []*iface
+	addr   netip.Prefix // the node's address on the mesh interfaces
+
+	routesVersion uint64
+	routesDirty   bool
+	lastSync      time.Time
+	want          []kernel.Route
+	routeBuf      []node.Route
+
+	wifiSeen map[radar.PeerID]wifiSample
+
+	counters counters
+	do       chan func()
+	reload   chan *config.Config
+}
+
+type wifiSample struct {
+	m       wifi.Metrics
+	penalty float64
+}
+
+type counters struct {
+	recvPackets                                     [256]uint64
+	recvBytes                                       [256]uint64
+	sendErrors                                      uint64
+	syncs, added, changed, removed, resyncs, errors uint64
+}
+
+// How often the loop looks at things nobody tells it about.
+const (
+	ifaceScanEvery  = 5 * time.Second
+	resyncEvery     = 60 * time.Second
+	wifiPollEvery   = 2 * time.Second
+	minSyncInterval = 50 * time.Millisecond
+)
+
+// New builds the daemon; Run starts it.
+func New(o Options) (*Daemon, error) {
+	if o.Config == nil || o.Transport == nil || o.Kernel == nil {
+		return nil, errors.New("daemon: config, transport and kernel are required")
+	}
+	if !o.Config.HasInterfaces() {
+		return nil, ErrNoInterface
+	}
+	s, err := o.Config.Scheme()
+	if err != nil {
+		return nil, fmt.Errorf("daemon: %w", err)
+	}
+	nc := NodeConfig(o.Config, s)
+	if o.Timers != nil {
+		o.Timers(&nc)
+	}
+	nc.Seed = o.Seed
+	if nc.Seed == 0 {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		nc.Seed = binary.LittleEndian.Uint64(b[:]) | 1
+	}
+	n, err := node.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("daemon: %w", err)
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	links := o.Links
+	if links == nil {
+		links = stdLinks{}
+	}
+	d := &Daemon{
+		cfg: o.Config, opt: o, log: log, scheme: s, node: n, tr: o.Transport, k: o.Kernel,
+		wifi: o.Wifi, links: links, wifiSeen: map[radar.PeerID]wifiSample{},
+		do: make(chan func()), reload: make(chan *config.Config),
+	}
+	d.setInterfaces(o.Config.Interfaces)
+	return d, nil
+}
+
+// ErrNoInterface: the configuration lists no mesh interface.
+var ErrNoInterface = errors.New("no mesh interface configured")
+
+// NodeConfig maps the configuration onto the protocol's timers.
+func NodeConfig(c *config.Config, s *addr.Scheme) node.Config {
+	nc := node.DefaultConfig(s)
+	nc.Radar.Interval = c.Radar.Interval
+	nc.Radar.Burst = c.Radar.Probes
+	nc.Radar.ProbeTimeout = c.Radar.ProbeTimeout
+	nc.Radar.DeadAfter = c.Radar.DeadAfter
+	nc.WaitRound = c.QSPN.WaitRound
+	nc.RoundSettle = min(c.QSPN.WaitRound/6, 10*time.Second)
+	nc.MaxRoutes = c.QSPN.MaxRoutes
+	nc.MaxAgeRounds = c.QSPN.MaxAgeRounds
+	return nc
+}
+
+func (d *Daemon) now() time.Duration { return time.Since(d.start) }
+
+// Node gives tests read access to the node; only safe once Run returned.
+func (d *Daemon) Node() *node.Node { return d.node }
+
+// Run is the event loop: it returns when ctx is done, after removing every
+// route and address it installed.
+func (d *Daemon) Run(ctx context.Context) error {
+	d.start = time.Now()
+	if err := d.k.EnableForwarding(); err != nil {
+		return fmt.Errorf("enabling forwarding: %w", err)
+	}
+	// Routes left by a crashed run would point at neighbours that may be gone.
+	if err := d.k.Flush(); err != nil {
+		return fmt.Errorf("removing old routes: %w", err)
+	}
+	defer d.shutdown()
+	d.scanIfaces()
+	d.node.Start(d.now())
+	d.log.Info("ntkd started", "version", d.opt.Version, "prefix", d.cfg.Address.Prefix, "interfaces", d.ifaceNames())
+
+	recv := d.tr.Recv()
+	wake := time.NewTimer(time.Hour)
+	defer wake.Stop()
+	scan := time.NewTicker(ifaceScanEvery)
+	defer scan.Stop()
+	resync := time.NewTicker(resyncEvery)
+	defer resync.Stop()
+	var wifiTick <-chan time.Time
+	if d.wifi != nil {
+		t := time.NewTicker(wifiPollEvery)
+		defer t.Stop()
+		wifiTick = t.C
+	}
+	for {
+		d.after()
+		resetTimer(wake, d.nextWake())
+		select {
+		case <-ctx.Done():
+			return nil
+		case p, ok := <-recv:
+			if !ok {
+				return errors.New("transport closed")
+			}
+			d.receive(p)
+		case <-wake.C:
+			d.node.Tick(d.now())
+		case fn := <-d.do:
+			fn()
+		case c := <-d.reload:
+			d.applyReload(c)
+		case <-scan.C:
+			d.scanIfaces()
+		case <-resync.C:
+			d.resync("periodic")
+		case ev := <-d.opt.Events:
+			if ev.Link {
+				d.scanIfaces()
+			}
+			if ev.Resync {
+				d.resync(ev.Why)
+			}
+		case <-wifiTick:
+			d.pollWifi()
+		}
+	}
+}
+
+func resetTimer(t *time.Timer, d time.Duration) {
+	t.Stop()
+	select {
+	case <-t.C:
+	default:
+	}
+	t.Reset(max(d, 0))
+}
+
+// nextWake is how long until the node or a delayed route sync needs the loop.
+func (d *Daemon) nextWake() time.Duration {
+	w := d.node.NextWakeup() - d.now()
+	if d.routesDirty {
+		w = min(w, minSyncInterval-time.Since(d.lastSync))
+	}
+	return w
+}
+
+func (d *Daemon) receive(p transport.Packet) {
+	if len(p.Data) >= 4 {
+		op := p.Data[3]
+		d.counters.recvPackets[op]++
+		d.counters.recvBytes[op] += uint64(len(p.Data))
+	}
+	if p.Iface < 0 || p.Iface >= len(d.ifaces) || !d.ifaces[p.Iface].active {
+		return
+	}
+	d.node.HandlePacket(d.now(), p.Iface, p.From, p.Data)
+}
+
+// after carries out what the node asked for: packets, address, routes.
+func (d *Daemon) after() {
+	for _, s := range d.node.Outbox() {
+		if err := d.tr.Send(s); err != nil {
+			d.counters.sendErrors++
+			d.log.Debug("send", "iface", d.ifaces[s.Iface].name, "op", s.Op, "err", err)
+		}
+	}
+	d.syncAddr()
+	if v := d.node.RoutesVersion(); v != d.routesVersion {
+		d.routesVersion = v
+		d.routesDirty = true
+	}
+	if d.routesDirty && time.Since(d.lastSync) >= minSyncInterval {
+		d.syncRoutes()
+	}
+}
+
+// syncAddr keeps the node's address on every active mesh interface.
+func (d *Daemon) syncAddr() {
+	var want netip.Prefix
+	if d.node.State() == node.Hooked {
+		a := d.node.Addr()
+		want = netip.PrefixFrom(a, a.BitLen())
+	}
+	if want != d.addr {
+		if d.addr.IsValid() {
+			d.log.Info("leaving address", "address", d.addr.Addr())
+		}
+		if want.IsValid() {
+			d.log.Info("hooked", "address", want.Addr())
+		}
+		d.addr = want
+	}
+	for _, ifc := range d.ifaces {
+		if !ifc.active || ifc.addr == want {
+			continue
+		}
+		if ifc.addr.IsValid() {
+			if err := d.k.DelAddr(ifc.index, ifc.addr); err != nil {
+				d.log.Warn("removing address", "iface", ifc.name, "err", err)
+			}
+		}
+		ifc.addr = netip.Prefix{}
+		if want.IsValid() {
+			if err := d.k.SetAddr(ifc.index, want); err != nil {
+				d.log.Warn("setting address", "iface", ifc.name, "err", err)
+				continue
+			}
+		}
+		ifc.addr = want
+	}
+}
+
+// kernelRoutes turns the node's table into kernel routes: nexthops are
+// the neighbours' mesh addresses on the interfaces they were heard on,
+// weighted by cost (the best gets 100).
+func (d *Daemon) kernelRoutes() []kernel.Route {
+	d.routeBuf = d.node.Routes(d.routeBuf[:0])
+	out := make([]kernel.Route, 0, len(d.routeBuf))
+	for _, r := range d.routeBuf {
+		kr := kernel.Route{Dst: r.Prefix}
+		for _, h := range r.Hops {
+			nb := d.node.Radar().ByIndex(h.Gw)
+			if nb == nil || !nb.Addr.IsValid() || h.Iface < 0 || h.Iface >= len(d.ifaces) || !d.ifaces[h.Iface].active {
+				continue
+			}
+			w := 100
+			if h.Cost > 0 && len(kr.Nexthops) > 0 {
+				w = int(uint64(r.Hops[0].Cost) * 100 / uint64(h.Cost))
+			}
+			kr.Nexthops = append(kr.Nexthops, kernel.Nexthop{Gw: nb.Addr, LinkIndex: d.ifaces[h.Iface].index, Weight: max(w, 1)})
+		}
+		if len(kr.Nexthops) > 0 {
+			out = append(out, kr)
+		}
+	}
+	return out
+}
+
+func (d *Daemon) syncRoutes() {
+	d.routesDirty = false
+	d.lastSync = time.Now()
+	d.want = d.kernelRoutes()
+	st, err := d.k.Sync(d.want)
+	d.count(st, err)
+	if err != nil {
+		d.log.Warn("route sync", "err", err)
+	}
+}
+
+func (d *Daemon) count(st kernel.SyncStats, err error) {
+	d.counters.syncs++
+	d.counters.added += uint64(st.Added)
+	d.counters.changed += uint64(st.Changed)
+	d.counters.removed += uint64(st.Removed)
+	if err != nil {
+		d.counters.errors++
+	}
+}
+
+// resync repairs the kernel table after someone changed it behind our back.
+func (d *Daemon) resync(why string) {
+	st, err := d.k.Resync()
+	d.counters.resyncs++
+	d.count(st, err)
+	if st.Added+st.Changed+st.Removed > 0 {
+		d.log.Info("kernel routes repaired", "why", why, "added", st.Added, "changed", st.Changed, "removed", st.Removed)
+	}
+	if err != nil {
+		d.log.Warn("route resync", "err", err)
+	}
+}
+
+// setInterfaces makes the configured list current: new names get ids,
+// names no longer configured are marked removed (and deactivated).
+func (d *Daemon) setInterfaces(list []config.Interface) {
+	keep := map[string]config.Interface{}
+	for _, ci := range list {
+		keep[ci.Name] = ci
+	}
+	for _, ifc := range d.ifaces {
+		ci, ok := keep[ifc.name]
+		ifc.removed = !ok
+		if ok {
+			ifc.wifi = ci.WifiMetrics
+			delete(keep, ifc.name)
+		}
+	}
+	for _, ci := range list {
+		if _, ok := keep[ci.Name]; ok {
+			d.ifaces = append(d.ifaces, &iface{name: ci.Name, id: len(d.ifaces), wifi: ci.WifiMetrics})
+		}
+	}
+}
+
+// scanIfaces brings interfaces up and down in the node as they appear,
+// get carrier, lose it or vanish (wifi comes up late on OpenWrt).
+func (d *Daemon) scanIfaces() {
+	for _, ifc := range d.ifaces {
+		index, up, ok := d.links.ByName(ifc.name)
+		if ifc.removed {
+			up = false
+		}
+		if ok && ifc.active && index != ifc.index {
+			d.deactivate(ifc, "replaced") // deleted and created again
+		}
+		ifc.present, ifc.index = ok, index
+		switch {
+		case up && !ifc.active:
+			d.activate(ifc)
+		case !up && ifc.active:
+			d.deactivate(ifc, "down")
+		}
+	}
+}
+
+func (d *Daemon) activate(ifc *iface) {
+	if err := d.k.PrepareIface(ifc.name); err != nil {
+		d.log.Warn("preparing interface", "iface", ifc.name, "err", err)
+	}
+	if err := d.tr.AddIface(ifc.id, ifc.name); err != nil {
+		d.log.Warn("interface not usable yet", "iface", ifc.name, "err", err)
+		return
+	}
+	ifc.active = true
+	ifc.addr = netip.Prefix{}
+	d.node.IfaceUp(d.now(), ifc.id)
+	d.log.Info("interface up", "iface", ifc.name, "ifindex", ifc.index)
+}
+
+func (d *Daemon) deactivate(ifc *iface, why string) {
+	ifc.active = false
+	d.node.IfaceDown(d.now(), ifc.id)
+	if err := d.tr.RemoveIface(ifc.id); err != nil {
+		d.log.Debug("closing interface", "iface", ifc.name, "err", err)
+	}
+	if ifc.addr.IsValid() && ifc.present {
+		_ = d.k.DelAddr(ifc.index, ifc.addr)
+	}
+	ifc.addr = netip.Prefix{}
+	d.routesDirty = true
+	d.log.Info("interface down", "iface", ifc.name, "why", why)
+}
+
+func (d *Daemon) ifaceNames() []string {
+	var names []string
+	for _, ifc := range d.ifaces {
+		if !ifc.removed {
+			names = append(names, ifc.name)
+		}
+	}
+	return names
+}
+
+// pollWifi feeds the driver's station figures into the radar's costs.
+func (d *Daemon) pollWifi() {
+	if err := d.wifi.Poll(); err != nil {
+		d.log.Debug("wifi poll", "err", err)
+		return
+	}
+	seen := map[radar.PeerID]bool{}
+	for _, nb := range d.node.Radar().Neighbours() {
+		if nb.Iface < 0 || nb.Iface >= len(d.ifaces) {
+			continue
+		}
+		ifc := d.ifaces[nb.Iface]
+		if !ifc.wifi || !ifc.active {
+			continue
+		}
+		_, ll, ok := d.tr.PeerAddr(nb.Peer)
+		if !ok {
+			continue
+		}
+		mac, ok := d.k.NeighbourMAC(ifc.index, ll)
+		if !ok {
+			continue
+		}
+		m, ok := d.wifi.Station(ifc.name, mac)
+		if !ok {
+			continue
+		}
+		p := wifi.Penalty(m)
+		seen[nb.Peer] = true
+		d.wifiSeen[nb.Peer] = wifiSample{m: m, penalty: p}
+		d.node.SetLinkPenalty(d.now(), nb.Iface, nb.Peer, p)
+	}
+	for p := range d.wifiSeen {
+		if !seen[p] {
+			delete(d.wifiSeen, p)
+		}
+	}
+}
+
+// Reload applies a new configuration: interfaces are added and removed
+// live, the log level changes; address range, ports and protocol timers
+// need a restart (they are reported, not applied).
+func (d *Daemon) Reload(ctx context.Context, c *config.Config) error {
+	select {
+	case d.reload <- c:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (d *Daemon) applyReload(c *config.Config) {
+	if c.Address.Prefix != d.cfg.Address.Prefix || !slices.Equal(c.Address.BitsPerLevel, d.cfg.Address.BitsPerLevel) ||
+		c.Ports != d.cfg.Ports || c.Radar != d.cfg.Radar || c.QSPN != d.cfg.QSPN || c.Kernel != d.cfg.Kernel {
+		d.log.Warn("reload: address, ports, radar, qspn and kernel settings take effect at the next restart")
+	}
+	d.setInterfaces(c.Interfaces)
+	d.cfg.Interfaces = c.Interfaces
+	d.scanIfaces()
+	d.log.Info("configuration reloaded", "interfaces", d.ifaceNames())
+}
+
+// Do runs fn in the event loop and waits for it (the control server's way
+// in); it fails when the loop is gone.
+func (d *Daemon) Do(ctx context.Context, fn func()) error {
+	done := make(chan struct{})
+	select {
+	case d.do <- func() { fn(); close(done) }:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// shutdown leaves no trace: routes and addresses go, interfaces close.
+func (d *Daemon) shutdown() {
+	if err := d.k.Flush(); err != nil {
+		d.log.Warn("removing routes at exit", "err", err)
+	}
+	for _, ifc := range d.ifaces {
+		if ifc.addr.IsValid() && ifc.present {
+			_ = d.k.DelAddr(ifc.index, ifc.addr)
+		}
+		if ifc.active {
+			_ = d.tr.RemoveIface(ifc.id)
+		}
+	}
+	d.log.Info("ntkd stopped", "pid", os.Getpid())
+}

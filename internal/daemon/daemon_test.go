@@ -1,0 +1,416 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ntkd/ntkd/internal/config"
+	"github.com/ntkd/ntkd/internal/ctl"
+	"github.com/ntkd/ntkd/internal/kernel"
+	"github.com/ntkd/ntkd/internal/node"
+	"github.com/ntkd/ntkd/internal/radar"
+	"github.com/ntkd/ntkd/internal/transport"
+)
+
+// hub joins fake transports: each link joins (daemon a, iface ia) to
+// (daemon b, iface ib); broadcasts reach the other end of the link.
+type hub struct {
+	mu   sync.Mutex
+	ends map[[2]int][2]int // (daemon, iface) -> (daemon, iface)
+	trs  []*fakeTransport
+	cut  map[[2]int]bool
+}
+
+func newHub(n int) *hub {
+	h := &hub{ends: map[[2]int][2]int{}, cut: map[[2]int]bool{}}
+	for i := range n {
+		h.trs = append(h.trs, &fakeTransport{h: h, me: i, recv: make(chan transport.Packet, 4096), ifaces: map[int]bool{}})
+	}
+	return h
+}
+
+func (h *hub) link(a, ia, b, ib int) {
+	h.ends[[2]int{a, ia}] = [2]int{b, ib}
+	h.ends[[2]int{b, ib}] = [2]int{a, ia}
+}
+
+func (h *hub) setCut(a, ia int, cut bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	o := h.ends[[2]int{a, ia}]
+	h.cut[[2]int{a, ia}], h.cut[o] = cut, cut
+}
+
+type fakeTransport struct {
+	h      *hub
+	me     int
+	recv   chan transport.Packet
+	mu     sync.Mutex
+	ifaces map[int]bool
+}
+
+func peerOf(daemon int) radar.PeerID { return radar.PeerID(daemon + 1) }
+
+func (t *fakeTransport) AddIface(iface int, _ string) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.ifaces[iface] = true
+	return nil
+}
+
+func (t *fakeTransport) RemoveIface(iface int) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.ifaces, iface)
+	return nil
+}
+
+func (t *fakeTransport) Send(s node.Send) error {
+	t.h.mu.Lock()
+	o, ok := t.h.ends[[2]int{t.me, s.Iface}]
+	cut := t.h.cut[[2]int{t.me, s.Iface}]
+	t.h.mu.Unlock()
+	if !ok || cut {
+		return nil
+	}
+	if s.To != radar.Broadcast && s.To != peerOf(o[0]) {
+		return fmt.Errorf("no peer %d on iface %d", s.To, s.Iface)
+	}
+	dst := t.h.trs[o[0]]
+	dst.mu.Lock()
+	up := dst.ifaces[o[1]]
+	dst.mu.Unlock()
+	if !up {
+		return nil
+	}
+	select {
+	case dst.recv <- transport.Packet{Iface: o[1], From: peerOf(t.me), Data: append([]byte(nil), s.Data...)}:
+	default:
+	}
+	return nil
+}
+
+func (t *fakeTransport) Recv() <-chan transport.Packet { return t.recv }
+func (t *fakeTransport) PeerAddr(p radar.PeerID) (int, netip.Addr, bool) {
+	return 0, netip.AddrFrom16([16]byte{0xfe, 0x80, 15: byte(p)}), true
+}
+func (t *fakeTransport) Stats() transport.Stats { return transport.Stats{} }
+func (t *fakeTransport) Close() error           { return nil }
+
+// fakeKernel keeps the routes and addresses it was given.
+type fakeKernel struct {
+	mu     sync.Mutex
+	routes map[netip.Prefix]kernel.Route
+	addrs  map[int]netip.Prefix
+	syncs  int
+}
+
+func newFakeKernel() *fakeKernel {
+	return &fakeKernel{routes: map[netip.Prefix]kernel.Route{}, addrs: map[int]netip.Prefix{}}
+}
+
+func (k *fakeKernel) Sync(want []kernel.Route) (kernel.SyncStats, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.syncs++
+	var st kernel.SyncStats
+	next := map[netip.Prefix]kernel.Route{}
+	for _, r := range want {
+		next[r.Dst] = r
+		if _, ok := k.routes[r.Dst]; !ok {
+			st.Added++
+		}
+	}
+	st.Removed = len(k.routes) + st.Added - len(next)
+	k.routes = next
+	return st, nil
+}
+func (k *fakeKernel) Resync() (kernel.SyncStats, error) { return kernel.SyncStats{}, nil }
+func (k *fakeKernel) Installed() ([]kernel.Route, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	var out []kernel.Route
+	for _, r := range k.routes {
+		out = append(out, r)
+	}
+	return out, nil
+}
+func (k *fakeKernel) Flush() error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.routes = map[netip.Prefix]kernel.Route{}
+	return nil
+}
+func (k *fakeKernel) SetAddr(ifindex int, a netip.Prefix) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.addrs[ifindex] = a
+	return nil
+}
+func (k *fakeKernel) DelAddr(ifindex int, a netip.Prefix) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.addrs[ifindex] == a {
+		delete(k.addrs, ifindex)
+	}
+	return nil
+}
+func (k *fakeKernel) PrepareIface(string) error { return nil }
+func (k *fakeKernel) EnableForwarding() error   { return nil }
+func (k *fakeKernel) NeighbourMAC(int, netip.Addr) (net.HardwareAddr, bool) {
+	return nil, false
+}
+
+func (k *fakeKernel) snapshot() (map[netip.Prefix]kernel.Route, map[int]netip.Prefix) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	r := map[netip.Prefix]kernel.Route{}
+	for p, v := range k.routes {
+		r[p] = v
+	}
+	a := map[int]netip.Prefix{}
+	for i, v := range k.addrs {
+		a[i] = v
+	}
+	return r, a
+}
+
+// fakeLinks: every interface "ethN" exists with ifindex 10+N and is up
+// unless marked down.
+type fakeLinks struct {
+	mu   sync.Mutex
+	down map[string]bool
+}
+
+func (l *fakeLinks) ByName(name string) (int, bool, bool) {
+	var n int
+	if _, err := fmt.Sscanf(name, "eth%d", &n); err != nil {
+		return 0, false, false
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return 10 + n, !l.down[name], true
+}
+
+func fastTimers(c *node.Config) {
+	c.Radar.Interval = 300 * time.Millisecond
+	c.Radar.ProbeTimeout = 100 * time.Millisecond
+	c.Radar.BurstGap = 5 * time.Millisecond
+	c.Radar.Burst = 4
+	c.HookScan = 400 * time.Millisecond
+	c.RequestTimeout = 500 * time.Millisecond
+	c.WaitRound = 2 * time.Second
+	c.RoundSettle = 500 * time.Millisecond
+}
+
+type testNet struct {
+	hub     *hub
+	ds      []*Daemon
+	ks      []*fakeKernel
+	links   []*fakeLinks
+	cancels []context.CancelFunc
+	done    []chan error
+}
+
+// line builds n daemons in a line: daemon i's eth1 is joined to daemon
+// i+1's eth0.
+func line(t *testing.T, n int) *testNet {
+	t.Helper()
+	tn := &testNet{hub: newHub(n)}
+	for i := range n {
+		cfg := config.Default()
+		cfg.Interfaces = []config.Interface{{Name: "eth0"}, {Name: "eth1"}}
+		k := newFakeKernel()
+		fl := &fakeLinks{down: map[string]bool{}}
+		d, err := New(Options{Config: cfg, Version: "test", Transport: tn.hub.trs[i], Kernel: k, Links: fl, Seed: uint64(i + 1), Timers: fastTimers})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tn.ds, tn.ks, tn.links = append(tn.ds, d), append(tn.ks, k), append(tn.links, fl)
+		if i > 0 {
+			tn.hub.link(i-1, 1, i, 0)
+		}
+	}
+	for i, d := range tn.ds {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		tn.cancels, tn.done = append(tn.cancels, cancel), append(tn.done, done)
+		time.Sleep(time.Duration(i) * 50 * time.Millisecond)
+		go func() { done <- d.Run(ctx) }()
+	}
+	t.Cleanup(tn.stop)
+	return tn
+}
+
+func (tn *testNet) stop() {
+	for i, c := range tn.cancels {
+		if c != nil {
+			c()
+			<-tn.done[i]
+			tn.cancels[i] = nil
+		}
+	}
+}
+
+// full reports whether every daemon has a route covering every other's address.
+func (tn *testNet) full() (bool, string) {
+	var addrs []netip.Addr
+	for i, d := range tn.ds {
+		st, err := d.Handle(context.Background(), ctl.Request{Cmd: ctl.CmdStatus})
+		if err != nil {
+			return false, err.Error()
+		}
+		s := st.(ctl.Status)
+		if s.Address == "" {
+			return false, fmt.Sprintf("daemon %d not hooked (%s)", i, s.State)
+		}
+		addrs = append(addrs, netip.MustParseAddr(s.Address))
+	}
+	for i, k := range tn.ks {
+		routes, _ := k.snapshot()
+		for j, a := range addrs {
+			if i == j {
+				continue
+			}
+			ok := false
+			for p := range routes {
+				if p.Contains(a) {
+					ok = true
+				}
+			}
+			if !ok {
+				return false, fmt.Sprintf("daemon %d has no route to %v", i, a)
+			}
+		}
+	}
+	return true, ""
+}
+
+func waitFor(t *testing.T, what string, limit time.Duration, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	var why string
+	for time.Now().Before(deadline) {
+		var ok bool
+		if ok, why = cond(); ok {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s: not after %v: %s", what, limit, why)
+}
+
+func TestLineConvergesAndCleansUp(t *testing.T) {
+	tn := line(t, 4)
+	waitFor(t, "full routes", 30*time.Second, tn.full)
+
+	// Addresses sit on the active interfaces; routes use the neighbours'
+	// mesh addresses as gateways on the right ifindex.
+	routes, addrs := tn.ks[1].snapshot()
+	if len(addrs) != 2 || addrs[10] != addrs[11] {
+		t.Fatalf("daemon 1 addresses %v, want one address on eth0 and eth1", addrs)
+	}
+	for p, r := range routes {
+		for _, h := range r.Nexthops {
+			if h.LinkIndex != 10 && h.LinkIndex != 11 || !h.Gw.IsValid() || h.Weight < 1 {
+				t.Fatalf("route %v: bad nexthop %+v", p, h)
+			}
+		}
+	}
+
+	// The control answers are complete enough for ctl and LuCI.
+	ans, err := tn.ds[1].Handle(context.Background(), ctl.Request{Cmd: ctl.CmdNeighbours})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nbs := ans.([]ctl.Neighbour); len(nbs) != 2 || nbs[0].Address == "" || nbs[0].Cost == 0 {
+		t.Fatalf("neighbours of daemon 1: %+v", nbs)
+	}
+	ans, err = tn.ds[1].Handle(context.Background(), ctl.Request{Cmd: ctl.CmdRoutes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rs := ans.(ctl.Routes); len(rs.Ours) != 3 || len(rs.Missing) != 0 || len(rs.Extra) != 0 {
+		t.Fatalf("routes of daemon 1: %+v", rs)
+	}
+	for _, cmd := range ctl.Commands {
+		if _, err := tn.ds[0].Handle(context.Background(), ctl.Request{Cmd: cmd}); err != nil {
+			t.Errorf("%s: %v", cmd, err)
+		}
+	}
+	if _, err := tn.ds[0].Handle(context.Background(), ctl.Request{Cmd: "bogus"}); err == nil {
+		t.Error("an unknown command was answered")
+	}
+
+	// Stopping leaves no route and no address behind.
+	tn.stop()
+	for i, k := range tn.ks {
+		if r, a := k.snapshot(); len(r) != 0 || len(a) != 0 {
+			t.Errorf("daemon %d left routes %v addresses %v", i, r, a)
+		}
+	}
+}
+
+// An interface that loses its carrier takes its routes away at once; when
+// it comes back the routes return.
+func TestInterfaceDownAndUp(t *testing.T) {
+	tn := line(t, 3)
+	waitFor(t, "full routes", 30*time.Second, tn.full)
+	tn.links[1].mu.Lock()
+	tn.links[1].down["eth1"] = true
+	tn.links[1].mu.Unlock()
+	tn.hub.setCut(1, 1, true)
+	waitFor(t, "routes through eth1 gone", 10*time.Second, func() (bool, string) {
+		routes, addrs := tn.ks[1].snapshot()
+		if _, ok := addrs[11]; ok {
+			return false, "address still on eth1"
+		}
+		for p, r := range routes {
+			for _, h := range r.Nexthops {
+				if h.LinkIndex == 11 {
+					return false, fmt.Sprintf("%v still via eth1", p)
+				}
+			}
+		}
+		return true, ""
+	})
+	tn.links[1].mu.Lock()
+	tn.links[1].down["eth1"] = false
+	tn.links[1].mu.Unlock()
+	tn.hub.setCut(1, 1, false)
+	waitFor(t, "full routes again", 30*time.Second, tn.full)
+}
+
+// A reload adds and removes interfaces live.
+func TestReloadInterfaces(t *testing.T) {
+	tn := line(t, 2)
+	waitFor(t, "full routes", 30*time.Second, tn.full)
+	cfg := config.Default()
+	cfg.Interfaces = []config.Interface{{Name: "eth0"}} // eth1 carries the only link of daemon 0
+	if err := tn.ds[0].Reload(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "daemon 0 alone", 10*time.Second, func() (bool, string) {
+		r, _ := tn.ks[0].snapshot()
+		return len(r) == 0, fmt.Sprintf("%d routes", len(r))
+	})
+	cfg = config.Default()
+	cfg.Interfaces = []config.Interface{{Name: "eth0"}, {Name: "eth1"}}
+	if err := tn.ds[0].Reload(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "full routes again", 30*time.Second, tn.full)
+}
+
+func TestNewRefusesNoInterface(t *testing.T) {
+	cfg := config.Default()
+	_, err := New(Options{Config: cfg, Transport: newHub(1).trs[0], Kernel: newFakeKernel()})
+	if err != ErrNoInterface {
+		t.Fatalf("err %v, want ErrNoInterface", err)
+	}
+}

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/ntkd/ntkd/internal/config"
+	"github.com/ntkd/ntkd/internal/ctl"
+)
+
+// runCtl asks the running daemon: tables for people, --json for scripts
+// (LuCI's rpcd plugin); the JSON schema is in docs/CTL.md.
+func runCtl(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("ctl", stderr)
+	sock := fs.String("s", config.Default().Control.Socket, "the daemon's control socket")
+	cfgPath := fs.String("c", "", "read the socket path from this configuration file")
+	asJSON := fs.Bool("json", false, "print the daemon's answer as JSON")
+	level := fs.Int("level", -1, "maps: only this level")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: ntkd ctl [-s SOCKET | -c FILE] [--json] COMMAND\n\ncommands: %s\n\nflags:\n", strings.Join(ctl.Commands, ", "))
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if fs.NArg() != 1 || !slices.Contains(ctl.Commands, fs.Arg(0)) {
+		fs.Usage()
+		return exitUsage
+	}
+	if *cfgPath != "" {
+		c, err := config.Load(*cfgPath)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return exitConfig
+		}
+		*sock = c.Control.Socket
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req := ctl.Request{Cmd: fs.Arg(0), Level: *level}
+	raw, err := ctl.Call(ctx, *sock, req, nil)
+	if err != nil {
+		fmt.Fprintln(stderr, "ntkd ctl:", err)
+		return exitFail
+	}
+	if *asJSON {
+		var v any
+		_ = json.Unmarshal(raw, &v)
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(v)
+		return exitOK
+	}
+	if err := printTable(stdout, req.Cmd, raw); err != nil {
+		fmt.Fprintln(stderr, "ntkd ctl:", err)
+		return exitFail
+	}
+	return exitOK
+}
+
+func printTable(w io.Writer, cmd string, raw json.RawMessage) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	defer tw.Flush()
+	switch cmd {
+	case ctl.CmdStatus:
+		var s ctl.Status
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return err
+		}
+		addr := s.Address
+		if addr == "" {
+			addr = "(none yet)"
+		}
+		fmt.Fprintf(tw, "ntkd %s\tpid %d, up %s\n", s.Version, s.PID, (time.Duration(s.UptimeSec) * time.Second).String())
+		fmt.Fprintf(tw, "state\t%s\n", s.State)
+		fmt.Fprintf(tw, "address\t%s in %s\n", addr, s.Prefix)
+		for _, g := range s.Gnodes {
+			what := "gnode"
+			if g.Level == 0 {
+				what = "node"
+			}
+			fmt.Fprintf(tw, "level %d\t%s id %d, %d members, nonce %08x\n", g.Level, what, g.ID, g.Members, g.Nonce)
+		}
+		for _, i := range s.Interfaces {
+			state := "down"
+			if i.Up {
+				state = "up"
+			}
+			fmt.Fprintf(tw, "interface %s\t%s, %s\n", i.Name, state, i.Kind)
+		}
+		fmt.Fprintf(tw, "neighbours\t%d\nroutes\t%d\n", s.Neighbours, s.Routes)
+	case ctl.CmdNeighbours:
+		var ns []ctl.Neighbour
+		if err := json.Unmarshal(raw, &ns); err != nil {
+			return err
+		}
+		fmt.Fprintln(tw, "RNODE\tINTERFACE\tADDRESS\tSTATE\tRTT\tLOSS\tCOST\tWIFI")
+		for _, n := range ns {
+			a := n.Address
+			if a == "" {
+				a = "(hooking)"
+			}
+			wifi := "-"
+			if n.Wifi != nil {
+				wifi = fmt.Sprintf("%d dBm %.0f Mbit/s x%.2f", n.Wifi.SignalDBm, float64(n.Wifi.TxBitrate)/1e6, n.Penalty)
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%.0f%%\t%d\t%s\n", n.Index, n.Interface, a, n.State,
+				time.Duration(n.RTTMicros)*time.Microsecond, n.Loss*100, n.Cost, wifi)
+		}
+	case ctl.CmdMaps:
+		var ls []ctl.Level
+		if err := json.Unmarshal(raw, &ls); err != nil {
+			return err
+		}
+		for _, l := range ls {
+			fmt.Fprintf(tw, "level %d: round %d, settled %v, %d members\n", l.Level, l.Round, l.Settled, l.Members)
+			fmt.Fprintln(tw, "  ID\tPREFIX\tROUTES (rnode:cost)")
+			for _, e := range l.Elements {
+				var rs []string
+				for _, r := range e.Routes {
+					rs = append(rs, fmt.Sprintf("%d:%d", r.Rnode, r.Cost))
+				}
+				fmt.Fprintf(tw, "  %d\t%s\t%s\n", e.ID, e.Prefix, strings.Join(rs, " "))
+			}
+		}
+	case ctl.CmdRoutes:
+		var rs ctl.Routes
+		if err := json.Unmarshal(raw, &rs); err != nil {
+			return err
+		}
+		fmt.Fprintf(tw, "table %d: %d routes wanted, %d in the kernel\n", rs.Table, len(rs.Ours), len(rs.Kernel))
+		fmt.Fprintln(tw, "DESTINATION\tNEXTHOPS (via dev weight cost)")
+		for _, r := range rs.Ours {
+			var hs []string
+			for _, h := range r.Hops {
+				hs = append(hs, fmt.Sprintf("%s %s %d %d", h.Via, h.Dev, h.Weight, h.Cost))
+			}
+			fmt.Fprintf(tw, "%s\t%s\n", r.Dst, strings.Join(hs, ", "))
+		}
+		if len(rs.Missing) > 0 {
+			fmt.Fprintf(tw, "missing from the kernel:\t%s\n", strings.Join(rs.Missing, " "))
+		}
+		if len(rs.Extra) > 0 {
+			fmt.Fprintf(tw, "in the kernel, not wanted:\t%s\n", strings.Join(rs.Extra, " "))
+		}
+	case ctl.CmdQSPN:
+		var q ctl.QSPN
+		if err := json.Unmarshal(raw, &q); err != nil {
+			return err
+		}
+		fmt.Fprintf(tw, "wait round\t%gs\n", q.WaitRoundSec)
+		for _, l := range q.Levels {
+			fmt.Fprintf(tw, "level %d\tround %d, settled %v\n", l.Level, l.Round, l.Settled)
+		}
+		printCounts(tw, "rounds asked for", q.RoundsWanted)
+		fmt.Fprintf(tw, "re-hooks\t%d\ngnodes created\t%d\n", q.Rehooks, q.Created)
+		printCounts(tw, "re-hooks", q.RehookWhy)
+	case ctl.CmdCounters:
+		var c ctl.Counters
+		if err := json.Unmarshal(raw, &c); err != nil {
+			return err
+		}
+		fmt.Fprintln(tw, "OP\tSENT\tBYTES\tRECEIVED\tBYTES")
+		var ops []string
+		for op := range c.Sent {
+			ops = append(ops, op)
+		}
+		for op := range c.Received {
+			if _, ok := c.Sent[op]; !ok {
+				ops = append(ops, op)
+			}
+		}
+		slices.Sort(ops)
+		for _, op := range ops {
+			s, r := c.Sent[op], c.Received[op]
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\n", op, s.Packets, s.Bytes, r.Packets, r.Bytes)
+		}
+		printCounts(tw, "dropped", c.Dropped)
+		k := c.Kernel
+		fmt.Fprintf(tw, "kernel\t%d syncs: %d added, %d changed, %d removed; %d resyncs, %d errors\n", k.Syncs, k.Added, k.Changed, k.Removed, k.Resyncs, k.Errors)
+	}
+	return nil
+}
+
+func printCounts(w io.Writer, title string, m map[string]uint64) {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		fmt.Fprintf(w, "%s: %s\t%d\n", title, k, m[k])
+	}
+}

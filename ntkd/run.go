@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/ntkd/ntkd/internal/config"
+	"github.com/ntkd/ntkd/internal/ctl"
+	"github.com/ntkd/ntkd/internal/daemon"
+	"github.com/ntkd/ntkd/internal/kernel"
+	"github.com/ntkd/ntkd/internal/transport"
+	"github.com/ntkd/ntkd/internal/wifi"
+	"golang.org/x/sys/unix"
+)
+
+// runDaemon is `ntkd run`: the daemon in the foreground (procd keeps it
+// running). SIGTERM and SIGINT stop it cleanly (routes and addresses
+// removed), SIGHUP re-reads the configuration.
+func runDaemon(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("run", stderr)
+	path := fs.String("c", defaultConfigPath, "configuration `file`")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitConfig
+	}
+	level := new(slog.LevelVar)
+	level.Set(cfg.LogLevel)
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if !cfg.HasInterfaces() {
+		log.Error("no mesh interface configured: add an [[interface]] block (on OpenWrt: pick the interfaces in LuCI)", "config", *path)
+		return exitNoIface
+	}
+	if os.Geteuid() != 0 {
+		log.Error("ntkd run needs root: it sets routes and addresses and listens on its ports")
+		return exitPerm
+	}
+	applyMemory(cfg)
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	code, err := serve(ctx, cfg, *path, level, log)
+	if err != nil {
+		log.Error("ntkd stopped", "err", err)
+	}
+	return code
+}
+
+// applyMemory sets GOMEMLIMIT and GOGC from the configuration (a router
+// with 32 MiB of RAM wants the collector to work harder than Go's default).
+func applyMemory(cfg *config.Config) {
+	if cfg.MemoryLimit > 0 {
+		debug.SetMemoryLimit(int64(cfg.MemoryLimit))
+	}
+	debug.SetGCPercent(cfg.GOGC)
+}
+
+func serve(ctx context.Context, cfg *config.Config, path string, level *slog.LevelVar, log *slog.Logger) (int, error) {
+	s, err := cfg.Scheme()
+	if err != nil {
+		return exitConfig, err
+	}
+	family := unix.AF_INET
+	if !s.Is4() {
+		family = unix.AF_INET6
+	}
+	k, err := kernel.Open(kernel.Config{Table: int(cfg.Kernel.Table), RulePriority: cfg.Kernel.RulePriority, Protocol: cfg.Kernel.Protocol, Family: family})
+	if err != nil {
+		return permOr(err), fmt.Errorf("netlink: %w", err)
+	}
+	defer k.Close()
+	tr, err := transport.New(transport.Config{DatagramPort: cfg.Ports.Radar, StreamPort: cfg.Ports.Stream}, log.With("part", "transport"))
+	if err != nil {
+		return permOr(err), fmt.Errorf("sockets: %w", err)
+	}
+	defer tr.Close()
+
+	var wm daemon.Wifi
+	if src, err := wifi.Open(); err == nil {
+		defer src.Close()
+		wm = wifi.NewMonitor(src)
+	} else if !errors.Is(err, wifi.ErrNoWifi) {
+		log.Warn("no wifi metrics", "err", err)
+	}
+
+	events := make(chan daemon.Event, 16)
+	kev, err := k.Watch(ctx)
+	if err != nil {
+		log.Warn("no netlink events: interfaces are polled every few seconds", "err", err)
+	} else {
+		go forwardKernelEvents(ctx, kev, events)
+	}
+	d, err := daemon.New(daemon.Options{
+		Config: cfg, Version: version, Logger: log, Transport: tr, Kernel: k,
+		Wifi: wm, Events: events,
+	})
+	if err != nil {
+		if errors.Is(err, daemon.ErrNoInterface) {
+			return exitNoIface, err
+		}
+		return exitFail, err
+	}
+	srv, err := ctl.Listen(cfg.Control.Socket, d.Handle, log)
+	if err != nil {
+		return exitFail, err
+	}
+	defer srv.Close()
+	go srv.Serve(ctx)
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for range hup {
+			c, err := config.Load(path)
+			if err != nil {
+				log.Error("reload refused: the configuration is invalid, keeping the running one", "err", err)
+				continue
+			}
+			level.Set(c.LogLevel)
+			applyMemory(c)
+			if err := d.Reload(ctx, c); err != nil {
+				return
+			}
+		}
+	}()
+	if err := d.Run(ctx); err != nil {
+		return exitFail, err
+	}
+	return exitOK, nil
+}
+
+func permOr(err error) int {
+	if errors.Is(err, os.ErrPermission) || errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
+		return exitPerm
+	}
+	return exitFail
+}
+
+// forwardKernelEvents turns the kernel watcher's events into the loop's.
+func forwardKernelEvents(ctx context.Context, in <-chan kernel.Event, out chan<- daemon.Event) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev, ok := <-in:
+			if !ok {
+				return
+			}
+			select {
+			case out <- daemon.Event{Link: ev.Kind != kernel.ResyncNeeded, Resync: ev.Kind == kernel.ResyncNeeded, Why: ev.Kind.String() + ": " + ev.Reason}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
+}
