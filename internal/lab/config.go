@@ -1,0 +1,70 @@
+package lab
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/ntkd/ntkd/internal/config"
+)
+
+// nodeConfig returns the daemon configuration of node n: its veths as
+// interfaces, its control socket and key directory inside its own state
+// directory, and nothing that would leave the lab (no ANDNA, no DNS). It is
+// checked with config.Parse, the daemon's own parser, before it is used.
+func nodeConfig(s *State, n *Node) ([]byte, error) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Written by ntkd lab for node %s (namespace %s, topology %s).\n", n.Name, n.Namespace, s.Topology)
+	fmt.Fprintf(&b, "# Every key not here keeps its default: see ntkd.example.toml.\n\n")
+	fmt.Fprintf(&b, "log_level = \"info\"\n")
+	for _, ifc := range n.Interfaces {
+		fmt.Fprintf(&b, "\n[[interface]]\nname = %s\nwifi_metrics = false\n", tomlString(ifc))
+	}
+	fmt.Fprintf(&b, "\n[control]\nsocket = %s\n", tomlString(n.Socket))
+	fmt.Fprintf(&b, "\n[andna]\nenabled = false\nkey_dir = %s\n", tomlString(n.Dir))
+	fmt.Fprintf(&b, "\n[dns]\nenabled = false\n")
+	data := []byte(b.String())
+
+	c, err := config.Parse(n.Config, data)
+	if err != nil {
+		return nil, fmt.Errorf("config of %s: %w", n.Name, err)
+	}
+	// A round trip through the parser catches quoting mistakes that would
+	// still parse, into other values.
+	if c.Control.Socket != n.Socket || c.ANDNA.KeyDir != n.Dir || len(c.Interfaces) != len(n.Interfaces) {
+		return nil, fmt.Errorf("config of %s: the daemon would read other values than the lab wrote", n.Name)
+	}
+	return data, nil
+}
+
+// writeConfig writes node n's configuration file.
+func writeConfig(s *State, n *Node) error {
+	data, err := nodeConfig(s, n)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(n.Config, data, 0o644); err != nil {
+		return fmt.Errorf("writing config of %s: %w", n.Name, err)
+	}
+	return nil
+}
+
+// tomlString quotes s as a TOML basic string. Go's strconv.Quote is close
+// but may emit \x escapes, which TOML does not have.
+func tomlString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, "\\u%04x", r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
