@@ -139,6 +139,7 @@ func labUp(name string, args []string, stdout, stderr io.Writer) int {
 	ntkd := fs.String("ntkd", "", "the ntkd `binary` each node runs (default: this one)")
 	wait := fs.Duration("wait", 60*time.Second, "wait this long for every node to have a route to every other; 0: do not wait")
 	jsonOut := fs.Bool("json", false, "print the result as JSON")
+	extra := fs.String("config", "", "add this TOML `FILE` to every node's configuration (e.g. [qspn] or [radar] timers)")
 	if _, code, ok := parseLabArgs(fs, args, 0, "lab up [--topology KIND|FILE] [--nodes N] [--seed S] [--ntkd PATH] [--wait D] [--json]"); !ok {
 		return code
 	}
@@ -164,7 +165,14 @@ func labUp(name string, args []string, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	s, err := l.Up(ctx, lab.UpOptions{Topology: tp, Seed: *seed, Ntkd: bin})
+	var extraConfig []byte
+	if *extra != "" {
+		if extraConfig, err = os.ReadFile(*extra); err != nil {
+			fmt.Fprintln(stderr, "ntkd lab up:", err)
+			return exitUsage
+		}
+	}
+	s, err := l.Up(ctx, lab.UpOptions{Topology: tp, Seed: *seed, Ntkd: bin, ExtraConfig: string(extraConfig)})
 	if err != nil {
 		fmt.Fprintln(stderr, "ntkd lab up:", err)
 		return exitFail

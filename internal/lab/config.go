@@ -23,6 +23,9 @@ func nodeConfig(s *State, n *Node) ([]byte, error) {
 	fmt.Fprintf(&b, "\n[control]\nsocket = %s\n", tomlString(n.Socket))
 	fmt.Fprintf(&b, "\n[andna]\nenabled = false\nkey_dir = %s\n", tomlString(n.Dir))
 	fmt.Fprintf(&b, "\n[dns]\nenabled = false\n")
+	if s.ExtraConfig != "" {
+		fmt.Fprintf(&b, "\n# Added with ntkd lab up --config.\n%s\n", s.ExtraConfig)
+	}
 	data := []byte(b.String())
 
 	c, err := config.Parse(n.Config, data)

@@ -98,6 +98,8 @@ type State struct {
 	Created  time.Time `json:"created"`
 	Nodes    []Node    `json:"nodes"`
 	Links    []Link    `json:"links"`
+	// ExtraConfig is TOML appended to every node's configuration.
+	ExtraConfig string `json:"extra_config,omitempty"`
 }
 
 // Node is one daemon of the lab and the files it uses.

@@ -26,6 +26,9 @@ type UpOptions struct {
 	// Ntkd is the daemon binary, started as `Ntkd run -c CONFIG` in each
 	// namespace. Required.
 	Ntkd string
+	// ExtraConfig is TOML added to every node's configuration (tables the
+	// lab does not write itself, e.g. faster [qspn] or [radar] timers).
+	ExtraConfig string
 }
 
 // Up builds the lab: a namespace per node, a veth pair per link, a config
@@ -58,6 +61,7 @@ func (l Lab) Up(ctx context.Context, opt UpOptions) (*State, error) {
 		name = opt.Topology.Name
 	}
 	s := l.plan(opt.Topology, name, opt.Seed, ntkd)
+	s.ExtraConfig = opt.ExtraConfig
 
 	if err := os.MkdirAll(l.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating lab directory: %w", err)
