@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/vishvananda/netlink"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -57,6 +58,16 @@ var ErrNoLab = errors.New("no lab is up")
 type Lab struct {
 	Dir    string
 	Prefix string
+	// Protocol is the route protocol Status counts: 0 means ntkd's (15);
+	// the babeld comparison runs babeld (42) in the same lab.
+	Protocol int
+}
+
+func (l Lab) protocol() netlink.RouteProtocol {
+	if l.Protocol == 0 {
+		return RouteProtocol
+	}
+	return netlink.RouteProtocol(l.Protocol)
 }
 
 // FromEnv returns the lab named by NTKD_LAB_DIR and NTKD_LAB_PREFIX, or the

@@ -90,7 +90,7 @@ func (l Lab) Status() (*Status, error) {
 		if ns.Running {
 			st.Running++
 		}
-		v, err := readKernel(n.Namespace)
+		v, err := readKernel(n.Namespace, l.protocol())
 		if err != nil {
 			ns.Error = err.Error()
 			continue
@@ -138,7 +138,7 @@ func (s *State) index(name string) int {
 // readKernel reads one namespace's interfaces, addresses and proto ntk
 // routes. A dump that the kernel interrupts because routes changed under
 // it (likely while a mesh converges) is read again.
-func readKernel(namespace string) (*kernelView, error) {
+func readKernel(namespace string, proto netlink.RouteProtocol) (*kernelView, error) {
 	v := &kernelView{links: map[string]bool{}}
 	err := withHandle(namespace, func(h *netlink.Handle) error {
 		var links []netlink.Link
@@ -154,7 +154,7 @@ func readKernel(namespace string) (*kernelView, error) {
 				return fmt.Errorf("listing addresses: %w", err)
 			}
 			routes, err = h.RouteListFiltered(netlink.FAMILY_ALL,
-				&netlink.Route{Protocol: RouteProtocol, Table: unix.RT_TABLE_UNSPEC},
+				&netlink.Route{Protocol: proto, Table: unix.RT_TABLE_UNSPEC},
 				netlink.RT_FILTER_PROTOCOL|netlink.RT_FILTER_TABLE)
 			if err != nil {
 				return fmt.Errorf("listing routes: %w", err)

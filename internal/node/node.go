@@ -228,7 +228,7 @@ func (n *Node) NextWakeup() time.Duration {
 	}
 	for i := range n.lv {
 		if n.lv[i].pending {
-			next = min(next, n.lv[i].roundStart+n.cfg.WaitRound)
+			next = min(next, n.roundDue(i))
 		}
 		if !n.lv[i].settled {
 			next = min(next, n.lv[i].roundStart+n.cfg.RoundSettle)
@@ -262,7 +262,7 @@ func (n *Node) Tick(now time.Duration) {
 		if !n.lv[l].settled && now >= n.lv[l].roundStart+n.cfg.RoundSettle {
 			n.settle(l)
 		}
-		if n.lv[l].pending && now >= n.lv[l].roundStart+n.cfg.WaitRound {
+		if n.lv[l].pending && now >= n.roundDue(l) {
 			n.startRound(l)
 		}
 	}

@@ -32,6 +32,7 @@ type levelState struct {
 	round      uint32
 	roundStart time.Duration
 	pending    bool
+	urgent     bool // the pending round repairs a loss: it need not wait WaitRound
 	settled    bool                      // the round's floods are over and stale routes dropped
 	flooded    bool                      // a round every element floods in (not the hook\'s)
 	seq        uint8                     // floods we originated in this round
@@ -156,7 +157,20 @@ func (n *Node) want(l int, upward bool, why string) {
 	}
 	for k := l; k < top; k++ {
 		n.lv[k].pending = true
+		// A loss or a costlier link leaves routes that lead nowhere at
+		// the nodes upstream until a round: that round starts as soon as
+		// the previous one has settled instead of QSPN_WAIT_ROUND after
+		// it. Gains wait: the routes they improve still work meanwhile.
+		n.lv[k].urgent = n.lv[k].urgent || upward
 	}
+}
+
+// roundDue is when the pending round of level l may start.
+func (n *Node) roundDue(l int) time.Duration {
+	if n.lv[l].urgent {
+		return n.lv[l].roundStart + min(2*n.cfg.RoundSettle, n.cfg.WaitRound)
+	}
+	return n.lv[l].roundStart + n.cfg.WaitRound
 }
 
 // startRound begins a new QSPN round at level l (seed 001 §5.1.4).
@@ -169,7 +183,7 @@ func (n *Node) startRound(l int) {
 // refreshed for MaxAgeRounds rounds age out.
 func (n *Node) enterRound(l int, r uint32, t time.Duration) {
 	lv := &n.lv[l]
-	lv.round, lv.roundStart, lv.pending, lv.seq, lv.settled = r, t, false, 0, false
+	lv.round, lv.roundStart, lv.pending, lv.urgent, lv.seq, lv.settled = r, t, false, false, 0, false
 	lv.flooded = true
 	lv.blocked = addr.IDSet{}
 	m := n.maps.Levels[l]
