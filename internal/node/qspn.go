@@ -32,7 +32,7 @@ type levelState struct {
 	round      uint32
 	roundStart time.Duration
 	pending    bool
-	urgent     bool // the pending round repairs a loss: it need not wait WaitRound
+	urgent     bool                      // the pending round repairs a loss: it need not wait WaitRound
 	settled    bool                      // the round's floods are over and stale routes dropped
 	flooded    bool                      // a round every element floods in (not the hook\'s)
 	seq        uint8                     // floods we originated in this round
