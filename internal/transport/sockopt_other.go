@@ -1,0 +1,31 @@
+//go:build !linux
+
+package transport
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"syscall"
+)
+
+// ntkd's transport needs Linux socket options (SO_BINDTODEVICE,
+// IPV6_PKTINFO); elsewhere the package builds, so that the simulator and
+// the tools of the module still do, but no interface can be bound.
+
+var errNotLinux = errors.New("needs Linux")
+
+func controlDevice(syscall.RawConn, string) error { return errNotLinux }
+
+func listenStream(context.Context, string, netip.AddrPort) (*net.TCPListener, error) {
+	return nil, errNotLinux
+}
+
+func listenDatagram(context.Context, string, int, int) (*net.UDPConn, error) {
+	return nil, errNotLinux
+}
+
+func pktInfo(netip.Addr, int) []byte { return nil }
+
+func peerClosed(*net.TCPConn) bool { return false }
