@@ -63,6 +63,8 @@ type Wifi interface {
 // Links tells the daemon about interfaces: by default the stdlib's view.
 type Links interface {
 	ByName(name string) (index int, up bool, ok bool)
+	// Addrs lists the interface's addresses.
+	Addrs(name string) []netip.Prefix
 }
 
 type stdLinks struct{}
@@ -73,6 +75,26 @@ func (stdLinks) ByName(name string) (int, bool, bool) {
 		return 0, false, false
 	}
 	return ifi.Index, ifi.Flags&net.FlagUp != 0 && ifi.Flags&net.FlagRunning != 0, true
+}
+
+func (stdLinks) Addrs(name string) []netip.Prefix {
+	ifi, err := net.InterfaceByName(name)
+	if err != nil {
+		return nil
+	}
+	as, err := ifi.Addrs()
+	if err != nil {
+		return nil
+	}
+	var out []netip.Prefix
+	for _, a := range as {
+		if ipn, ok := a.(*net.IPNet); ok {
+			ip, _ := netip.AddrFromSlice(ipn.IP)
+			ones, _ := ipn.Mask.Size()
+			out = append(out, netip.PrefixFrom(ip.Unmap(), ones))
+		}
+	}
+	return out
 }
 
 // Options build a daemon.
@@ -489,6 +511,14 @@ func (d *Daemon) activate(ifc *iface) {
 	}
 	ifc.active = true
 	ifc.addr = netip.Prefix{}
+	// A mesh address left by a crashed run (or an earlier identity) would
+	// make the node answer for an element that is gone.
+	for _, a := range d.links.Addrs(ifc.name) {
+		if d.scheme.Prefix().Contains(a.Addr()) {
+			d.log.Info("removing a stale mesh address", "iface", ifc.name, "address", a)
+			_ = d.k.DelAddr(ifc.index, a)
+		}
+	}
 	d.node.IfaceUp(d.now(), ifc.id)
 	d.log.Info("interface up", "iface", ifc.name, "ifindex", ifc.index)
 }

@@ -197,6 +197,8 @@ func (l *fakeLinks) ByName(name string) (int, bool, bool) {
 	return 10 + n, !l.down[name], true
 }
 
+func (l *fakeLinks) Addrs(string) []netip.Prefix { return nil }
+
 func fastTimers(c *node.Config) {
 	c.Radar.Interval = 300 * time.Millisecond
 	c.Radar.ProbeTimeout = 100 * time.Millisecond
