@@ -8,8 +8,7 @@ package daemon
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/binary"
+	"math/rand/v2"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -204,9 +203,9 @@ func New(o Options) (*Daemon, error) {
 	}
 	nc.Seed = o.Seed
 	if nc.Seed == 0 {
-		var b [8]byte
-		_, _ = rand.Read(b[:])
-		nc.Seed = binary.LittleEndian.Uint64(b[:]) | 1
+		// The runtime's generator is seeded from the kernel; the seed is no
+		// secret, it only keeps two routers from choosing alike.
+		nc.Seed = rand.Uint64() | 1
 	}
 	n, err := node.New(nc)
 	if err != nil {
