@@ -95,6 +95,9 @@ func printTable(w io.Writer, cmd string, raw json.RawMessage) error {
 			fmt.Fprintf(tw, "interface %s\t%s, %s\n", i.Name, state, i.Kind)
 		}
 		fmt.Fprintf(tw, "neighbours\t%d\nroutes\t%d\n", s.Neighbours, s.Routes)
+		m := s.Memory
+		fmt.Fprintf(tw, "memory\theap %.1f MiB live of %.1f, stacks %.1f MiB, %.1f MiB from the OS, %d goroutines\n",
+			mib(m.HeapAlloc), mib(m.HeapSys), mib(m.StackInuse), mib(m.Sys), m.Goroutines)
 	case ctl.CmdNeighbours:
 		var ns []ctl.Neighbour
 		if err := json.Unmarshal(raw, &ns); err != nil {
@@ -187,6 +190,8 @@ func printTable(w io.Writer, cmd string, raw json.RawMessage) error {
 	}
 	return nil
 }
+
+func mib(b uint64) float64 { return float64(b) / (1 << 20) }
 
 func printCounts(w io.Writer, title string, m map[string]uint64) {
 	keys := make([]string, 0, len(m))

@@ -85,12 +85,24 @@ func serve(ctx context.Context, cfg *config.Config, path string, level *slog.Lev
 	}
 	defer tr.Close()
 
-	var wm daemon.Wifi
-	if src, err := wifi.Open(); err == nil {
-		defer src.Close()
-		wm = wifi.NewMonitor(src)
-	} else if !errors.Is(err, wifi.ErrNoWifi) {
-		log.Warn("no wifi metrics", "err", err)
+	var wifiSrc wifi.Source
+	defer func() {
+		if wifiSrc != nil {
+			wifiSrc.Close()
+		}
+	}()
+	// Called from the daemon's loop only: at start and when an interface
+	// appears, until nl80211 answers.
+	openWifi := func() (daemon.Wifi, error) {
+		src, err := wifi.Open()
+		if err != nil {
+			if !errors.Is(err, wifi.ErrNoWifi) {
+				log.Warn("no wifi metrics", "err", err)
+			}
+			return nil, err
+		}
+		wifiSrc = src
+		return wifi.NewMonitor(src), nil
 	}
 
 	events := make(chan daemon.Event, 16)
@@ -102,7 +114,7 @@ func serve(ctx context.Context, cfg *config.Config, path string, level *slog.Lev
 	}
 	d, err := daemon.New(daemon.Options{
 		Config: cfg, Version: version, Logger: log, Transport: tr, Kernel: k,
-		Wifi: wm, Events: events,
+		OpenWifi: openWifi, Events: events,
 	})
 	if err != nil {
 		if errors.Is(err, daemon.ErrNoInterface) {

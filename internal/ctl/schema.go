@@ -15,6 +15,18 @@ type Status struct {
 	Interfaces []Interface `json:"interfaces"`
 	Neighbours int         `json:"neighbours"`
 	Routes     int         `json:"routes"` // routes the node wants in the kernel
+	Memory     Memory      `json:"memory"`
+}
+
+// Memory is the Go runtime's view of the daemon's memory, in bytes.
+type Memory struct {
+	HeapAlloc  uint64 `json:"heap_alloc"`  // live heap objects
+	HeapSys    uint64 `json:"heap_sys"`    // heap obtained from the OS
+	StackInuse uint64 `json:"stack_inuse"` // goroutine stacks
+	Sys        uint64 `json:"sys"`         // everything the runtime obtained from the OS
+	Limit      int64  `json:"limit"`       // GOMEMLIMIT (math.MaxInt64: none)
+	GCCycles   uint32 `json:"gc_cycles"`
+	Goroutines int    `json:"goroutines"`
 }
 
 // Gnode is our element at one level: the node itself at level 0.

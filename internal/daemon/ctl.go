@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -50,6 +52,12 @@ func (d *Daemon) status() ctl.Status {
 		State: d.node.State().String(), Prefix: d.cfg.Address.Prefix.String(),
 		Neighbours: len(d.node.Radar().Neighbours()), Routes: len(d.want),
 		Gnodes: []ctl.Gnode{}, Interfaces: []ctl.Interface{},
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	st.Memory = ctl.Memory{
+		HeapAlloc: ms.HeapAlloc, HeapSys: ms.HeapSys, StackInuse: ms.StackInuse, Sys: ms.Sys,
+		Limit: debug.SetMemoryLimit(-1), GCCycles: ms.NumGC, Goroutines: runtime.NumGoroutine(),
 	}
 	if d.addr.IsValid() {
 		st.Address = d.addr.Addr().String()

@@ -103,7 +103,10 @@ type Options struct {
 	Logger    *slog.Logger
 	Transport Transport
 	Kernel    Kernel
-	Wifi      Wifi  // nil: no wifi metrics
+	Wifi      Wifi  // nil: no wifi metrics (yet: see OpenWifi)
+	// OpenWifi is tried again when an interface appears while Wifi is
+	// nil: on OpenWrt the wifi drivers may load after ntkd starts.
+	OpenWifi func() (Wifi, error)
 	Links     Links // nil: the machine's interfaces
 	// Seed of the node's random choices; 0 draws one.
 	Seed uint64
@@ -274,7 +277,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	resync := time.NewTicker(resyncEvery)
 	defer resync.Stop()
 	var wifiTick <-chan time.Time
-	if d.wifi != nil {
+	if d.wifi != nil || d.opt.OpenWifi != nil {
 		t := time.NewTicker(wifiPollEvery)
 		defer t.Stop()
 		wifiTick = t.C
@@ -501,6 +504,12 @@ func (d *Daemon) scanIfaces() {
 }
 
 func (d *Daemon) activate(ifc *iface) {
+	if d.wifi == nil && ifc.wifi && d.opt.OpenWifi != nil {
+		if w, err := d.opt.OpenWifi(); err == nil {
+			d.wifi = w
+			d.log.Info("wifi metrics available", "iface", ifc.name)
+		}
+	}
 	if err := d.k.PrepareIface(ifc.name); err != nil {
 		d.log.Warn("preparing interface", "iface", ifc.name, "err", err)
 	}
@@ -548,6 +557,9 @@ func (d *Daemon) ifaceNames() []string {
 
 // pollWifi feeds the driver's station figures into the radar's costs.
 func (d *Daemon) pollWifi() {
+	if d.wifi == nil {
+		return
+	}
 	if err := d.wifi.Poll(); err != nil {
 		d.log.Debug("wifi poll", "err", err)
 		return
