@@ -80,16 +80,18 @@ type Ports struct {
 
 // Radar is the [radar] table: neighbour discovery and link measurement.
 type Radar struct {
-	// Interval is how often a probe round runs while links are stable.
-	// Default 5s.
+	// Interval is how often a hello goes out on each interface while
+	// links are stable, 10ms..10m (a hello announces it). Default 5s.
 	Interval time.Duration `toml:"interval"`
 	// Probes is the number of probes in a burst, 1..64. Default 16.
 	Probes int `toml:"probes"`
 	// ProbeTimeout is how long a reply may take before the probe counts as
-	// lost; shorter than Interval. Default 1s.
+	// lost, and how late a neighbour's hello may be before it is probed;
+	// shorter than Interval. Default 500ms.
 	ProbeTimeout time.Duration `toml:"probe_timeout"`
-	// DeadAfter is the number of consecutive fully lost bursts before an
-	// rnode is declared dead, 1..20. Default 3.
+	// DeadAfter is the number of unanswered probes in a row, once a
+	// neighbour's hellos stopped, before it is declared dead, 1..20.
+	// Default 3.
 	DeadAfter int `toml:"dead_after"`
 }
 
@@ -211,7 +213,7 @@ func Default() *Config {
 		Radar: Radar{
 			Interval:     5 * time.Second,
 			Probes:       16,
-			ProbeTimeout: time.Second,
+			ProbeTimeout: 500 * time.Millisecond,
 			DeadAfter:    3,
 		},
 		QSPN: QSPN{

@@ -149,7 +149,7 @@ func TestSummary(t *testing.T) {
 		"interfaces: mesh0, eth1 (no wifi metrics)",
 		"10.0.0.0/8, 3 levels of 8/8/8 bits",
 		"radar 269/udp, stream 269/tcp, andna 277/udp+tcp",
-		"16 probes every 5s, timeout 1s",
+		"hello every 5s, 16-probe burst for new neighbours, timeout 500ms",
 		"round 1m",
 		"table 100 (ip rule priority 1000), proto 15",
 		"records live 72h",

@@ -80,14 +80,15 @@ func ruleCases() []errCase {
 		{"port clash via radar", "[ports]\n@@radar = 277\n", "ports.radar", "both use port 277"},
 
 		// radar
-		{"interval 0", "[radar]\n@@interval = \"0s\"\n", "radar.interval", "longer than 0"},
-		{"interval negative", "[radar]\n@@interval = \"-5s\"\n", "radar.interval", "longer than 0"},
+		{"interval 0", "[radar]\n@@interval = \"0s\"\n", "radar.interval", "out of range 10ms..10m"},
+		{"interval negative", "[radar]\n@@interval = \"-5s\"\n", "radar.interval", "out of range 10ms..10m"},
+		{"interval too long", "[radar]\n@@interval = \"11m\"\n", "radar.interval", "out of range 10ms..10m"},
 		{"interval no unit", "[radar]\n@@interval = \"5\"\n", "radar.interval", `invalid duration "5"`},
 		{"probes 0", "[radar]\n@@probes = 0\n", "radar.probes", "0 is out of range 1..64"},
 		{"probes 65", "[radar]\n@@probes = 65\n", "radar.probes", "65 is out of range 1..64"},
 		{"probe_timeout 0", "[radar]\n@@probe_timeout = \"0s\"\n", "radar.probe_timeout", "longer than 0"},
 		{"probe_timeout long", "[radar]\n@@probe_timeout = \"5s\"\n", "radar.probe_timeout", "probe_timeout (5s) must be shorter than interval (5s)"},
-		{"interval short", "[radar]\n@@interval = \"500ms\"\n", "radar.interval", "probe_timeout (1s) must be shorter than interval (500ms)"},
+		{"interval short", "[radar]\n@@interval = \"500ms\"\n", "radar.interval", "probe_timeout (500ms) must be shorter than interval (500ms)"},
 		{"dead_after 0", "[radar]\n@@dead_after = 0\n", "radar.dead_after", "out of range 1..20"},
 		{"dead_after 21", "[radar]\n@@dead_after = 21\n", "radar.dead_after", "out of range 1..20"},
 

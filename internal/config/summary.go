@@ -37,8 +37,8 @@ func (c *Config) Summary() string {
 		line("address", "%v, %d levels of %s bits (level 0 first)", s.Prefix(), s.Levels(), strings.Join(bits, "/"))
 	}
 	line("ports", "radar %d/udp, stream %d/tcp, andna %d/udp+tcp", c.Ports.Radar, c.Ports.Stream, c.Ports.ANDNA)
-	line("radar", "%d probes every %s, timeout %s, rnode dead after %d lost bursts",
-		c.Radar.Probes, shortDuration(c.Radar.Interval), shortDuration(c.Radar.ProbeTimeout), c.Radar.DeadAfter)
+	line("radar", "hello every %s, %d-probe burst for new neighbours, timeout %s, rnode dead after %d unanswered probes",
+		shortDuration(c.Radar.Interval), c.Radar.Probes, shortDuration(c.Radar.ProbeTimeout), c.Radar.DeadAfter)
 	line("qspn", "round %s, %d routes per destination, aged out after %d rounds",
 		shortDuration(c.QSPN.WaitRound), c.QSPN.MaxRoutes, c.QSPN.MaxAgeRounds)
 	if c.Kernel.UsesRule() {

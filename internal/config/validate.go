@@ -105,7 +105,9 @@ func (c *Config) validate() Errors {
 		v.cross("ports.andna", []string{"ports.stream"}, "andna (udp+tcp) and stream (tcp) both use port %d", c.Ports.ANDNA)
 	}
 
-	v.positive("radar.interval", c.Radar.Interval)
+	if c.Radar.Interval < 10*time.Millisecond || c.Radar.Interval > 10*time.Minute {
+		v.errf("radar.interval", "%v is out of range 10ms..10m (a hello announces it in 16 bits of 10 ms)", c.Radar.Interval)
+	}
 	v.intRange("radar.probes", c.Radar.Probes, 1, 64)
 	v.positive("radar.probe_timeout", c.Radar.ProbeTimeout)
 	if c.Radar.ProbeTimeout > 0 && c.Radar.Interval > 0 && c.Radar.ProbeTimeout >= c.Radar.Interval {

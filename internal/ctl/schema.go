@@ -54,7 +54,7 @@ type Neighbour struct {
 	State     string  `json:"state"`             // measuring, alive, suspect
 	Hooking   bool    `json:"hooking"`
 	RTTMicros int64   `json:"rtt_us"`
-	Loss      float64 `json:"loss"` // fraction of the last probes lost
+	Loss      float64 `json:"loss"` // 1 - d_in × d_out: what the link loses, both ways (docs/RADAR.md)
 	Cost      uint32  `json:"cost"`
 	Penalty   float64 `json:"penalty"` // cost multiplier from wifi figures (1: none)
 	Wifi      *Wifi   `json:"wifi,omitempty"`

@@ -8,10 +8,10 @@ package daemon
 
 import (
 	"context"
-	"math/rand/v2"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"os"
@@ -103,11 +103,11 @@ type Options struct {
 	Logger    *slog.Logger
 	Transport Transport
 	Kernel    Kernel
-	Wifi      Wifi  // nil: no wifi metrics (yet: see OpenWifi)
+	Wifi      Wifi // nil: no wifi metrics (yet: see OpenWifi)
 	// OpenWifi is tried again when an interface appears while Wifi is
 	// nil: on OpenWrt the wifi drivers may load after ntkd starts.
 	OpenWifi func() (Wifi, error)
-	Links     Links // nil: the machine's interfaces
+	Links    Links // nil: the machine's interfaces
 	// Seed of the node's random choices; 0 draws one.
 	Seed uint64
 	// Events from the kernel watcher (nil: none; the daemon still looks

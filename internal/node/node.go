@@ -268,10 +268,23 @@ func (n *Node) Tick(now time.Duration) {
 	}
 }
 
-// flushProbes turns the radar's probe requests into ECHO_ME packets.
+// flushProbes turns the radar's hellos and probes into ECHO_ME packets.
 func (n *Node) flushProbes() {
 	for _, p := range n.radar.Probes() {
 		e := &wire.Echo{Kind: wire.OpEchoMe, Burst: p.Burst, Seq: p.Seq}
+		if p.Hello {
+			e.Flags = wire.EchoHello
+			if p.ReplyWanted {
+				e.Flags |= wire.EchoReplyWanted
+			}
+			// Rounded up: a neighbour must never expect our hellos sooner
+			// than they come. radar.Config.Validate bounds the interval.
+			e.Interval = uint16((p.Interval + wire.EchoIntervalUnit - 1) / wire.EchoIntervalUnit)
+			e.IHU = make([]wire.IHU, len(p.IHU))
+			for i, x := range p.IHU {
+				e.IHU[i] = wire.IHU(x)
+			}
+		}
 		n.fillEcho(e)
 		n.send(p.Iface, p.To, false, 0, e)
 	}
@@ -280,10 +293,10 @@ func (n *Node) flushProbes() {
 func (n *Node) fillEcho(e *wire.Echo) {
 	// The nonce goes out always: while hooking it settles who creates the
 	// gnode, once hooked it settles which of two neighbours holding the
-	// same address keeps it.
+	// same address keeps it; neighbours also name us by it in their hellos.
 	e.Nonce = n.nonce
 	if n.state != Hooked {
-		e.Flags = wire.EchoHooking
+		e.Flags |= wire.EchoHooking
 		e.Lowest = n.hook.lowest
 		return
 	}
@@ -346,14 +359,35 @@ func (n *Node) onEcho(iface int, from radar.PeerID, h wire.Header, e *wire.Echo)
 		n.hook.lowest = e.Lowest
 		n.radar.ProbeNow(n.now)
 	}
-	if e.Kind == wire.OpEchoMe {
-		n.radar.OnProbe(n.now, iface, from, hooking, e.Nonce, e.Addr)
-		reply := &wire.Echo{Kind: wire.OpEchoReply, Burst: e.Burst, Seq: e.Seq}
-		n.fillEcho(reply)
-		n.send(iface, from, false, h.ID, reply)
+	hello := e.Flags&wire.EchoHello != 0
+	in := radar.Echo{Reply: e.Kind == wire.OpEchoReply, Hello: hello, Burst: e.Burst, Seq: e.Seq,
+		Hooking: hooking, Nonce: e.Nonce, Addr: e.Addr}
+	if e.Kind == wire.OpEchoReply {
+		n.radar.OnEcho(n.now, iface, from, in)
 		return
 	}
-	n.radar.OnReply(n.now, iface, from, e.Burst, e.Seq, hooking, e.Nonce, e.Addr)
+	if hello {
+		in.Interval = time.Duration(e.Interval) * wire.EchoIntervalUnit
+		// What it hears of us: its entry for our nonce. A list shorter than
+		// the maximum names every neighbour it has, so our absence from it
+		// means it hears none of our hellos; a full one may rotate.
+		for _, x := range e.IHU {
+			if x.Nonce == n.nonce {
+				in.HearsUs, in.HearsUsKnown = x.Heard, true
+				break
+			}
+		}
+		if !in.HearsUsKnown && len(e.IHU) < wire.MaxIHU {
+			in.HearsUsKnown = true
+		}
+	}
+	n.radar.OnEcho(n.now, iface, from, in)
+	if hello && e.Flags&wire.EchoReplyWanted == 0 {
+		return // a plain hello is not answered: liveness comes from our own
+	}
+	reply := &wire.Echo{Kind: wire.OpEchoReply, Burst: e.Burst, Seq: e.Seq, Flags: e.Flags & wire.EchoHello}
+	n.fillEcho(reply)
+	n.send(iface, from, false, h.ID, reply)
 }
 
 // radarEvents applies what the radar found: routes to neighbours, fast

@@ -92,10 +92,17 @@ func drive(t testing.TB, cfg Config, steps int, pick func(n int) int) string {
 		case op == 7:
 			r.ProbeNow(now)
 			take("probe now")
-		case op < 11: // an ECHO_ME from someone
-			r.OnProbe(now, iface(), peer(), pick(2) == 0, uint32(pick(3)), addrs[pick(len(addrs))])
+		case op < 11: // a hello or a unicast probe from someone
+			e := Echo{Hooking: pick(2) == 0, Nonce: uint32(pick(3)), Addr: addrs[pick(len(addrs))]}
+			if pick(3) != 0 {
+				seq := pick(40)
+				e.Hello, e.Burst, e.Seq = true, uint16(seq>>8), uint8(seq)
+				e.Interval = []time.Duration{cfg.Interval, 2 * cfg.Interval, cfg.Interval / 2}[pick(3)]
+				e.HearsUs, e.HearsUsKnown = uint8(pick(HelloWindow+1)), pick(3) != 0
+			}
+			r.OnEcho(now, iface(), peer(), e)
 			take("probe")
-		case op < 15: // a reply to one of our recent probes, mostly plausible
+		case op < 15: // a reply to one of our recent packets, mostly plausible
 			if len(sent) == 0 {
 				continue
 			}
@@ -107,13 +114,18 @@ func drive(t testing.TB, cfg Config, steps int, pick func(n int) int) string {
 			if pick(16) == 0 {
 				ifc = iface()
 			}
+			hello := p.Hello
+			if pick(16) == 0 {
+				hello = !hello
+			}
 			advance(now + time.Duration(pick(30))*ms)
 			for range 1 + pick(2) { // sometimes a duplicate
-				r.OnReply(now, ifc, from, p.Burst, p.Seq, false, 0, addrs[1+pick(2)])
+				r.OnEcho(now, ifc, from, Echo{Reply: true, Hello: hello, Burst: p.Burst, Seq: p.Seq, Nonce: uint32(pick(3)), Addr: addrs[1+pick(2)]})
 			}
 			take("reply")
 		default: // garbage burst/seq
-			r.OnReply(now, iface(), peer(), uint16(pick(1<<16)), uint8(pick(256)), pick(2) == 0, uint32(pick(3)), addrs[pick(len(addrs))])
+			r.OnEcho(now, iface(), peer(), Echo{Reply: true, Hello: pick(2) == 0, Burst: uint16(pick(1 << 16)), Seq: uint8(pick(256)),
+				Hooking: pick(2) == 0, Nonce: uint32(pick(3)), Addr: addrs[pick(len(addrs))]})
 			take("garbage reply")
 		}
 	}
@@ -122,7 +134,7 @@ func drive(t testing.TB, cfg Config, steps int, pick func(n int) int) string {
 
 func fuzzConfigs() []Config {
 	small := DefaultConfig()
-	small.Burst, small.Window, small.DeadAfter, small.ChangeRatio = 3, 4, 1, 0
+	small.Burst, small.Window, small.DeadAfter, small.ChangeRatio, small.RefreshEvery = 3, 4, 1, 0, 1
 	odd := DefaultConfig()
 	odd.Interval, odd.ProbeTimeout, odd.BurstGap, odd.Window, odd.DeadAfter = 700*ms, 600*ms, 200*ms, 64, 6
 	return []Config{DefaultConfig(), small, odd}
@@ -196,20 +208,22 @@ func FuzzRadar(f *testing.F) {
 	})
 }
 
-// Probes are ids: two outstanding probes never share burst/seq.
+// Unicast probes are ids: two outstanding ones never share burst/seq.
 func TestProbeIDsUnique(t *testing.T) {
 	r, _ := New(DefaultConfig())
 	for i := range 8 {
 		r.IfaceUp(0, i)
 	}
 	for i := range 8 {
-		r.OnProbe(0, i, PeerID(i+1), false, 0, netip.Addr{})
+		r.OnEcho(0, i, PeerID(i+1), Echo{Hello: true, Interval: time.Second})
 	}
 	var ids []uint32
 	for now := time.Duration(0); now < 3*time.Second; now = r.NextWakeup() {
 		r.Tick(now)
 		for _, p := range r.Probes() {
-			ids = append(ids, uint32(p.Burst)<<8|uint32(p.Seq))
+			if !p.Hello { // hello numbers are per interface
+				ids = append(ids, uint32(p.Burst)<<8|uint32(p.Seq))
+			}
 		}
 	}
 	slices.Sort(ids)

@@ -1,34 +1,26 @@
 package radar
 
 import (
-	"github.com/ntkd/ntkd/internal/wire"
 	"net/netip"
 	"sort"
 	"testing"
 	"time"
+
+	"github.com/ntkd/ntkd/internal/wire"
 )
 
 // This file holds the test harnesses: a virtual clock (plain
-// time.Duration values), a fake "other side" that answers probes with
-// chosen delays and losses, a two-or-more-radar network, and the invariant
-// checks every harness runs after each step.
+// time.Duration values), a fake "other side" that sends hellos and answers
+// probes with chosen delays and losses, a network of real radars that talk
+// through the real wire encoding, and the invariant checks every harness
+// runs after each step.
 
 const ms = time.Millisecond
 
-// Wire sizes of the radar packets (docs/PROTOCOL.md §6.2), taken from the
-// encoder so that they follow the format, plus the IP and UDP headers.
-var (
-	echoIPv4Frame = echoSize(netip.MustParseAddr("10.1.2.3")) + 28
-	echoIPv6Frame = echoSize(netip.MustParseAddr("fd00::1")) + 48
-)
-
-func echoSize(a netip.Addr) int {
-	b, err := wire.Encode(1, &wire.Echo{Kind: wire.OpEchoReply, Addr: a})
-	if err != nil {
-		panic(err)
-	}
-	return len(b)
-}
+// FrameOverhead is what a radar packet costs on the wire besides the ntkd
+// packet itself: Ethernet 14 + IPv6 40 + UDP 8 (the daemon runs over IPv6
+// link-local UDP).
+const FrameOverhead = 14 + 40 + 8
 
 // ---- invariants shared by every harness ----
 
@@ -107,8 +99,8 @@ func (tr *tracker) check(r *Radar) {
 		if n.Peer == Broadcast {
 			tr.t.Fatalf("neighbour with the broadcast peer id")
 		}
-		if (n.State == Alive || n.State == Suspect) && !n.announced {
-			tr.t.Fatalf("neighbour %v is %v but was never announced", k, n.State)
+		if (n.State == Alive || n.State == Suspect) != n.announced {
+			tr.t.Fatalf("neighbour %v is %v, announced %v", k, n.State, n.announced)
 		}
 		if n.announced {
 			announced++
@@ -119,8 +111,14 @@ func (tr *tracker) check(r *Radar) {
 				tr.t.Fatalf("announced neighbour %v with cost 0", k)
 			}
 		}
-		if n.filled > r.cfg.Window || n.filled < 0 {
-			tr.t.Fatalf("window filled %d", n.filled)
+		if n.filled > r.cfg.Window || n.filled < 0 || n.pending < 0 || n.helloKnown < 0 || n.helloKnown > HelloWindow {
+			tr.t.Fatalf("neighbour %v: filled %d pending %d hello slots %d", k, n.filled, n.pending, n.helloKnown)
+		}
+		if n.hearsUs < -1 || n.hearsUs > HelloWindow || n.misses < 0 || n.misses >= r.cfg.DeadAfter {
+			tr.t.Fatalf("neighbour %v: hears us %d, misses %d", k, n.hearsUs, n.misses)
+		}
+		if n.oneWay && (n.State != Measuring || n.burstLeft != 0) {
+			tr.t.Fatalf("one-way neighbour %v is %v with %d burst probes left", k, n.State, n.burstLeft)
 		}
 	}
 	if announced != len(tr.up) {
@@ -130,19 +128,55 @@ func (tr *tracker) check(r *Radar) {
 
 // ---- one radar and fake peers ----
 
-// fakePeer is the other side of a link as the tests choose it.
+// selfNonce is the nonce of the radar under test in the fake peers' hellos.
+const selfNonce = 0x5e1f
+
+// fakePeer is the other side of a link as the tests choose it. Its
+// packets are delivered straight to the radar (no encoding).
 type fakePeer struct {
-	rtt     func(k int) time.Duration // round trip for the k-th probe it gets (k from 0)
-	lose    func(k int, p Probe) bool // the k-th probe or its reply is lost
-	silent  bool                      // answers nothing
-	dup     bool                      // every reply arrives twice
+	rtt    func(k int) time.Duration // round trip for the k-th packet of ours it gets (k from 0)
+	lose   func(k int, p Probe) bool // the k-th packet of ours (hello or probe) does not reach it
+	mute   func(p Probe) bool        // it gets the packet but its reply is lost
+	silent bool                      // sends and answers nothing
+	dup    bool                      // every reply arrives twice
+
 	addr    netip.Addr
 	hooking bool
 	nonce   uint32
-	got     int // probes it received
+	got     int // packets of ours it received
+
+	// Its own hellos: every interval (0: the radar's) while running;
+	// loseHello drops some on the way to the radar.
+	interval  time.Duration
+	running   bool
+	helloSeq  int
+	loseHello func(seq int) bool
+	// What its hellos say of us: by default what it really heard of our
+	// hellos since it first got anything from us; hears overrides it.
+	hears     func() (uint8, bool)
+	knowsUs   bool
+	ourHellos []bool // from knowsUs on: did it get each of our hellos?
 }
 
 func constRTT(d time.Duration) func(int) time.Duration { return func(int) time.Duration { return d } }
+
+// report is what its hello says of us, as a node would read its IHU list.
+func (fp *fakePeer) report() (uint8, bool) {
+	if fp.hears != nil {
+		return fp.hears()
+	}
+	if !fp.knowsUs {
+		return 0, true // a short list without us
+	}
+	last := fp.ourHellos[max(0, len(fp.ourHellos)-HelloWindow):]
+	heard := HelloWindow - len(last)
+	for _, ok := range last {
+		if ok {
+			heard++
+		}
+	}
+	return uint8(heard), true
+}
 
 type sentProbe struct {
 	at time.Duration
@@ -175,6 +209,7 @@ type world struct {
 	tr     *tracker
 
 	delivered []deliveredReply
+	heardAt   map[key][]time.Duration // arrival of every packet of a peer
 }
 
 // deliveredReply is a reply a fake peer got through to the radar.
@@ -183,13 +218,12 @@ type deliveredReply struct {
 	sentAt, at time.Duration // of the probe it answers, of its arrival
 }
 
-// lastAnswered is the send time of the newest probe of the radar that the
-// peer answered (and whose reply arrived) before t.
-func (w *world) lastAnswered(k key, t time.Duration) time.Duration {
+// lastHeard is the arrival of the newest packet from a peer before t.
+func (w *world) lastHeard(k key, t time.Duration) time.Duration {
 	last := time.Duration(-1)
-	for _, d := range w.delivered {
-		if d.from == k && d.at <= t {
-			last = max(last, d.sentAt)
+	for _, at := range w.heardAt[k] {
+		if at <= t {
+			last = max(last, at)
 		}
 	}
 	return last
@@ -201,16 +235,17 @@ func newWorld(t testing.TB, cfg Config) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &world{t: t, r: r, cfg: cfg, peers: map[key]*fakePeer{}, tr: newTracker(t)}
+	return &world{t: t, r: r, cfg: cfg, peers: map[key]*fakePeer{}, tr: newTracker(t), heardAt: map[key][]time.Duration{}}
 }
 
 func peerAddr(iface int, id PeerID) netip.Addr {
 	return netip.AddrFrom4([4]byte{10, byte(iface), byte(id >> 8), byte(id)})
 }
 
-// peer adds a fake peer that answers every probe after rtt.
+// peer adds a fake peer that answers every probe after rtt. It sends no
+// hellos until hellos() or hear() is called.
 func (w *world) peer(iface int, id PeerID, rtt time.Duration) *fakePeer {
-	p := &fakePeer{rtt: constRTT(rtt), addr: peerAddr(iface, id)}
+	p := &fakePeer{rtt: constRTT(rtt), addr: peerAddr(iface, id), nonce: uint32(1000 + id)}
 	k := key{iface, id}
 	if _, ok := w.peers[k]; !ok {
 		w.keys = append(w.keys, k)
@@ -230,7 +265,8 @@ func (w *world) at(t time.Duration, fn func()) {
 	})
 }
 
-// flush takes the radar's probes (the fake peers answer them) and events.
+// flush takes the radar's packets (the fake peers get and answer them) and
+// events.
 func (w *world) flush() {
 	w.t.Helper()
 	for _, p := range w.r.Probes() {
@@ -243,6 +279,21 @@ func (w *world) flush() {
 			n := fp.got
 			fp.got++
 			if fp.silent || (fp.lose != nil && fp.lose(n, p)) {
+				if p.Hello && fp.knowsUs {
+					fp.ourHellos = append(fp.ourHellos, false)
+				}
+				continue
+			}
+			if !fp.knowsUs {
+				fp.knowsUs = true
+			}
+			if p.Hello {
+				fp.ourHellos = append(fp.ourHellos, true)
+				if !p.ReplyWanted {
+					continue
+				}
+			}
+			if fp.mute != nil && fp.mute(p) {
 				continue
 			}
 			addr, hooking, nonce := fp.addr, fp.hooking, fp.nonce
@@ -254,7 +305,8 @@ func (w *world) flush() {
 			for range copies {
 				w.at(w.now+fp.rtt(n), func() {
 					w.delivered = append(w.delivered, deliveredReply{k, sentAt, w.now})
-					w.r.OnReply(w.now, k.iface, k.peer, p.Burst, p.Seq, hooking, nonce, addr)
+					w.heardAt[k] = append(w.heardAt[k], w.now)
+					w.r.OnEcho(w.now, k.iface, k.peer, Echo{Reply: true, Hello: p.Hello, Burst: p.Burst, Seq: p.Seq, Hooking: hooking, Nonce: nonce, Addr: addr})
 				})
 			}
 		}
@@ -267,7 +319,7 @@ func (w *world) flush() {
 }
 
 // runUntil advances the clock to until, ticking the radar whenever
-// NextWakeup says so and delivering replies on time. It fails on a
+// NextWakeup says so and delivering packets on time. It fails on a
 // NextWakeup in the past or a Tick that leaves work due now (busy loop).
 func (w *world) runUntil(until time.Duration) {
 	w.t.Helper()
@@ -303,12 +355,51 @@ func (w *world) runUntil(until time.Duration) {
 	w.now = until
 }
 
-// hear delivers an ECHO_ME from a fake peer now.
+// hear delivers a hello from a fake peer now (silent or not).
 func (w *world) hear(iface int, id PeerID) {
 	w.t.Helper()
-	fp := w.peers[key{iface, id}]
-	w.r.OnProbe(w.now, iface, id, fp.hooking, fp.nonce, fp.addr)
+	k := key{iface, id}
+	fp := w.peers[k]
+	seq := fp.helloSeq
+	fp.helloSeq++
+	if fp.loseHello != nil && fp.loseHello(seq) {
+		return
+	}
+	iv := fp.interval
+	if iv == 0 {
+		iv = w.cfg.Interval
+	}
+	hears, known := fp.report()
+	w.heardAt[k] = append(w.heardAt[k], w.now)
+	w.r.OnEcho(w.now, iface, id, Echo{Hello: true, Burst: uint16(seq >> 8), Seq: uint8(seq), Hooking: fp.hooking, Nonce: fp.nonce, Addr: fp.addr,
+		Interval: iv, HearsUs: hears, HearsUsKnown: known})
 	w.flush()
+}
+
+// hellos makes a fake peer send a hello now and then every interval, for
+// as long as it is the peer of (iface, id).
+func (w *world) hellos(iface int, id PeerID) *fakePeer {
+	k := key{iface, id}
+	fp := w.peers[k]
+	iv := fp.interval
+	if iv == 0 {
+		iv = w.cfg.Interval
+	}
+	fp.running = true
+	var tick func()
+	tick = func() {
+		if w.peers[k] != fp || !fp.running {
+			return
+		}
+		if fp.silent {
+			fp.helloSeq++ // sent, but nobody hears it
+		} else {
+			w.hear(iface, id)
+		}
+		w.at(w.now+iv, tick)
+	}
+	tick()
+	return fp
 }
 
 // probesTo returns the probes sent on iface to `to` in [from, until).
@@ -343,7 +434,7 @@ func (w *world) mustLookup(iface int, peer PeerID) *Neighbour {
 	return n
 }
 
-// ---- several real radars on links ----
+// ---- several real radars on links, talking through the wire format ----
 
 type meshLink struct {
 	a, ia, b, ib int
@@ -352,16 +443,24 @@ type meshLink struct {
 	dropAB       bool          // only a -> b dropped (one-way link)
 }
 
+// meshStats counts what a node transmitted; bytes include FrameOverhead.
 type meshStats struct {
-	bcastProbes, ucastProbes, replies int
+	hellos, wanting, ucastProbes, replies int
+	bytes                                 int
 }
 
-// mesh runs real radars against each other; the harness plays the node's
-// part of answering every ECHO_ME with an ECHO_REPLY.
+func (s meshStats) packets() int { return s.hellos + s.ucastProbes + s.replies }
+
+// mesh runs real radars against each other. The harness plays the node's
+// part (internal/node's flushProbes and onEcho): it encodes every packet
+// with the wire encoder, decodes it at the receiver, reads the IHU list
+// with the receiver's nonce, and answers every ECHO_ME that is not a plain
+// hello.
 type mesh struct {
 	t      testing.TB
 	now    time.Duration
 	rs     []*Radar
+	addrs  []netip.Addr
 	trs    []*tracker
 	links  []*meshLink
 	q      []pendingFn
@@ -375,18 +474,21 @@ type mesh struct {
 
 func newMesh(t testing.TB, cfg Config, n int) *mesh {
 	m := &mesh{t: t, stats: make([]meshStats, n), events: make([][]timedEvent, n), sent: make([][]sentProbe, n), countFrom: 1<<63 - 1}
-	for range n {
+	for i := range n {
 		r, err := New(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
 		m.rs = append(m.rs, r)
+		m.addrs = append(m.addrs, peerAddr(0, nodePeer(i)))
 		m.trs = append(m.trs, newTracker(t))
 	}
 	return m
 }
 
 func nodePeer(i int) PeerID { return PeerID(i + 1) }
+
+func nodeNonce(i int) uint32 { return uint32(0x1000 + i) }
 
 func (m *mesh) link(a, ia, b, ib int, delay time.Duration) *meshLink {
 	l := &meshLink{a: a, ia: ia, b: b, ib: ib, delay: delay}
@@ -407,28 +509,85 @@ func (m *mesh) at(t time.Duration, fn func()) {
 
 func (m *mesh) counting() bool { return m.now >= m.countFrom && m.now < m.countUntil }
 
-// transmit delivers a packet leaving node a on iface ia (to a peer or the
-// link broadcast) after each matching link's delay, unless the link drops it.
-func (m *mesh) transmit(a, ia int, to PeerID, fn func(b, ib int)) {
+// transmit sends encoded bytes from node a on iface ia (to a peer or the
+// link broadcast): one transmission, counted once, delivered after each
+// matching link's delay unless the link drops it.
+func (m *mesh) transmit(a, ia int, to PeerID, b []byte, fn func(b, ib int, data []byte)) {
+	if m.counting() {
+		m.stats[a].bytes += len(b) + FrameOverhead
+	}
 	for _, l := range m.links {
-		var b, ib int
+		var dst, idst int
 		var dropped bool
 		switch {
 		case l.a == a && l.ia == ia:
-			b, ib, dropped = l.b, l.ib, l.dropAB
+			dst, idst, dropped = l.b, l.ib, l.dropAB
 		case l.b == a && l.ib == ia:
-			b, ib = l.a, l.ia
+			dst, idst = l.a, l.ia
 		default:
 			continue
 		}
-		if to != Broadcast && to != nodePeer(b) {
+		if to != Broadcast && to != nodePeer(dst) {
 			continue
 		}
 		if l.cut || dropped {
 			continue
 		}
-		m.at(m.now+l.delay, func() { fn(b, ib) })
+		m.at(m.now+l.delay, func() { fn(dst, idst, b) })
 	}
+}
+
+// wireEcho is the ECHO_ME node i sends for p (internal/node's flushProbes
+// and fillEcho, for a hooked node).
+func wireEcho(p Probe, nonce uint32, addr netip.Addr) *wire.Echo {
+	e := &wire.Echo{Kind: wire.OpEchoMe, Burst: p.Burst, Seq: p.Seq, Nonce: nonce, Addr: addr}
+	if p.Hello {
+		e.Flags = wire.EchoHello
+		if p.ReplyWanted {
+			e.Flags |= wire.EchoReplyWanted
+		}
+		e.Interval = uint16((p.Interval + wire.EchoIntervalUnit - 1) / wire.EchoIntervalUnit)
+		for _, x := range p.IHU {
+			e.IHU = append(e.IHU, wire.IHU(x))
+		}
+	}
+	return e
+}
+
+// radarEcho is what a node with nonce self tells its radar about e
+// (internal/node's onEcho).
+func radarEcho(e *wire.Echo, self uint32) Echo {
+	in := Echo{Reply: e.Kind == wire.OpEchoReply, Hello: e.Flags&wire.EchoHello != 0, Burst: e.Burst, Seq: e.Seq,
+		Hooking: e.Flags&wire.EchoHooking != 0, Nonce: e.Nonce, Addr: e.Addr}
+	if in.Hello && !in.Reply {
+		in.Interval = time.Duration(e.Interval) * wire.EchoIntervalUnit
+		for _, x := range e.IHU {
+			if x.Nonce == self {
+				in.HearsUs, in.HearsUsKnown = x.Heard, true
+				break
+			}
+		}
+		if !in.HearsUsKnown && len(e.IHU) < wire.MaxIHU {
+			in.HearsUsKnown = true
+		}
+	}
+	return in
+}
+
+func (m *mesh) encode(p wire.Payload) []byte {
+	b, err := wire.Encode(1, p)
+	if err != nil {
+		m.t.Fatalf("encode: %v", err)
+	}
+	return b
+}
+
+func (m *mesh) decode(b []byte) *wire.Echo {
+	_, p, err := wire.Decode(b)
+	if err != nil {
+		m.t.Fatalf("decode: %v", err)
+	}
+	return p.(*wire.Echo)
 }
 
 func (m *mesh) flush(i int) {
@@ -437,25 +596,32 @@ func (m *mesh) flush(i int) {
 	for _, p := range r.Probes() {
 		m.sent[i] = append(m.sent[i], sentProbe{m.now, p})
 		if m.counting() {
-			if p.To == Broadcast {
-				m.stats[i].bcastProbes++
-			} else {
+			switch {
+			case p.Hello:
+				m.stats[i].hellos++
+				if p.ReplyWanted {
+					m.stats[i].wanting++
+				}
+			default:
 				m.stats[i].ucastProbes++
 			}
 		}
-		p := p
-		m.transmit(i, p.Iface, p.To, func(b, ib int) {
+		m.transmit(i, p.Iface, p.To, m.encode(wireEcho(p, nodeNonce(i), m.addrs[i])), func(b, ib int, data []byte) {
 			if st := m.rs[b].ifaces[ib]; st == nil || !st.up {
 				return // node b does not run on that interface (yet)
 			}
-			m.rs[b].OnProbe(m.now, ib, nodePeer(i), false, 0, peerAddr(0, nodePeer(i)))
+			e := m.decode(data)
+			m.rs[b].OnEcho(m.now, ib, nodePeer(i), radarEcho(e, nodeNonce(b)))
 			m.flush(b)
-			// node b answers with an ECHO_REPLY (unicast back to i)
+			if e.Flags&wire.EchoHello != 0 && e.Flags&wire.EchoReplyWanted == 0 {
+				return // a plain hello is not answered
+			}
 			if m.counting() {
 				m.stats[b].replies++
 			}
-			m.transmit(b, ib, nodePeer(i), func(c, ic int) {
-				m.rs[c].OnReply(m.now, ic, nodePeer(b), p.Burst, p.Seq, false, 0, peerAddr(0, nodePeer(b)))
+			reply := &wire.Echo{Kind: wire.OpEchoReply, Burst: e.Burst, Seq: e.Seq, Flags: e.Flags & wire.EchoHello, Nonce: nodeNonce(b), Addr: m.addrs[b]}
+			m.transmit(b, ib, nodePeer(i), m.encode(reply), func(c, ic int, data []byte) {
+				m.rs[c].OnEcho(m.now, ic, nodePeer(b), radarEcho(m.decode(data), nodeNonce(c)))
 				m.flush(c)
 			})
 		})

@@ -69,8 +69,9 @@ func samples() []sample {
 	}
 	reg := sampleRegister()
 	return []sample{
-		{0x00000001, &Echo{Kind: OpEchoMe, Burst: 0x1234, Seq: 3, Flags: EchoHooking, Nonce: 0xdeadbeef}},
-		{0x00000002, &Echo{Kind: OpEchoReply, Burst: 0x1234, Seq: 3, Addr: v4b}},
+		{0x00000001, &Echo{Kind: OpEchoMe, Burst: 0x1234, Seq: 3, Flags: EchoHooking | EchoHello | EchoReplyWanted, Nonce: 0xdeadbeef,
+			Lowest: 0x0badcafe, Interval: 500, IHU: []IHU{{Nonce: 0x01020304, Heard: 16}, {Nonce: 0xfffffffe, Heard: 0}, {Nonce: 7, Heard: 9}}}},
+		{0x00000002, &Echo{Kind: OpEchoReply, Burst: 0x1234, Seq: 3, Flags: EchoHello, Nonce: 0x11223344, Addr: v4b}},
 		{0x00000010, &Empty{Kind: OpGetFreeNodes}},
 		{0x00000011, pf},
 		{0x00000012, &Empty{Kind: OpGetQSPNRound}},

@@ -556,3 +556,43 @@ func TestAddressForms(t *testing.T) {
 		}
 	}
 }
+
+// A hand-written hello pins the layout of the hello part independently of
+// the encoder: it follows the address, and only hellos carry it.
+func TestHelloLayout(t *testing.T) {
+	payload := []byte{
+		0x00, 0x2a, 0x07, 0x06, // hello 42, flags HELLO|REPLY_WANTED
+		0x00, 0x00, 0x00, 0x05, 0x00, 0x00, 0x00, 0x00, // nonce 5, lowest 0
+		4, 10, 0, 0, 1, // address 10.0.0.1
+		0x01, 0xf4, // interval 500 × 10 ms
+		2,                          // two IHU entries
+		0x00, 0x00, 0x00, 0x09, 16, // nonce 9: 16 of 16
+		0x00, 0x00, 0x01, 0x00, 3, // nonce 256: 3 of 16
+	}
+	want := &Echo{Kind: OpEchoMe, Burst: 0x2a, Seq: 7, Flags: EchoHello | EchoReplyWanted, Nonce: 5,
+		Addr: netip.MustParseAddr("10.0.0.1"), Interval: 500, IHU: []IHU{{Nonce: 9, Heard: 16}, {Nonce: 256, Heard: 3}}}
+	b := frame(OpEchoMe, payload)
+	_, p, err := Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(strip(p), want) {
+		t.Fatalf("decoded %#v", p)
+	}
+	enc, err := Encode(77, want)
+	if err != nil || !bytes.Equal(enc, b) {
+		t.Fatalf("encoded %x (%v), want %x", enc, err, b)
+	}
+	// The same hello part on a reply, or on an ECHO_ME without HELLO, is
+	// trailing garbage.
+	for _, c := range []struct {
+		op    Op
+		flags byte
+	}{{OpEchoReply, 0x02}, {OpEchoMe, 0x00}} {
+		q := bytes.Clone(payload)
+		q[3] = c.flags
+		if _, _, err := Decode(frame(c.op, q)); !errors.Is(err, ErrInconsistent) {
+			t.Fatalf("%v flags %#x with a hello part: %v", c.op, c.flags, err)
+		}
+	}
+}
