@@ -390,6 +390,7 @@ func (n *Node) rehook(level int) {
 	n.maps = nil
 	n.lv = nil
 	n.nonce = n.rng.Uint32() | 1
+	n.nonceAt = n.now
 	n.hook = hookState{deadline: n.now + n.cfg.HookScan, avoid: old, avoidLevel: level, lowest: n.nonce}
 	n.tracerAt = 0
 	n.routesVersion++

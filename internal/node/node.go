@@ -116,6 +116,9 @@ type Node struct {
 
 	state State
 	nonce uint32 // hooking nonce (seed of the "still scanning" tie-break)
+	// nonceAt is when nonce was drawn: until our neighbours' hellos have
+	// had time to name the new one, not being in them says nothing.
+	nonceAt time.Duration
 	// nonces are the identities of our element at each level: our own
 	// node nonce at level 0, our gnodes' nonces above (drawn by their
 	// creators). Two elements with one id are told apart by them.
@@ -187,6 +190,7 @@ func (n *Node) Start(now time.Duration) {
 	n.now = now
 	n.state = Scanning
 	n.nonce = n.rng.Uint32() | 1
+	n.nonceAt = now
 	n.hook = hookState{deadline: now + n.cfg.HookScan, lowest: n.nonce}
 	n.radar.ProbeNow(now)
 	n.Tick(now)
@@ -377,7 +381,8 @@ func (n *Node) onEcho(iface int, from radar.PeerID, h wire.Header, e *wire.Echo)
 				break
 			}
 		}
-		if !in.HearsUsKnown && len(e.IHU) < wire.MaxIHU {
+		settled := n.now-n.nonceAt > 2*n.cfg.Radar.Interval+n.cfg.Radar.ProbeTimeout
+		if !in.HearsUsKnown && len(e.IHU) < wire.MaxIHU && settled {
 			in.HearsUsKnown = true
 		}
 	}
