@@ -29,7 +29,10 @@ func controlDevice(c syscall.RawConn, name string) error {
 // listenStream opens the TCP listener on our link-local address. It fails
 // with EADDRNOTAVAIL while the address is tentative.
 func listenStream(ctx context.Context, name string, at netip.AddrPort) (*net.TCPListener, error) {
-	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error { return controlDevice(c, name) }}
+	// No TCP keepalives on accepted streams: the radar already watches the
+	// neighbour, and Go's default (a probe every 15 s both ways) would
+	// cost more airtime than the radar itself.
+	lc := net.ListenConfig{KeepAlive: -1, Control: func(_, _ string, c syscall.RawConn) error { return controlDevice(c, name) }}
 	l, err := lc.Listen(ctx, "tcp6", at.String())
 	if err != nil {
 		return nil, err

@@ -160,6 +160,7 @@ func (t *Transport) retireIfIdle(p *peer, s *outStream) bool {
 func (t *Transport) dial(ifc *ifaceState, b *binding, ip netip.Addr) (*net.TCPConn, error) {
 	d := net.Dialer{
 		Timeout:   t.cfg.DialTimeout,
+		KeepAlive: -1, // the radar watches the neighbour (see listenStream)
 		LocalAddr: net.TCPAddrFromAddrPort(netip.AddrPortFrom(b.local.WithZone(b.zone), 0)),
 		Control: func(_, _ string, c syscall.RawConn) error {
 			return controlDevice(c, ifc.name)
