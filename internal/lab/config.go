@@ -17,15 +17,17 @@ func nodeConfig(s *State, n *Node) ([]byte, error) {
 	fmt.Fprintf(&b, "# Written by ntkd lab for node %s (namespace %s, topology %s).\n", n.Name, n.Namespace, s.Topology)
 	fmt.Fprintf(&b, "# Every key not here keeps its default: see ntkd.example.toml.\n\n")
 	fmt.Fprintf(&b, "log_level = \"info\"\n")
+	if s.ExtraConfig != "" {
+		// Here, before the lab's own tables, its top-level keys stay
+		// top-level; its tables end where the lab's begin.
+		fmt.Fprintf(&b, "\n# Added with ntkd lab up --config.\n%s\n", s.ExtraConfig)
+	}
 	for _, ifc := range n.Interfaces {
 		fmt.Fprintf(&b, "\n[[interface]]\nname = %s\nwifi_metrics = false\n", tomlString(ifc))
 	}
 	fmt.Fprintf(&b, "\n[control]\nsocket = %s\n", tomlString(n.Socket))
 	fmt.Fprintf(&b, "\n[andna]\nenabled = false\nkey_dir = %s\n", tomlString(n.Dir))
 	fmt.Fprintf(&b, "\n[dns]\nenabled = false\n")
-	if s.ExtraConfig != "" {
-		fmt.Fprintf(&b, "\n# Added with ntkd lab up --config.\n%s\n", s.ExtraConfig)
-	}
 	data := []byte(b.String())
 
 	c, err := config.Parse(n.Config, data)
