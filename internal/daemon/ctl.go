@@ -159,20 +159,13 @@ func (d *Daemon) routes() (ctl.Routes, error) {
 	for _, ifc := range d.ifaces {
 		names[ifc.index] = ifc.name
 	}
-	d.routeBuf = d.node.Routes(d.routeBuf[:0])
-	costs := map[string][]uint32{}
-	for _, r := range d.routeBuf {
-		for _, h := range r.Hops {
-			costs[r.Prefix.String()] = append(costs[r.Prefix.String()], h.Cost)
-		}
-	}
 	conv := func(rs []kernel.Route, withCost bool) []ctl.Route {
 		res := []ctl.Route{}
 		for _, r := range rs {
 			cr := ctl.Route{Dst: r.Dst.String(), Hops: []ctl.Hop{}}
 			for i, h := range r.Nexthops {
 				hop := ctl.Hop{Via: h.Gw.String(), Dev: names[h.LinkIndex], Weight: h.Weight}
-				if c := costs[cr.Dst]; withCost && i < len(c) {
+				if c := d.wantCosts[r.Dst]; withCost && i < len(c) {
 					hop.Cost = c[i]
 				}
 				cr.Hops = append(cr.Hops, hop)

@@ -159,6 +159,7 @@ type Daemon struct {
 	routesDirty   bool
 	lastSync      time.Time
 	want          []kernel.Route
+	wantCosts     map[netip.Prefix][]uint32 // route costs of want's nexthops, for ctl
 	routeBuf      []node.Route
 
 	wifiSeen map[radar.PeerID]wifiSample
@@ -249,9 +250,6 @@ func NodeConfig(c *config.Config, s *addr.Scheme) node.Config {
 }
 
 func (d *Daemon) now() time.Duration { return time.Since(d.start) }
-
-// Node gives tests read access to the node; only safe once Run returned.
-func (d *Daemon) Node() *node.Node { return d.node }
 
 // Run is the event loop: it returns when ctx is done, after removing every
 // route and address it installed.
@@ -406,6 +404,7 @@ func (d *Daemon) syncAddr() {
 func (d *Daemon) kernelRoutes() []kernel.Route {
 	d.routeBuf = d.node.Routes(d.routeBuf[:0])
 	out := make([]kernel.Route, 0, len(d.routeBuf))
+	d.wantCosts = make(map[netip.Prefix][]uint32, len(d.routeBuf))
 	for _, r := range d.routeBuf {
 		kr := kernel.Route{Dst: r.Prefix}
 		for _, h := range r.Hops {
@@ -418,6 +417,7 @@ func (d *Daemon) kernelRoutes() []kernel.Route {
 				w = int(uint64(r.Hops[0].Cost) * 100 / uint64(h.Cost))
 			}
 			kr.Nexthops = append(kr.Nexthops, kernel.Nexthop{Gw: nb.Addr, LinkIndex: d.ifaces[h.Iface].index, Weight: max(w, 1)})
+			d.wantCosts[r.Prefix] = append(d.wantCosts[r.Prefix], h.Cost)
 		}
 		if len(kr.Nexthops) > 0 {
 			out = append(out, kr)
