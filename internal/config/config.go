@@ -23,7 +23,8 @@ type Config struct {
 	// LogLevel is debug, info, warn or error. Default info.
 	LogLevel slog.Level `toml:"log_level"`
 	// MemoryLimit is the daemon's GOMEMLIMIT in bytes; 0 leaves Go's default
-	// (no limit). Default "0".
+	// (no limit). Default "5MiB": it keeps a router's RSS under 8 MiB (the
+	// live heap is well under 1 MiB, see docs/BENCHMARKS.md).
 	MemoryLimit Size `toml:"memory_limit"`
 	// GOGC is the garbage collector's target percentage; -1 turns it off,
 	// which is only allowed with a MemoryLimit. Default 100.
@@ -204,7 +205,7 @@ type VLayer struct {
 func Default() *Config {
 	return &Config{
 		LogLevel:    slog.LevelInfo,
-		MemoryLimit: 0,
+		MemoryLimit: 5 * MiB,
 		GOGC:        100,
 		Address: Address{
 			Prefix: netip.MustParsePrefix("10.0.0.0/8"),

@@ -43,7 +43,6 @@ func ruleCases() []errCase {
 		{"size small", `@@memory_limit = "1MiB"`, "memory_limit", "too small"},
 		{"gogc 0", `@@gogc = 0`, "gogc", "0 is invalid"},
 		{"gogc -2", `@@gogc = -2`, "gogc", "-2 is invalid"},
-		{"gogc off unlimited", "@@gogc = -1\n", "gogc", "needs a memory_limit"},
 		{"gogc off limit 0", "memory_limit = \"0\"\n@@gogc = -1\n", "gogc", "needs a memory_limit"},
 
 		// interfaces
