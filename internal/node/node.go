@@ -39,6 +39,12 @@ type Config struct {
 	// re-flooded: then routes the round did not refresh (dead nodes,
 	// broken paths) are dropped. Must be below WaitRound.
 	RoundSettle time.Duration
+	// RefreshRounds: a level that had no round for this many WaitRounds
+	// gets one anyway (0: never). Rounds otherwise come only from changes;
+	// the refresh is the safety net that heals what a quiet network cannot
+	// show (a gnode split whose parts stopped flooding), as OSPF refreshes
+	// its LSAs every 30 minutes.
+	RefreshRounds int
 	// Seed makes the node's random choices reproducible.
 	Seed uint64
 }
@@ -49,6 +55,7 @@ func DefaultConfig(s *addr.Scheme) Config {
 		Scheme: s, MaxRoutes: maps.DefaultMaxRoutes, MaxBnodeLinks: maps.DefaultMaxBnodeLinks,
 		Radar: radar.DefaultConfig(), HookScan: 2 * time.Second, RequestTimeout: 2 * time.Second,
 		WaitRound: 60 * time.Second, MaxAgeRounds: 2, RoundSettle: 10 * time.Second,
+		RefreshRounds: 30,
 	}
 }
 
@@ -62,6 +69,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("node: round settle %v must be positive and below the wait round %v", c.RoundSettle, c.WaitRound)
 	case c.MaxAgeRounds < 1 || c.MaxAgeRounds > 100:
 		return fmt.Errorf("node: max age rounds %d, want 1..100", c.MaxAgeRounds)
+	case c.RefreshRounds < 0 || c.RefreshRounds > 1000:
+		return fmt.Errorf("node: refresh rounds %d, want 0..1000", c.RefreshRounds)
 	}
 	return c.Radar.Validate()
 }
@@ -233,6 +242,8 @@ func (n *Node) NextWakeup() time.Duration {
 	for i := range n.lv {
 		if n.lv[i].pending {
 			next = min(next, n.roundDue(i))
+		} else if r := n.refreshDue(i); r > 0 {
+			next = min(next, r)
 		}
 		if !n.lv[i].settled {
 			next = min(next, n.lv[i].roundStart+n.cfg.RoundSettle)
@@ -266,10 +277,21 @@ func (n *Node) Tick(now time.Duration) {
 		if !n.lv[l].settled && now >= n.lv[l].roundStart+n.cfg.RoundSettle {
 			n.settle(l)
 		}
+		if r := n.refreshDue(l); !n.lv[l].pending && r > 0 && now >= r {
+			n.want(l, false, "refresh")
+		}
 		if n.lv[l].pending && now >= n.roundDue(l) {
 			n.startRound(l)
 		}
 	}
+}
+
+// refreshDue is when level l gets a round for want of any other (0: never).
+func (n *Node) refreshDue(l int) time.Duration {
+	if n.cfg.RefreshRounds == 0 {
+		return 0
+	}
+	return n.lv[l].roundStart + time.Duration(n.cfg.RefreshRounds)*n.cfg.WaitRound
 }
 
 // flushProbes turns the radar's hellos and probes into ECHO_ME packets.
