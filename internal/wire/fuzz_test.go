@@ -130,6 +130,7 @@ func FuzzPutFreeNodes(f *testing.F) { fuzzPayload(f, OpPutFreeNodes) }
 func FuzzPutQSPNRound(f *testing.F) { fuzzPayload(f, OpPutQSPNRound) }
 func FuzzMapBody(f *testing.F)      { fuzzPayload(f, OpPutIntMap, OpPutExtMap, OpPutBnodeMap) }
 func FuzzBroadcast(f *testing.F)    { fuzzPayload(f, OpTracerPkt, OpQSPNClose, OpQSPNOpen) }
+func FuzzRouted(f *testing.F)       { fuzzPayload(f, OpRouted) }
 func FuzzRegister(f *testing.F)     { fuzzPayload(f, OpAndnaRegister) }
 func FuzzCheckCounter(f *testing.F) { fuzzPayload(f, OpAndnaCheckCounter) }
 func FuzzCounterReply(f *testing.F) { fuzzPayload(f, OpAndnaCounterReply) }

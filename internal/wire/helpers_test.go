@@ -80,3 +80,11 @@ func wantErr(tb testing.TB, err, sentinel error, what string) {
 		tb.Fatalf("%s: error %T is not *Error", what, err)
 	}
 }
+
+// must returns b, panicking on err: for building samples.
+func must(b []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return b
+}

@@ -110,6 +110,8 @@ func NewPayload(op Op) Payload {
 		return &MapBody{Kind: op}
 	case OpTracerPkt, OpQSPNClose, OpQSPNOpen:
 		return &Broadcast{Kind: op}
+	case OpRouted:
+		return &Routed{}
 	case OpAndnaRegister:
 		return &Register{}
 	case OpAndnaCheckCounter:

@@ -26,6 +26,7 @@ const (
 	OpTracerPkt Op = 0x20
 	OpQSPNClose Op = 0x21
 	OpQSPNOpen  Op = 0x22
+	OpRouted    Op = 0x23 // an inner packet carried hop by hop to a node or gnode
 
 	OpAndnaRegister     Op = 0x30 // register or update a hostname
 	OpAndnaCheckCounter Op = 0x31 // hash gnode -> counter gnode
@@ -83,6 +84,8 @@ func (o Op) String() string {
 		return "QSPN_CLOSE"
 	case OpQSPNOpen:
 		return "QSPN_OPEN"
+	case OpRouted:
+		return "ROUTED"
 	case OpAndnaRegister:
 		return "ANDNA_REGISTER"
 	case OpAndnaCheckCounter:
@@ -119,7 +122,7 @@ func (o Op) Known() bool {
 	case OpEchoMe, OpEchoReply,
 		OpGetFreeNodes, OpPutFreeNodes, OpGetQSPNRound, OpPutQSPNRound,
 		OpGetIntMap, OpPutIntMap, OpGetExtMap, OpPutExtMap, OpGetBnodeMap, OpPutBnodeMap,
-		OpTracerPkt, OpQSPNClose, OpQSPNOpen,
+		OpTracerPkt, OpQSPNClose, OpQSPNOpen, OpRouted,
 		OpAndnaRegister, OpAndnaCheckCounter, OpAndnaCounterReply,
 		OpAndnaResolve, OpAndnaResolveReply, OpAndnaReverse, OpAndnaReverseReply,
 		OpAndnaGetCache, OpAndnaPutCache, OpAndnaGetQueue, OpAndnaPutQueue,

@@ -63,6 +63,7 @@ type Decoder struct {
 	putQSPNRound PutQSPNRound
 	mapBody      MapBody
 	broadcast    Broadcast
+	routed       Routed
 	register     Register
 	checkCounter CheckCounter
 	counterReply CounterReply
@@ -109,6 +110,8 @@ func (d *Decoder) payload(op Op) Payload {
 	case OpTracerPkt, OpQSPNClose, OpQSPNOpen:
 		d.broadcast.Kind = op
 		return &d.broadcast
+	case OpRouted:
+		return &d.routed
 	case OpAndnaRegister:
 		return &d.register
 	case OpAndnaCheckCounter:

@@ -54,6 +54,7 @@ func rep(n int, b ...byte) []byte {
 
 var (
 	ip4 = cat(4, 10, 0, 0, 1)
+	ip6 = cat(6, rep(16, 0xfd))
 	// registerBody is a valid ANDNA_REGISTER payload, for embedding.
 	registerBody = cat(3, "abc", fill32(1), u32(1), 0, ip4, fill64(2))
 )
@@ -174,6 +175,15 @@ func TestPayloadRejects(t *testing.T) {
 		{"put queue 6", OpAndnaPutQueue, cat(6, rep(6, 0, 0, 0, 1, 4, 10, 0, 0, 1)), ErrInconsistent},
 		{"put queue no address", OpAndnaPutQueue, cat(1, u32(1), 0, 0, 0, 0, 0), ErrInconsistent},
 		{"put queue short", OpAndnaPutQueue, cat(2, u32(1), ip4), ErrTruncated},
+
+		// ROUTED.
+		{"routed ttl 0", OpRouted, cat(0, 0, 0, ip4, ip4, u16(16), rep(16, 0)), ErrInconsistent},
+		{"routed ttl 65", OpRouted, cat(0, 65, 0, ip4, ip4, u16(16), rep(16, 0)), ErrInconsistent},
+		{"routed unknown flag", OpRouted, cat(2, 1, 0, ip4, ip4, u16(16), rep(16, 0)), ErrInconsistent},
+		{"routed level 16", OpRouted, cat(0, 1, 16, ip4, ip4, u16(16), rep(16, 0)), ErrInconsistent},
+		{"routed families differ", OpRouted, cat(0, 1, 0, ip4, ip6, u16(16), rep(16, 0)), ErrInconsistent},
+		{"routed inner too short", OpRouted, cat(0, 1, 0, ip4, ip4, u16(15), rep(15, 0)), ErrInconsistent},
+		{"routed inner cut", OpRouted, cat(0, 1, 0, ip4, ip4, u16(20), rep(16, 0)), ErrTruncated},
 
 		// NACK.
 		{"nack code 0", OpNack, cat(u16(0), 0), ErrInconsistent},

@@ -94,6 +94,8 @@ func samples() []sample {
 		{0x00000033, &Resolve{Flags: ResolveRecursive, Hostname: "bob.example-1"}},
 		{0x00000034, &ResolveReply{ExpiresIn: 259200, Counter: 4, Addr: v6a}},
 		{0x00000035, &Empty{Kind: OpAndnaReverse}},
+		{0x00000023, &Routed{Flags: RoutedNearest, TTL: 64, Level: 1, Dst: v4a, Src: v4b,
+			Inner: must(Encode(7, &Resolve{Hostname: "carol"}))}},
 		{0x00000036, &ReverseReply{Names: []ReverseName{{ExpiresIn: 100, Hostname: "alice"}, {ExpiresIn: 200, Hostname: "alice.mesh"}}}},
 		{0x00000037, &GetCache{HasLevel: true, Level: 2}},
 		{0x00000038, &PutCache{Records: []CacheRecord{
