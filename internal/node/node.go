@@ -8,12 +8,14 @@
 package node
 
 import (
+	"crypto/ed25519"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
 	"time"
 
 	"github.com/ntkd/ntkd/internal/addr"
+	"github.com/ntkd/ntkd/internal/andna"
 	"github.com/ntkd/ntkd/internal/maps"
 	"github.com/ntkd/ntkd/internal/radar"
 	"github.com/ntkd/ntkd/internal/wire"
@@ -47,6 +49,10 @@ type Config struct {
 	RefreshRounds int
 	// Seed makes the node's random choices reproducible.
 	Seed uint64
+	// ANDNA runs the name system when set, with ANDNAKey as the node's
+	// key (ed25519).
+	ANDNA    *andna.Config
+	ANDNAKey ed25519.PrivateKey
 }
 
 // DefaultConfig returns the daemon's defaults for scheme.
@@ -150,6 +156,8 @@ type Node struct {
 	// has told the neighbours our address, or they would drop it.
 	tracerAt time.Duration
 
+	andna *andna.Engine
+
 	now           time.Duration
 	out           []Send
 	routesVersion uint64
@@ -166,6 +174,11 @@ func New(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x6e746b64)), radar: r}
+	if cfg.ANDNA != nil {
+		if n.andna, err = andna.New(*cfg.ANDNA, cfg.Scheme, andnaHost{n}, cfg.ANDNAKey); err != nil {
+			return nil, err
+		}
+	}
 	return n, nil
 }
 
@@ -189,6 +202,7 @@ func (n *Node) RoutesVersion() uint64 { return n.routesVersion }
 
 // Outbox returns the packets to send and forgets them.
 func (n *Node) Outbox() []Send {
+	n.syncANDNA()
 	o := n.out
 	n.out = nil
 	return o
@@ -252,6 +266,9 @@ func (n *Node) NextWakeup() time.Duration {
 	if n.tracerAt > 0 {
 		next = min(next, n.tracerAt)
 	}
+	if n.andna != nil {
+		next = min(next, n.andna.NextWakeup())
+	}
 	return next
 }
 
@@ -266,6 +283,9 @@ func (n *Node) Tick(now time.Duration) {
 			n.hookTimeout()
 		}
 		return
+	}
+	if n.andna != nil {
+		n.andna.Tick(now)
 	}
 	if n.tracerAt > 0 && now >= n.tracerAt {
 		n.tracerAt = 0
@@ -366,6 +386,8 @@ func (n *Node) HandlePacket(now time.Duration, iface int, from radar.PeerID, dat
 	switch p := p.(type) {
 	case *wire.Echo:
 		n.onEcho(iface, from, h, p)
+	case *wire.Routed:
+		n.onRouted(iface, from, p)
 	case *wire.Broadcast:
 		if nb := n.radar.Lookup(iface, from); nb != nil && n.usable(nb) && nb.Cost == 0 && n.state == Hooked {
 			n.holdEarly(nb.Index, data)

@@ -4,10 +4,13 @@
 package sim
 
 import (
+	"crypto/ed25519"
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"time"
 
+	"github.com/ntkd/ntkd/internal/andna"
 	"github.com/ntkd/ntkd/internal/node"
 	"github.com/ntkd/ntkd/internal/radar"
 	"github.com/ntkd/ntkd/internal/topo"
@@ -26,6 +29,9 @@ type Options struct {
 	// breadth-first order from node 0, StartWave apart: a mesh that grows
 	// as people add routers next to working ones. It overrides StartSpread.
 	StartWave time.Duration
+	// ANDNAKey gives node i its ANDNA key when Node.ANDNA is set; nil
+	// derives one from the node's seed (a restarted node keeps its key).
+	ANDNAKey func(i int) ed25519.PrivateKey
 }
 
 type eventKind uint8
@@ -229,6 +235,15 @@ func bfsStarts(t *topo.Topology, gap time.Duration) []time.Duration {
 func (s *Sim) makeNode(i int) error {
 	cfg := s.opt.Node
 	cfg.Seed = s.opt.Seed*1000003 + uint64(i)*7919 + 1
+	if cfg.ANDNA != nil {
+		if s.opt.ANDNAKey != nil {
+			cfg.ANDNAKey = s.opt.ANDNAKey(i)
+		} else {
+			var seed [ed25519.SeedSize]byte
+			binary.BigEndian.PutUint64(seed[:], cfg.Seed)
+			cfg.ANDNAKey = ed25519.NewKeyFromSeed(seed[:])
+		}
+	}
 	nd, err := node.New(cfg)
 	if err != nil {
 		return fmt.Errorf("sim: node %d: %w", i, err)
@@ -256,6 +271,19 @@ func (s *Sim) Node(i int) *node.Node {
 		return nil
 	}
 	return s.nodes[i].n
+}
+
+// WithANDNA runs fn on node i's ANDNA (Register, Resolve...) now, as an
+// event of that node: what it sends goes out. It reports false when the
+// node is dead or has no ANDNA.
+func (s *Sim) WithANDNA(i int, fn func(e *andna.Engine, now time.Duration)) bool {
+	sn := s.nodes[i]
+	if !sn.alive || sn.n.ANDNA() == nil {
+		return false
+	}
+	fn(sn.n.ANDNA(), s.now)
+	s.after(i)
+	return true
 }
 
 // At schedules fn (a scripted event: cut a link, kill a node...) at t.

@@ -237,7 +237,12 @@ type ResolveFlags uint8
 // cache or resolve on the asker's behalf.
 const ResolveRecursive ResolveFlags = 0x01
 
-const resolveFlagsKnown = uint8(ResolveRecursive)
+// ResolveRecord: answer with an ANDNA_PUT_CACHE holding the name's records
+// (its queue) instead of a RESOLVE_REPLY: a hash gnode that is new for the
+// name takes the registration over from a backup gnode (seed §7.1.6).
+const ResolveRecord ResolveFlags = 0x02
+
+const resolveFlagsKnown = uint8(ResolveRecursive | ResolveRecord)
 
 // Resolve is the payload of ANDNA_RESOLVE.
 //

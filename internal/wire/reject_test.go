@@ -337,7 +337,7 @@ func TestEncodeRejects(t *testing.T) {
 		{"check no asker", &CheckCounter{Request: reg}, ErrInconsistent},
 		{"check bad request", &CheckCounter{Asker: v4a}, ErrInconsistent},
 		{"resolve bad name", &Resolve{Hostname: "x."}, ErrInconsistent},
-		{"resolve flag", &Resolve{Hostname: "x", Flags: 2}, ErrInconsistent},
+		{"resolve flag", &Resolve{Hostname: "x", Flags: 4}, ErrInconsistent},
 		{"resolve reply no addr", &ResolveReply{}, ErrInconsistent},
 		{"reverse 256 names", &ReverseReply{Names: make([]ReverseName, 256)}, ErrInconsistent},
 		{"reverse bad name", &ReverseReply{Names: []ReverseName{{Hostname: "UP"}}}, ErrInconsistent},

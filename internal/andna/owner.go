@@ -1,0 +1,159 @@
+package andna
+
+import (
+	"errors"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/ntkd/ntkd/internal/wire"
+)
+
+// ownName is a name this node registers and keeps alive.
+type ownName struct {
+	name    string
+	hash    [32]byte
+	counter uint32 // updates sent so far
+	due     time.Duration
+	state   string
+	expires time.Duration // of the registration at the hash gnode
+	err     error
+}
+
+// OwnName is one of our names as `ntkd ctl andna list` shows it.
+type OwnName struct {
+	Name     string
+	State    string // "registering", "registered", "refused: ..."
+	ExpireIn time.Duration
+	Error    string
+}
+
+// Register starts registering name and keeping it alive until Unregister.
+func (e *Engine) Register(now time.Duration, name string) error {
+	e.now = now
+	c, err := Canonical(name)
+	if err != nil {
+		return err
+	}
+	if _, ok := e.own[c]; ok {
+		return nil
+	}
+	if len(e.own) >= e.cfg.MaxNamesPerKey {
+		return errors.New("andna: this node already registers the most names a key may hold")
+	}
+	e.own[c] = &ownName{name: c, hash: NameHash(c), due: now, state: "registering"}
+	return nil
+}
+
+// Unregister stops updating name; the registration dies when it expires
+// (ANDNA has no revocation, seed §7).
+func (e *Engine) Unregister(name string) bool {
+	c, err := Canonical(name)
+	if err != nil {
+		return false
+	}
+	if _, ok := e.own[c]; !ok {
+		return false
+	}
+	delete(e.own, c)
+	return true
+}
+
+// Names lists our names.
+func (e *Engine) Names() []OwnName {
+	var out []OwnName
+	for _, o := range e.own {
+		n := OwnName{Name: o.name, State: o.state}
+		if o.expires > e.now {
+			n.ExpireIn = o.expires - e.now
+		}
+		if o.err != nil {
+			n.Error = o.err.Error()
+		}
+		out = append(out, n)
+	}
+	slices.SortFunc(out, func(a, b OwnName) int {
+		if a.Name < b.Name {
+			return -1
+		}
+		if a.Name > b.Name {
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// registration builds our signed request for o.
+func (e *Engine) registration(o *ownName, backup bool) *wire.Register {
+	r := &wire.Register{Hostname: o.name, PubKey: e.pub, Counter: o.counter, Addr: e.addr}
+	if backup {
+		r.Flags = wire.RegisterBackup
+	}
+	e.sign(r)
+	return r
+}
+
+// registerName sends a registration or an update of o to its hash gnode,
+// then to its backup gnodes (seed §7.1.4).
+func (e *Engine) registerName(o *ownName) {
+	o.counter++
+	o.due = e.now + e.cfg.UpdateEvery
+	retry := e.now + 4*e.cfg.RequestTimeout*time.Duration(e.cfg.Retries+1)
+	out := Out{Dst: hashAddr(e.scheme, o.hash), Level: 1, Nearest: true, P: e.registration(o, false)}
+	e.request(out, func(_ netip.Addr, p wire.Payload) {
+		if cur, ok := e.own[o.name]; !ok || cur != o {
+			return // unregistered meanwhile
+		}
+		switch p := p.(type) {
+		case *wire.Empty: // ACK
+		case *wire.Nack:
+			switch p.Code {
+			case wire.CodeTooEarly, wire.CodeReplay:
+				// An earlier copy of this update got there first.
+			default:
+				o.state, o.err = "refused: "+p.Code.String(), &RefusedError{Code: p.Code}
+				e.Stats.Refused++
+				o.due = min(o.due, retry)
+				return
+			}
+		default:
+			return
+		}
+		if o.state != "registered" {
+			e.Stats.Registered++
+		} else {
+			e.Stats.Updated++
+		}
+		o.state, o.err, o.expires = "registered", nil, e.now+e.cfg.Hibernation
+		for i := 1; i <= e.cfg.BackupGnodes; i++ {
+			b := Out{Dst: hashAddr(e.scheme, backupHash(o.hash, i)), Level: 1, Nearest: true, P: e.registration(o, true)}
+			e.request(b, func(netip.Addr, wire.Payload) {}, func() {})
+		}
+	}, func() {
+		if cur, ok := e.own[o.name]; ok && cur == o {
+			o.err = ErrTimeout
+			o.due = min(o.due, retry)
+		}
+	})
+}
+
+// onReverse answers a reverse lookup with our names (seed §7.8.2).
+func (e *Engine) onReverse(src netip.Addr, id uint32) {
+	var rr wire.ReverseReply
+	for _, n := range e.Names() {
+		if n.State == "registered" && len(rr.Names) < 255 {
+			rr.Names = append(rr.Names, wire.ReverseName{ExpiresIn: seconds(n.ExpireIn), Hostname: n.Name})
+		}
+	}
+	e.reply(src, id, &rr)
+}
+
+// seconds rounds a duration up to whole seconds for the wire.
+func seconds(d time.Duration) uint32 {
+	if d <= 0 {
+		return 0
+	}
+	s := (d + time.Second - 1) / time.Second
+	return uint32(min(s, 1<<32-1))
+}
