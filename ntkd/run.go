@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
@@ -112,9 +113,15 @@ func serve(ctx context.Context, cfg *config.Config, path string, level *slog.Lev
 	} else {
 		go forwardKernelEvents(ctx, kev, events)
 	}
+	var key ed25519.PrivateKey
+	if cfg.ANDNA.Enabled {
+		if key, err = daemon.LoadOrCreateKey(cfg.ANDNA.KeyDir); err != nil {
+			return exitFail, err
+		}
+	}
 	d, err := daemon.New(daemon.Options{
 		Config: cfg, Version: version, Logger: log, Transport: tr, Kernel: k,
-		OpenWifi: openWifi, Events: events,
+		OpenWifi: openWifi, Events: events, ANDNAKey: key,
 	})
 	if err != nil {
 		if errors.Is(err, daemon.ErrNoInterface) {

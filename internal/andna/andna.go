@@ -48,6 +48,8 @@ type Config struct {
 	MaxNamesPerKey int
 	// BackupGnodes is MAX_ANDNA_BACKUP_GNODES (2).
 	BackupGnodes int
+	// MaxQueue is MAX_ANDNA_QUEUE (5): claims kept per name, owner first.
+	MaxQueue int
 	// ViaBnode resolves through a border node of our gnode, which answers
 	// from its cache or resolves for us (seed §7.8.1), so popular names do
 	// not overload their hash gnode.
@@ -62,7 +64,7 @@ func DefaultConfig() Config {
 	return Config{
 		Hibernation: 72 * time.Hour, MinUpdateAge: 24 * time.Hour, UpdateEvery: 36 * time.Hour,
 		RequestTimeout: 5 * time.Second, Retries: 2,
-		MaxNamesPerKey: 256, BackupGnodes: 2,
+		MaxNamesPerKey: 256, BackupGnodes: 2, MaxQueue: wire.MaxQueue,
 		MaxRecords: 16384, MaxKeys: 16384, MaxResolved: 1024, MaxPending: 1024,
 	}
 }
@@ -74,8 +76,8 @@ func (c *Config) Validate() error {
 		return errors.New("andna: timers must be positive")
 	case c.UpdateEvery < c.MinUpdateAge || c.UpdateEvery >= c.Hibernation:
 		return fmt.Errorf("andna: update interval %v must be within [%v, %v)", c.UpdateEvery, c.MinUpdateAge, c.Hibernation)
-	case c.Retries < 0 || c.MaxNamesPerKey < 1 || c.BackupGnodes < 0 || c.BackupGnodes > 8:
-		return errors.New("andna: retries, names per key or backup gnodes out of range")
+	case c.Retries < 0 || c.MaxNamesPerKey < 1 || c.BackupGnodes < 0 || c.BackupGnodes > 8 || c.MaxQueue < 1 || c.MaxQueue > wire.MaxQueue:
+		return errors.New("andna: retries, names per key, backup gnodes or queue length out of range")
 	case c.MaxRecords < 1 || c.MaxKeys < 1 || c.MaxResolved < 1 || c.MaxPending < 1:
 		return errors.New("andna: table bounds must be positive")
 	}

@@ -25,7 +25,7 @@ func (e *Engine) checkClaim(r *wire.Register, rec *record) wire.Code {
 		}
 		return wire.CodeOK
 	}
-	if len(rec.queue) >= wire.MaxQueue {
+	if len(rec.queue) >= e.cfg.MaxQueue {
 		return wire.CodeQueueFull
 	}
 	return wire.CodeOK
@@ -301,7 +301,7 @@ func (e *Engine) importRecords(rs []wire.CacheRecord, backup bool) {
 			}
 			continue
 		}
-		if len(rec.queue) < wire.MaxQueue {
+		if len(rec.queue) < e.cfg.MaxQueue {
 			rec.queue = append(rec.queue, ent) // records come owner first
 		}
 	}

@@ -168,7 +168,8 @@ type ANDNA struct {
 	// MinUpdateInterval refuses updates that come earlier than this after
 	// the last one; 0..Hibernation (exclusive). Default 24h.
 	MinUpdateInterval time.Duration `toml:"min_update_interval"`
-	// MaxQueue is MAX_ANDNA_QUEUE, the requests queued per name, 1..16.
+	// MaxQueue is MAX_ANDNA_QUEUE, the claims kept per name, 1..5 (the
+	// wire's ANDNA_PUT_QUEUE carries at most 5).
 	// Default 5.
 	MaxQueue int `toml:"max_queue"`
 	// BackupGnodes is MAX_ANDNA_BACKUP_GNODES, 0..8. Default 2.

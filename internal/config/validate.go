@@ -182,7 +182,7 @@ func (c *Config) validateANDNA(v *validator) {
 			"min_update_interval (%v) must be shorter than hibernation (%v), or records expire before they may be updated",
 			a.MinUpdateInterval, a.Hibernation)
 	}
-	v.intRange("andna.max_queue", a.MaxQueue, 1, 16)
+	v.intRange("andna.max_queue", a.MaxQueue, 1, 5)
 	v.intRange("andna.backup_gnodes", a.BackupGnodes, 0, 8)
 	v.intRange("andna.max_names_per_key", a.MaxNamesPerKey, 1, 65535)
 

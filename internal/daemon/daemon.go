@@ -8,6 +8,7 @@ package daemon
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/ntkd/ntkd/internal/addr"
+	"github.com/ntkd/ntkd/internal/andna"
 	"github.com/ntkd/ntkd/internal/config"
 	"github.com/ntkd/ntkd/internal/kernel"
 	"github.com/ntkd/ntkd/internal/node"
@@ -116,6 +118,9 @@ type Options struct {
 	// Timers override the node's protocol timers (tests, the lab); nil
 	// takes them from the configuration.
 	Timers func(*node.Config)
+	// ANDNAKey is the node's name key (LoadOrCreateKey); required when the
+	// configuration enables ANDNA.
+	ANDNAKey ed25519.PrivateKey
 }
 
 // Event is a kernel change the loop must look at.
@@ -141,6 +146,9 @@ type iface struct {
 
 // Daemon is one running ntkd.
 type Daemon struct {
+	// waiters get the answers of ANDNA requests, by token.
+	waiters map[uint64]chan andna.Result
+
 	cfg    *config.Config
 	opt    Options
 	log    *slog.Logger
@@ -205,6 +213,13 @@ func New(o Options) (*Daemon, error) {
 	if o.Timers != nil {
 		o.Timers(&nc)
 	}
+	if o.Config.ANDNA.Enabled {
+		if o.ANDNAKey == nil {
+			return nil, errors.New("daemon: ANDNA is enabled but no key was given")
+		}
+		ac := ANDNAConfig(&o.Config.ANDNA)
+		nc.ANDNA, nc.ANDNAKey = &ac, o.ANDNAKey
+	}
 	nc.Seed = o.Seed
 	if nc.Seed == 0 {
 		// The runtime's generator is seeded from the kernel; the seed is no
@@ -227,8 +242,10 @@ func New(o Options) (*Daemon, error) {
 		cfg: o.Config, opt: o, log: log, scheme: s, node: n, tr: o.Transport, k: o.Kernel,
 		wifi: o.Wifi, links: links, wifiSeen: map[radar.PeerID]wifiSample{},
 		do: make(chan func()), reload: make(chan *config.Config),
+		waiters: map[uint64]chan andna.Result{},
 	}
 	d.setInterfaces(o.Config.Interfaces)
+	d.setNames(o.Config.ANDNA.Names)
 	return d, nil
 }
 
@@ -346,7 +363,9 @@ func (d *Daemon) receive(p transport.Packet) {
 
 // after carries out what the node asked for: packets, address, routes.
 func (d *Daemon) after() {
-	for _, s := range d.node.Outbox() {
+	out := d.node.Outbox()
+	d.andnaResults()
+	for _, s := range out {
 		if err := d.tr.Send(s); err != nil {
 			d.counters.sendErrors++
 			d.log.Debug("send", "iface", d.ifaces[s.Iface].name, "op", s.Op, "err", err)
@@ -617,6 +636,8 @@ func (d *Daemon) applyReload(c *config.Config) {
 	d.setInterfaces(c.Interfaces)
 	d.cfg.Interfaces = c.Interfaces
 	d.scanIfaces()
+	d.setNames(c.ANDNA.Names)
+	d.cfg.ANDNA.Names = c.ANDNA.Names
 	d.log.Info("configuration reloaded", "interfaces", d.ifaceNames())
 }
 

@@ -2,9 +2,12 @@ package daemon
 
 import (
 	"context"
+	"crypto/ed25519"
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -229,7 +232,8 @@ func line(t *testing.T, n int) *testNet {
 		cfg.Interfaces = []config.Interface{{Name: "eth0"}, {Name: "eth1"}}
 		k := newFakeKernel()
 		fl := &fakeLinks{down: map[string]bool{}}
-		d, err := New(Options{Config: cfg, Version: "test", Transport: tn.hub.trs[i], Kernel: k, Links: fl, Seed: uint64(i + 1), Timers: fastTimers})
+		d, err := New(Options{Config: cfg, Version: "test", Transport: tn.hub.trs[i], Kernel: k, Links: fl, Seed: uint64(i + 1), Timers: fastTimers,
+			ANDNAKey: ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -414,5 +418,62 @@ func TestNewRefusesNoInterface(t *testing.T) {
 	_, err := New(Options{Config: cfg, Transport: newHub(1).trs[0], Kernel: newFakeKernel()})
 	if err != ErrNoInterface {
 		t.Fatalf("err %v, want ErrNoInterface", err)
+	}
+}
+
+// TestANDNAOverTheDaemon: a name added to one daemon's configuration (by
+// reload) resolves from the far end of the line, and the reverse lookup
+// asks its node.
+func TestANDNAOverTheDaemon(t *testing.T) {
+	tn := line(t, 4)
+	waitFor(t, "full routes", 30*time.Second, tn.full)
+	cfg := config.Default()
+	cfg.Interfaces = []config.Interface{{Name: "eth0"}, {Name: "eth1"}}
+	cfg.ANDNA.Names = []string{"alpha"}
+	if err := tn.ds[0].Reload(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	var owner netip.Addr
+	if err := tn.ds[0].Do(context.Background(), func() { owner = tn.ds[0].node.Addr() }); err != nil {
+		t.Fatal(err)
+	}
+	var last string
+	waitFor(t, "alpha resolves from the far end", 30*time.Second, func() (bool, string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		addrs, ttl, err := tn.ds[3].Resolve(ctx, "alpha")
+		last = fmt.Sprint(addrs, ttl, err)
+		return err == nil && len(addrs) == 1 && addrs[0] == owner && ttl > 0, last
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	names, _, err := tn.ds[3].Reverse(ctx, owner)
+	if err != nil || len(names) != 1 || names[0] != "alpha" {
+		t.Fatalf("reverse of %v: %v %v", owner, names, err)
+	}
+	if _, _, err := tn.ds[3].Resolve(ctx, "nobody"); err == nil {
+		t.Fatal("a name nobody registered resolved")
+	}
+}
+
+func TestLoadOrCreateKey(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "etc", "ntkd")
+	k1, err := LoadOrCreateKey(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(filepath.Join(dir, KeyFile))
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("key file: %v %v", st, err)
+	}
+	k2, err := LoadOrCreateKey(dir)
+	if err != nil || !k1.Equal(k2) {
+		t.Fatalf("the key changed on the second start: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, KeyFile), []byte("not hex\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadOrCreateKey(dir); err == nil {
+		t.Fatal("a damaged key file was accepted")
 	}
 }
