@@ -37,6 +37,7 @@ var Commands = []string{CmdStatus, CmdNeighbours, CmdMaps, CmdRoutes, CmdQSPN, C
 type Request struct {
 	Cmd   string `json:"cmd"`
 	Level int    `json:"level,omitempty"` // maps: only this level (-1: all)
+	Arg   string `json:"arg,omitempty"`   // andna-*: the name or address
 }
 
 // Response wraps every answer: Error is set instead of Data on failure.
@@ -69,13 +70,14 @@ func Listen(path string, h Handler, log *slog.Logger) (*Server, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("control socket %s: %w", path, err)
 	}
-	if c, err := net.DialTimeout("unix", path, 200*time.Millisecond); err == nil {
+	d := net.Dialer{Timeout: 200 * time.Millisecond}
+	if c, err := d.DialUnix(context.Background(), "unix", nil, unixAddr(path)); err == nil {
 		c.Close()
 		return nil, fmt.Errorf("control socket %s: another ntkd is running", path)
 	}
 	_ = os.Remove(path)
 	old := syscall.Umask(0o177)
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	ln, err := net.ListenUnix("unix", unixAddr(path))
 	syscall.Umask(old)
 	if err != nil {
 		return nil, fmt.Errorf("control socket %s: %w", path, err)
@@ -139,6 +141,10 @@ func (s *Server) serve(ctx context.Context, c *net.UnixConn) {
 	writeResponse(c, data, err)
 }
 
+// unixAddr is the socket's address. Dialling it, rather than a string,
+// keeps Go's DNS resolver out of the router build.
+func unixAddr(path string) *net.UnixAddr { return &net.UnixAddr{Name: path, Net: "unix"} }
+
 func peerUID(c *net.UnixConn) (int, bool) {
 	raw, err := c.SyscallConn()
 	if err != nil {
@@ -171,7 +177,7 @@ func writeResponse(w io.Writer, data any, err error) {
 // data into out (nil: keep it raw in the returned message).
 func Call(ctx context.Context, path string, req Request, out any) (json.RawMessage, error) {
 	var d net.Dialer
-	c, err := d.DialContext(ctx, "unix", path)
+	c, err := d.DialUnix(ctx, "unix", nil, unixAddr(path))
 	if err != nil {
 		return nil, fmt.Errorf("cannot reach ntkd at %s (is it running? are you root?): %w", path, err)
 	}

@@ -24,11 +24,11 @@ func (k *Kernel) SetAddr(ifindex int, a netip.Prefix) error {
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if k.h == nil {
+	if k.rt == nil {
 		return ErrClosed
 	}
 	// Replace rather than add: adding an address that is already there fails.
-	if err := k.h.AddrReplace(nil, addr); err != nil {
+	if err := k.rt.addr(unix.RTM_NEWADDR, addr); err != nil {
 		return fmt.Errorf("kernel: add address %v to link %d: %w", a, ifindex, err)
 	}
 	return nil
@@ -43,10 +43,10 @@ func (k *Kernel) DelAddr(ifindex int, a netip.Prefix) error {
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if k.h == nil {
+	if k.rt == nil {
 		return ErrClosed
 	}
-	if err := k.h.AddrDel(nil, addr); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) && !errors.Is(err, unix.ENODEV) {
+	if err := k.rt.addr(unix.RTM_DELADDR, addr); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) && !errors.Is(err, unix.ENODEV) {
 		return fmt.Errorf("kernel: delete address %v from link %d: %w", a, ifindex, err)
 	}
 	return nil
@@ -122,10 +122,10 @@ func (k *Kernel) NeighbourMAC(ifindex int, ip netip.Addr) (net.HardwareAddr, boo
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if k.h == nil || !ip.IsValid() {
+	if k.rt == nil || !ip.IsValid() {
 		return nil, false
 	}
-	neighs, err := k.h.NeighList(ifindex, family)
+	neighs, err := k.rt.neighbours(ifindex, family)
 	if err != nil {
 		return nil, false
 	}
@@ -203,7 +203,7 @@ func (k *Kernel) inNetns(f func() error) error {
 	}
 	// Copy the handle so that a concurrent Close cannot pull it away.
 	k.mu.Lock()
-	if k.h == nil {
+	if k.rt == nil {
 		k.mu.Unlock()
 		return ErrClosed
 	}

@@ -1,6 +1,6 @@
 // Package kernel is ntkd's Linux side: it installs the routes the protocol core
 // computes, prepares the mesh interfaces and reports link changes, over rtnetlink
-// (github.com/vishvananda/netlink).
+// (with github.com/vishvananda/netlink's nl package and types).
 //
 // Choices, and why:
 //
@@ -18,9 +18,11 @@
 //     replacements and deletions, so a stable network costs no netlink traffic.
 //     Resync compares with what the kernel really holds instead, to repair routes
 //     someone else deleted or changed, or whose notification we lost.
-//   - Netlink handles are opened for NETLINK_ROUTE only. netlink.NewHandle() with
-//     no argument also opens XFRM and NETFILTER sockets, which router kernels often
-//     lack, and then fails as a whole.
+//   - The rtnetlink messages are built and decoded in rtnl.go, not by
+//     netlink.Handle: its methods link the decoders of every kind of link and
+//     route encapsulation, ~300 KB of a router build for the few fields we use.
+//     Only NETLINK_ROUTE sockets are opened (netlink.NewHandle() with no argument
+//     also opens XFRM and NETFILTER ones, which router kernels often lack).
 //   - Routes go into the main table by default; an own table gets an `ip rule
 //     lookup <table>` that Sync adds and Flush removes.
 package kernel
@@ -33,7 +35,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
@@ -144,9 +145,9 @@ type Kernel struct {
 	cfg Config
 	ns  netns.NsHandle // our own copy; None when opened in the current namespace
 
-	// mu serialises everything that uses h, which is not safe for concurrent use.
+	// mu serialises everything that uses rt, which is not safe for concurrent use.
 	mu        sync.Mutex
-	h         *netlink.Handle
+	rt        *rtnl                  // nil once closed
 	installed map[netip.Prefix]Route // what we believe the kernel holds; nil Nexthops = unknown
 	ruleOK    bool                   // our ip rule is known to be in place
 
@@ -184,36 +185,17 @@ func open(ns netns.NsHandle, cfg Config) (*Kernel, error) {
 	if err != nil {
 		return nil, err
 	}
-	h, err := newHandle(ns)
+	rt, err := openRtnl(ns)
 	if err != nil {
 		return nil, err
 	}
 	return &Kernel{
 		cfg:       cfg,
 		ns:        ns,
-		h:         h,
+		rt:        rt,
 		installed: map[netip.Prefix]Route{},
 		want:      map[netip.Prefix]Route{},
 	}, nil
-}
-
-// newHandle opens a NETLINK_ROUTE-only handle in ns (None: the current one).
-func newHandle(ns netns.NsHandle) (*netlink.Handle, error) {
-	var h *netlink.Handle
-	var err error
-	if ns.IsOpen() {
-		h, err = netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
-	} else {
-		h, err = netlink.NewHandle(unix.NETLINK_ROUTE)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("kernel: open rtnetlink: %w", err)
-	}
-	if err := h.SetSocketTimeout(netlinkTimeout); err != nil {
-		h.Close()
-		return nil, fmt.Errorf("kernel: rtnetlink timeout: %w", err)
-	}
-	return h, nil
 }
 
 func dupNetns(ns netns.NsHandle) (netns.NsHandle, error) {
@@ -224,16 +206,16 @@ func dupNetns(ns netns.NsHandle) (netns.NsHandle, error) {
 	return netns.NsHandle(fd), nil
 }
 
-// Close releases the netlink handle. It does not remove routes: call Flush first
+// Close releases the netlink socket. It does not remove routes: call Flush first
 // for that. Watch keeps running until its context is done.
 func (k *Kernel) Close() error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if k.h == nil {
+	if k.rt == nil {
 		return ErrClosed
 	}
-	k.h.Close()
-	k.h = nil
+	k.rt.close()
+	k.rt = nil
 	if k.ns.IsOpen() {
 		return k.ns.Close()
 	}

@@ -4,9 +4,9 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"maps"
 	"net/netip"
 	"slices"
+	"sort"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -96,16 +96,20 @@ func sameRoute(a, b Route) bool {
 	return slices.Equal(x, y)
 }
 
+// The sorts of this package go through sort.Slice: slices.SortFunc would
+// compile a sorting algorithm for every element type, ~12 KB of router code each.
+
 func sortedHops(hops []Nexthop) []Nexthop {
 	s := slices.Clone(hops)
-	slices.SortFunc(s, func(a, b Nexthop) int {
+	sort.Slice(s, func(i, j int) bool {
+		a, b := s[i], s[j]
 		if c := cmp.Compare(a.LinkIndex, b.LinkIndex); c != 0 {
-			return c
+			return c < 0
 		}
 		if c := a.Gw.Compare(b.Gw); c != 0 {
-			return c
+			return c < 0
 		}
-		return cmp.Compare(a.Weight, b.Weight)
+		return a.Weight < b.Weight
 	})
 	return s
 }
@@ -154,8 +158,7 @@ func (k *Kernel) fromNetlink(nr netlink.Route) Route {
 
 // listOurs dumps the routes of our protocol in our table and family.
 func (k *Kernel) listOurs() ([]netlink.Route, error) {
-	filter := &netlink.Route{Table: k.cfg.Table, Protocol: netlink.RouteProtocol(k.cfg.Protocol)}
-	rs, err := k.h.RouteListFiltered(k.cfg.Family, filter, netlink.RT_FILTER_TABLE|netlink.RT_FILTER_PROTOCOL)
+	rs, err := k.rt.routes(k.cfg.Family, k.cfg.Table, k.cfg.Protocol)
 	if err != nil {
 		return nil, fmt.Errorf("kernel: list routes of protocol %d in table %d: %w", k.cfg.Protocol, k.cfg.Table, err)
 	}
@@ -163,7 +166,7 @@ func (k *Kernel) listOurs() ([]netlink.Route, error) {
 }
 
 func (k *Kernel) replace(r Route) error {
-	if err := k.h.RouteReplace(k.toNetlink(r)); err != nil {
+	if err := k.rt.replaceRoute(k.toNetlink(r)); err != nil {
 		return fmt.Errorf("kernel: install %v: %w", r, err)
 	}
 	return nil
@@ -190,7 +193,7 @@ func (k *Kernel) delKernel(nr *netlink.Route) error {
 	if d.Dst == nil {
 		d.Dst = prefixToIPNet(k.dstPrefix(nil))
 	}
-	if err := k.h.RouteDel(d); err != nil && !errors.Is(err, unix.ESRCH) {
+	if err := k.rt.delRoute(d); err != nil && !errors.Is(err, unix.ESRCH) {
 		return fmt.Errorf("kernel: delete route %v: %w", k.dstPrefix(nr.Dst), err)
 	}
 	return nil
@@ -220,7 +223,7 @@ func (k *Kernel) Sync(want []Route) (SyncStats, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	var st SyncStats
-	if k.h == nil {
+	if k.rt == nil {
 		return st, ErrClosed
 	}
 	valid, errs := k.validateAll(want)
@@ -274,7 +277,7 @@ func (k *Kernel) Resync() (SyncStats, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	var st SyncStats
-	if k.h == nil {
+	if k.rt == nil {
 		return st, ErrClosed
 	}
 	var errs []error
@@ -352,7 +355,7 @@ func (k *Kernel) Resync() (SyncStats, error) {
 func (k *Kernel) Installed() ([]Route, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if k.h == nil {
+	if k.rt == nil {
 		return nil, ErrClosed
 	}
 	krs, err := k.listOurs()
@@ -363,7 +366,7 @@ func (k *Kernel) Installed() ([]Route, error) {
 	for _, nr := range krs {
 		out = append(out, k.fromNetlink(nr))
 	}
-	slices.SortFunc(out, func(a, b Route) int { return comparePrefix(a.Dst, b.Dst) })
+	sort.Slice(out, func(i, j int) bool { return comparePrefix(out[i].Dst, out[j].Dst) < 0 })
 	return out, nil
 }
 
@@ -386,7 +389,7 @@ func (k *Kernel) Wanted() []Route {
 func (k *Kernel) Flush() error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if k.h == nil {
+	if k.rt == nil {
 		return ErrClosed
 	}
 	k.setWant(map[netip.Prefix]Route{})
@@ -410,27 +413,15 @@ func (k *Kernel) Flush() error {
 	return errors.Join(errs...)
 }
 
-// ourRule is the ip rule sending lookups to our own table.
-func (k *Kernel) ourRule() *netlink.Rule {
-	r := netlink.NewRule()
-	r.Family = k.cfg.Family
-	r.Table = k.cfg.Table
-	r.Priority = k.cfg.RulePriority
-	r.Protocol = uint8(k.cfg.Protocol)
-	return r
-}
-
 // findRules lists the rules that are ours: our table and priority, no selector.
-func (k *Kernel) findRules() ([]netlink.Rule, error) {
-	rules, err := k.h.RuleListFiltered(k.cfg.Family, &netlink.Rule{Table: k.cfg.Table}, netlink.RT_FILTER_TABLE)
+func (k *Kernel) findRules() ([]ipRule, error) {
+	rules, err := k.rt.rules(k.cfg.Family)
 	if err != nil {
 		return nil, fmt.Errorf("kernel: list ip rules: %w", err)
 	}
-	var ours []netlink.Rule
+	var ours []ipRule
 	for _, r := range rules {
-		if r.Table == k.cfg.Table && r.Priority == k.cfg.RulePriority &&
-			r.Src == nil && r.Dst == nil && r.IifName == "" && r.OifName == "" && r.Mark == 0 && r.Mask == nil &&
-			r.Tos == 0 && r.IPProto == 0 && r.Dport == nil && r.Sport == nil && r.UIDRange == nil && !r.Invert {
+		if r.table == k.cfg.Table && r.priority == k.cfg.RulePriority && !r.selector {
 			ours = append(ours, r)
 		}
 	}
@@ -447,7 +438,8 @@ func (k *Kernel) ensureRule() error {
 		return err
 	}
 	if len(rules) == 0 {
-		if err := k.h.RuleAdd(k.ourRule()); err != nil && !errors.Is(err, unix.EEXIST) {
+		err := k.rt.rule(unix.RTM_NEWRULE, k.cfg.Family, k.cfg.Table, k.cfg.RulePriority, uint8(k.cfg.Protocol))
+		if err != nil && !errors.Is(err, unix.EEXIST) {
 			return fmt.Errorf("kernel: add ip rule lookup %d priority %d: %w", k.cfg.Table, k.cfg.RulePriority, err)
 		}
 	}
@@ -464,9 +456,8 @@ func (k *Kernel) deleteRules() error {
 	for _, found := range rules {
 		// Delete with the protocol the kernel reports: a rule added by hand has
 		// none, and a rule with another protocol does not match ours.
-		r := k.ourRule()
-		r.Protocol = found.Protocol
-		if err := k.h.RuleDel(r); err != nil && !errors.Is(err, unix.ENOENT) {
+		err := k.rt.rule(unix.RTM_DELRULE, k.cfg.Family, k.cfg.Table, k.cfg.RulePriority, found.protocol)
+		if err != nil && !errors.Is(err, unix.ENOENT) {
 			errs = append(errs, fmt.Errorf("kernel: delete ip rule lookup %d priority %d: %w", k.cfg.Table, k.cfg.RulePriority, err))
 		}
 	}
@@ -482,5 +473,10 @@ func comparePrefix(a, b netip.Prefix) int {
 
 // sortedKeys gives a stable order, so that requests and errors are reproducible.
 func sortedKeys[V any](m map[netip.Prefix]V) []netip.Prefix {
-	return slices.SortedFunc(maps.Keys(m), comparePrefix)
+	keys := make([]netip.Prefix, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return comparePrefix(keys[i], keys[j]) < 0 })
+	return keys
 }

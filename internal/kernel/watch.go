@@ -7,7 +7,6 @@ import (
 	"net"
 	"time"
 
-	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
@@ -69,19 +68,6 @@ func (l LinkState) Up() bool { return l.Flags&net.FlagUp != 0 }
 // Usable reports whether packets can flow: administratively up with carrier.
 func (l LinkState) Usable() bool { return l.Up() && l.Carrier }
 
-func linkStateOf(l netlink.Link) LinkState {
-	a := l.Attrs()
-	return LinkState{
-		Index:        a.Index,
-		Name:         a.Name,
-		Flags:        a.Flags,
-		Carrier:      a.RawFlags&unix.IFF_LOWER_UP != 0,
-		OperState:    a.OperState.String(),
-		MTU:          a.MTU,
-		HardwareAddr: append(net.HardwareAddr(nil), a.HardwareAddr...),
-	}
-}
-
 func sameLinkState(a, b LinkState) bool {
 	return a.Index == b.Index && a.Name == b.Name && a.Flags == b.Flags && a.Carrier == b.Carrier &&
 		a.OperState == b.OperState && a.MTU == b.MTU && string(a.HardwareAddr) == string(b.HardwareAddr)
@@ -115,8 +101,8 @@ const (
 	resubscribeMax = 30 * time.Second
 )
 
-type linkSubscribeFunc func(chan<- netlink.LinkUpdate, <-chan struct{}, netlink.LinkSubscribeOptions) error
-type routeSubscribeFunc func(chan<- netlink.RouteUpdate, <-chan struct{}, netlink.RouteSubscribeOptions) error
+type linkSubscribeFunc func(chan<- linkUpdate, <-chan struct{}, subOptions) error
+type routeSubscribeFunc func(chan<- routeUpdate, <-chan struct{}, subOptions) error
 
 // watcher is the state of one Watch; only its run goroutine touches it after start.
 type watcher struct {
@@ -132,8 +118,8 @@ type watcher struct {
 	gen   int           // numbers subscriptions, so errors of abandoned ones are ignored
 	links map[int]LinkState
 
-	linkSub  *subscription[netlink.LinkUpdate]
-	routeSub *subscription[netlink.RouteUpdate]
+	linkSub  *subscription[linkUpdate]
+	routeSub *subscription[routeUpdate]
 
 	queue        []Event
 	resyncQueued bool
@@ -166,7 +152,7 @@ type subError struct {
 func (k *Kernel) newWatcher() (*watcher, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if k.h == nil {
+	if k.rt == nil {
 		return nil, ErrClosed
 	}
 	ns := netns.None()
@@ -179,8 +165,8 @@ func (k *Kernel) newWatcher() (*watcher, error) {
 	return &watcher{
 		k:               k,
 		ns:              ns,
-		subscribeLinks:  netlink.LinkSubscribeWithOptions,
-		subscribeRoutes: netlink.RouteSubscribeWithOptions,
+		subscribeLinks:  subscribeLinks,
+		subscribeRoutes: subscribeRoutes,
 		out:             make(chan Event, 16),
 		errs:            make(chan subError, 4),
 		links:           map[int]LinkState{},
@@ -210,24 +196,12 @@ func (w *watcher) onError(gen int) func(error) {
 	}
 }
 
-func (w *watcher) nsOption() *netns.NsHandle {
-	if w.ns.IsOpen() {
-		return &w.ns
-	}
-	return nil
-}
-
 func (w *watcher) startRoutes() error {
 	w.gen++
-	s := &subscription[netlink.RouteUpdate]{gen: w.gen, ch: make(chan netlink.RouteUpdate, 64), done: make(chan struct{})}
-	err := w.subscribeRoutes(s.ch, s.done, netlink.RouteSubscribeOptions{
-		Namespace:              w.nsOption(),
-		ErrorCallback:          w.onError(s.gen),
-		ReceiveBufferSize:      routeRcvBuf,
-		ReceiveBufferForceSize: true,
-	})
+	s := &subscription[routeUpdate]{gen: w.gen, ch: make(chan routeUpdate, 64), done: make(chan struct{})}
+	err := w.subscribeRoutes(s.ch, s.done, subOptions{ns: w.ns, onError: w.onError(s.gen), rcvBuf: routeRcvBuf})
 	if err != nil {
-		close(s.done) // closes the socket if one was opened; netlink started no reader
+		close(s.done) // no socket stays open, no reader started
 		return fmt.Errorf("kernel: subscribe to route changes: %w", err)
 	}
 	w.routeSub = s
@@ -237,11 +211,8 @@ func (w *watcher) startRoutes() error {
 // startLinks subscribes first and lists afterwards, so no change falls between.
 func (w *watcher) startLinks() error {
 	w.gen++
-	s := &subscription[netlink.LinkUpdate]{gen: w.gen, ch: make(chan netlink.LinkUpdate, 64), done: make(chan struct{})}
-	err := w.subscribeLinks(s.ch, s.done, netlink.LinkSubscribeOptions{
-		Namespace:     w.nsOption(),
-		ErrorCallback: w.onError(s.gen),
-	})
+	s := &subscription[linkUpdate]{gen: w.gen, ch: make(chan linkUpdate, 64), done: make(chan struct{})}
+	err := w.subscribeLinks(s.ch, s.done, subOptions{ns: w.ns, onError: w.onError(s.gen)})
 	if err != nil {
 		close(s.done)
 		return fmt.Errorf("kernel: subscribe to link changes: %w", err)
@@ -256,19 +227,18 @@ func (w *watcher) startLinks() error {
 
 // relist compares the links the kernel has with those we know.
 func (w *watcher) relist() error {
-	// A handle of our own: the Kernel's one is not safe for concurrent use.
-	h, err := newHandle(w.ns)
+	// A socket of our own: the Kernel's one is not safe for concurrent use.
+	rt, err := openRtnl(w.ns)
 	if err != nil {
 		return err
 	}
-	defer h.Close()
-	links, err := h.LinkList()
+	defer rt.close()
+	links, err := rt.links()
 	if err != nil {
 		return fmt.Errorf("kernel: list links: %w", err)
 	}
 	present := map[int]bool{}
-	for _, l := range links {
-		st := linkStateOf(l)
+	for _, st := range links {
 		present[st.Index] = true
 		w.updateLink(st)
 	}
@@ -322,25 +292,24 @@ func (w *watcher) emitResync(reason string) {
 	w.emit(Event{Kind: ResyncNeeded, Reason: reason})
 }
 
-func (w *watcher) onLinkUpdate(u netlink.LinkUpdate) {
+func (w *watcher) onLinkUpdate(u linkUpdate) {
 	// AF_BRIDGE messages are about bridge ports: a RTM_DELLINK of that family
 	// means "left the bridge", not "gone".
 	if u.Family == unix.AF_BRIDGE {
 		return
 	}
-	st := linkStateOf(u.Link)
-	switch u.Header.Type {
+	switch u.Type {
 	case unix.RTM_NEWLINK:
-		w.updateLink(st)
+		w.updateLink(u.Link)
 	case unix.RTM_DELLINK:
-		w.removeLink(st)
+		w.removeLink(u.Link)
 	}
 }
 
-func (w *watcher) onRouteUpdate(u netlink.RouteUpdate) {
+func (w *watcher) onRouteUpdate(u routeUpdate) {
 	k := w.k
 	if u.Type != unix.RTM_DELROUTE || u.Family != k.cfg.Family ||
-		int(u.Protocol) != k.cfg.Protocol || u.Table != k.cfg.Table {
+		u.Protocol != k.cfg.Protocol || u.Table != k.cfg.Table {
 		return
 	}
 	// Sync forgets a destination before deleting its route, so a deletion of a
@@ -414,11 +383,11 @@ func (w *watcher) run(ctx context.Context) {
 		if len(w.queue) > 0 {
 			out, next = w.out, w.queue[0]
 		}
-		var linkCh <-chan netlink.LinkUpdate
+		var linkCh <-chan linkUpdate
 		if w.linkSub != nil {
 			linkCh = w.linkSub.ch
 		}
-		var routeCh <-chan netlink.RouteUpdate
+		var routeCh <-chan routeUpdate
 		if w.routeSub != nil {
 			routeCh = w.routeSub.ch
 		}

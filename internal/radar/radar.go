@@ -35,6 +35,7 @@ import (
 	"math/bits"
 	"net/netip"
 	"slices"
+	"sort"
 	"time"
 )
 
@@ -720,10 +721,16 @@ func (r *Radar) Tick(now time.Duration) {
 			r.expired = append(r.expired, k)
 		}
 	}
-	slices.SortFunc(r.expired, func(a, b probeKey) int {
-		pa, pb := r.probes[a], r.probes[b]
-		return cmp.Or(cmp.Compare(pa.sentAt, pb.sentAt), cmp.Compare(a.iface, b.iface), cmp.Compare(a.id, b.id), boolCmp(a.hello, b.hello))
-	})
+	// sort.Slice shares its code with the rest of the program (slices.SortFunc
+	// would add ~8 KB for this type); the length check keeps the common case
+	// of no expired probe free of its reflection.
+	if len(r.expired) > 1 {
+		sort.Slice(r.expired, func(i, j int) bool {
+			a, b := r.expired[i], r.expired[j]
+			pa, pb := r.probes[a], r.probes[b]
+			return cmp.Or(cmp.Compare(pa.sentAt, pb.sentAt), cmp.Compare(a.iface, b.iface), cmp.Compare(a.id, b.id), boolCmp(a.hello, b.hello)) < 0
+		})
+	}
 	for _, k := range r.expired {
 		p := r.probes[k]
 		delete(r.probes, k)

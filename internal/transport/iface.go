@@ -114,7 +114,7 @@ func (ifc *ifaceState) bind() (*binding, error) {
 		var ln *net.TCPListener
 		var local netip.Addr
 		for _, a := range own {
-			l, err := listenStream(ifc.ctx, ifc.name, netip.AddrPortFrom(a.WithZone(zone), uint16(t.cfg.StreamPort)))
+			l, err := listenStream(ifc.name, ifi.Index, netip.AddrPortFrom(a.WithZone(zone), uint16(t.cfg.StreamPort)))
 			if errors.Is(err, syscall.EADDRNOTAVAIL) {
 				continue // tentative
 			}
@@ -127,7 +127,7 @@ func (ifc *ifaceState) bind() (*binding, error) {
 		if ln == nil {
 			return errNotReady
 		}
-		udp, err := listenDatagram(ifc.ctx, ifc.name, ifi.Index, t.cfg.DatagramPort)
+		udp, err := listenDatagram(ifc.name, ifi.Index, t.cfg.DatagramPort)
 		if err != nil {
 			ln.Close()
 			return err
@@ -246,6 +246,9 @@ func (ifc *ifaceState) acceptStreams(ln *net.TCPListener) {
 			}
 			continue
 		}
+		// No keepalives, as on the streams we dial (see Transport.dial); the
+		// listener, made by hand, turned Go's default on.
+		_ = conn.SetKeepAlive(false) // best effort: keepalives only cost airtime
 		if p := ifc.admitConn(conn); p != nil {
 			ifc.spawn(func() { ifc.readStream(conn, p) })
 		} else {

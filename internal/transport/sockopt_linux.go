@@ -1,12 +1,11 @@
 package transport
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
-	"strconv"
+	"os"
 	"syscall"
 	"unsafe"
 
@@ -26,16 +25,71 @@ func controlDevice(c syscall.RawConn, name string) error {
 	return nil
 }
 
+// The sockets are opened by hand rather than with net.ListenConfig, whose
+// string addresses would link Go's DNS resolver into the router build
+// (tens of KB that never resolve a name here).
+
+// listenBacklog asks for the largest accept queue: the kernel caps it at
+// net.core.somaxconn, which is what Go's own listeners ask for.
+const listenBacklog = 1<<31 - 1
+
+// openSocket opens an IPv6-only socket of type typ (unix.SOCK_STREAM or
+// SOCK_DGRAM) bound to the device name, lets setup set more options, binds
+// it to at (index is at's zone), and for a stream socket listens. It gives
+// it to the net package as net.FileListener or net.FilePacketConn do.
+// Errors read like those of net.ListenConfig.
+func openSocket(typ int, name string, index int, at netip.AddrPort, setup func(fd int) error) (*os.File, error) {
+	netw, addr := "tcp6", net.Addr(net.TCPAddrFromAddrPort(at))
+	if typ == unix.SOCK_DGRAM {
+		netw, addr = "udp6", net.UDPAddrFromAddrPort(at)
+	}
+	fail := func(err error) (*os.File, error) {
+		return nil, &net.OpError{Op: "listen", Net: netw, Addr: addr, Err: err}
+	}
+	// Blocking until the net package takes its own non-blocking copy, so
+	// that os.NewFile does not register this one with the poller.
+	fd, err := unix.Socket(unix.AF_INET6, typ|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fail(os.NewSyscallError("socket", err))
+	}
+	err = wrapOpt("IPV6_V6ONLY", unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 1))
+	if err == nil {
+		if err = unix.BindToDevice(fd, name); err != nil {
+			err = fmt.Errorf("SO_BINDTODEVICE %s: %w", name, err)
+		}
+	}
+	if err == nil {
+		err = setup(fd)
+	}
+	if err == nil {
+		sa := &unix.SockaddrInet6{Port: int(at.Port()), Addr: at.Addr().As16(), ZoneId: uint32(index)}
+		err = os.NewSyscallError("bind", unix.Bind(fd, sa))
+	}
+	if err == nil && typ == unix.SOCK_STREAM {
+		err = os.NewSyscallError("listen", unix.Listen(fd, listenBacklog))
+	}
+	if err != nil {
+		unix.Close(fd)
+		return fail(err)
+	}
+	return os.NewFile(uintptr(fd), name), nil
+}
+
 // listenStream opens the TCP listener on our link-local address. It fails
-// with EADDRNOTAVAIL while the address is tentative.
-func listenStream(ctx context.Context, name string, at netip.AddrPort) (*net.TCPListener, error) {
-	// No TCP keepalives on accepted streams: the radar already watches the
-	// neighbour, and Go's default (a probe every 15 s both ways) would
-	// cost more airtime than the radar itself.
-	lc := net.ListenConfig{KeepAlive: -1, Control: func(_, _ string, c syscall.RawConn) error { return controlDevice(c, name) }}
-	l, err := lc.Listen(ctx, "tcp6", at.String())
+// with EADDRNOTAVAIL while the address is tentative. Its streams get Go's
+// default keepalives, which acceptStreams turns off.
+func listenStream(name string, index int, at netip.AddrPort) (*net.TCPListener, error) {
+	f, err := openSocket(unix.SOCK_STREAM, name, index, at, func(fd int) error {
+		// As Go's listeners: a restarted daemon can listen again at once.
+		return wrapOpt("SO_REUSEADDR", unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1))
+	})
 	if err != nil {
 		return nil, err
+	}
+	defer f.Close() // the listener has its own copy
+	l, err := net.FileListener(f)
+	if err != nil {
+		return nil, fmt.Errorf("listen tcp6 %v: %w", at, err)
 	}
 	return l.(*net.TCPListener), nil
 }
@@ -43,27 +97,25 @@ func listenStream(ctx context.Context, name string, at netip.AddrPort) (*net.TCP
 // listenDatagram opens the UDP socket of an interface: [::]:port bound to
 // the device, member of ff02::1, with multicast loopback off so that our
 // own probes do not come back to us.
-func listenDatagram(ctx context.Context, name string, index, port int) (*net.UDPConn, error) {
-	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
-		if err := controlDevice(c, name); err != nil {
-			return err
-		}
-		var serr error
-		err := c.Control(func(fd uintptr) {
-			s := int(fd)
-			mreq := unix.IPv6Mreq{Multiaddr: allNodes.As16(), Interface: uint32(index)}
-			serr = errors.Join(
-				wrapOpt("IPV6_MULTICAST_IF", unix.SetsockoptInt(s, unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_IF, index)),
-				wrapOpt("IPV6_MULTICAST_LOOP", unix.SetsockoptInt(s, unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_LOOP, 0)),
-				wrapOpt("IPV6_MULTICAST_HOPS", unix.SetsockoptInt(s, unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_HOPS, 1)),
-				wrapOpt("IPV6_JOIN_GROUP", unix.SetsockoptIPv6Mreq(s, unix.IPPROTO_IPV6, unix.IPV6_JOIN_GROUP, &mreq)),
-			)
-		})
-		return errors.Join(err, serr)
-	}}
-	c, err := lc.ListenPacket(ctx, "udp6", net.JoinHostPort("::", strconv.Itoa(port)))
+func listenDatagram(name string, index, port int) (*net.UDPConn, error) {
+	at := netip.AddrPortFrom(netip.IPv6Unspecified(), uint16(port))
+	f, err := openSocket(unix.SOCK_DGRAM, name, 0, at, func(s int) error {
+		mreq := unix.IPv6Mreq{Multiaddr: allNodes.As16(), Interface: uint32(index)}
+		return errors.Join(
+			wrapOpt("SO_BROADCAST", unix.SetsockoptInt(s, unix.SOL_SOCKET, unix.SO_BROADCAST, 1)), // as Go's UDP sockets
+			wrapOpt("IPV6_MULTICAST_IF", unix.SetsockoptInt(s, unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_IF, index)),
+			wrapOpt("IPV6_MULTICAST_LOOP", unix.SetsockoptInt(s, unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_LOOP, 0)),
+			wrapOpt("IPV6_MULTICAST_HOPS", unix.SetsockoptInt(s, unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_HOPS, 1)),
+			wrapOpt("IPV6_JOIN_GROUP", unix.SetsockoptIPv6Mreq(s, unix.IPPROTO_IPV6, unix.IPV6_JOIN_GROUP, &mreq)),
+		)
+	})
 	if err != nil {
 		return nil, err
+	}
+	defer f.Close() // the connection has its own copy
+	c, err := net.FilePacketConn(f)
+	if err != nil {
+		return nil, fmt.Errorf("listen udp6 %v: %w", at, err)
 	}
 	return c.(*net.UDPConn), nil
 }

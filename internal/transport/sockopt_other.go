@@ -3,7 +3,6 @@
 package transport
 
 import (
-	"context"
 	"errors"
 	"net"
 	"net/netip"
@@ -18,11 +17,11 @@ var errNotLinux = errors.New("needs Linux")
 
 func controlDevice(syscall.RawConn, string) error { return errNotLinux }
 
-func listenStream(context.Context, string, netip.AddrPort) (*net.TCPListener, error) {
+func listenStream(string, int, netip.AddrPort) (*net.TCPListener, error) {
 	return nil, errNotLinux
 }
 
-func listenDatagram(context.Context, string, int, int) (*net.UDPConn, error) {
+func listenDatagram(string, int, int) (*net.UDPConn, error) {
 	return nil, errNotLinux
 }
 

@@ -158,24 +158,28 @@ func (t *Transport) retireIfIdle(p *peer, s *outStream) bool {
 }
 
 func (t *Transport) dial(ifc *ifaceState, b *binding, ip netip.Addr) (*net.TCPConn, error) {
+	// No TCP keepalives: the radar already watches the neighbour, and Go's
+	// default (a probe every 15 s both ways) would cost more airtime than
+	// the radar itself.
 	d := net.Dialer{
 		Timeout:   t.cfg.DialTimeout,
-		KeepAlive: -1, // the radar watches the neighbour (see listenStream)
-		LocalAddr: net.TCPAddrFromAddrPort(netip.AddrPortFrom(b.local.WithZone(b.zone), 0)),
+		KeepAlive: -1,
 		Control: func(_, _ string, c syscall.RawConn) error {
 			return controlDevice(c, ifc.name)
 		},
 	}
+	from := netip.AddrPortFrom(b.local.WithZone(b.zone), 0)
 	to := netip.AddrPortFrom(ip.WithZone(b.zone), uint16(t.cfg.StreamPort))
-	var conn net.Conn
+	var conn *net.TCPConn
 	err := t.inNetns(func() (err error) {
-		conn, err = d.DialContext(ifc.ctx, "tcp6", to.String())
+		// DialTCP, not DialContext: a string address would link Go's DNS resolver.
+		conn, err = d.DialTCP(ifc.ctx, "tcp6", from, to)
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("transport: connect to %v on %s: %w", ip, ifc.name, err)
 	}
-	return conn.(*net.TCPConn), nil
+	return conn, nil
 }
 
 // readStream reads the packets of a connection the peer opened.

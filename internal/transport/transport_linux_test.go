@@ -56,6 +56,9 @@ func TestDatagramsAndStreams(t *testing.T) {
 		t.Fatalf("A got %d bytes from %d, want B's map from %d", len(got.Data), got.From, pB)
 	}
 
+	// A's writer counts the tracer when its write returns, which can be
+	// after B has read it.
+	waitFor(t, "A's tracer counted", func() bool { return p.a.Stats().Sent.Packets[wire.OpTracerPkt] > 0 })
 	sa, sb := p.a.Stats(), p.b.Stats()
 	if sa.Sent.Packets[wire.OpEchoMe] != 1 || sa.Sent.Packets[wire.OpTracerPkt] != 1 || sa.Sent.Bytes[wire.OpTracerPkt] != uint64(len(tracer)) {
 		t.Errorf("A sent %d ECHO_ME, %d TRACER_PKT (%d bytes)", sa.Sent.Packets[wire.OpEchoMe], sa.Sent.Packets[wire.OpTracerPkt], sa.Sent.Bytes[wire.OpTracerPkt])
