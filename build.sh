@@ -26,7 +26,7 @@ TARGETS=(
 )
 
 # Packages whose tests must also pass on big-endian MIPS: the codecs and maps.
-MIPS_TEST_PKGS=(./internal/addr ./internal/maps ./internal/wire ./internal/config ./internal/wifi ./internal/andna)
+MIPS_TEST_PKGS=(./internal/addr ./internal/maps ./internal/wire ./internal/config ./internal/wifi ./internal/andna ./internal/dnsd)
 
 build_one() { # name goarch [VAR=value]
 	local name=$1 goarch=$2 extra=${3:-}

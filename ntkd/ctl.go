@@ -23,16 +23,20 @@ func runCtl(args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "print the daemon's answer as JSON")
 	level := fs.Int("level", -1, "maps: only this level")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: ntkd ctl [-s SOCKET | -c FILE] [--json] COMMAND\n\ncommands: %s\n\nflags:\n", strings.Join(ctl.Commands, ", "))
+		fmt.Fprintf(stderr, "usage: ntkd ctl [-s SOCKET | -c FILE] [--json] COMMAND\n"+
+			"       ntkd ctl [...] andna register|unregister|resolve NAME | reverse ADDR | list | cache | counters\n\ncommands: %s, andna\n\nflags:\n",
+			strings.Join(ctl.Commands, ", "))
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
-	if fs.NArg() != 1 || !slices.Contains(ctl.Commands, fs.Arg(0)) {
+	req, ok := ctlRequest(fs.Args())
+	if !ok {
 		fs.Usage()
 		return exitUsage
 	}
+	req.Level = *level
 	if *cfgPath != "" {
 		c, err := config.Load(*cfgPath)
 		if err != nil {
@@ -43,7 +47,6 @@ func runCtl(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	req := ctl.Request{Cmd: fs.Arg(0), Level: *level}
 	raw, err := ctl.Call(ctx, *sock, req, nil)
 	if err != nil {
 		fmt.Fprintln(stderr, "ntkd ctl:", err)
@@ -64,10 +67,85 @@ func runCtl(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
+// ctlRequest turns the command line into a request: one of ctl.Commands,
+// or "andna SUB [ARG]".
+func ctlRequest(args []string) (ctl.Request, bool) {
+	if len(args) == 1 && slices.Contains(ctl.Commands, args[0]) {
+		return ctl.Request{Cmd: args[0]}, true
+	}
+	if len(args) < 2 || args[0] != "andna" {
+		return ctl.Request{}, false
+	}
+	req := ctl.Request{Cmd: "andna-" + args[1]}
+	if !slices.Contains(ctl.ANDNACommands, req.Cmd) {
+		return ctl.Request{}, false
+	}
+	needsArg := req.Cmd == ctl.CmdANDNARegister || req.Cmd == ctl.CmdANDNAUnregister ||
+		req.Cmd == ctl.CmdANDNAResolve || req.Cmd == ctl.CmdANDNAReverse
+	switch {
+	case needsArg && len(args) == 3:
+		req.Arg = args[2]
+	case needsArg || len(args) != 2:
+		return ctl.Request{}, false
+	}
+	return req, true
+}
+
 func printTable(w io.Writer, cmd string, raw json.RawMessage) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	defer tw.Flush()
 	switch cmd {
+	case ctl.CmdANDNAResolve:
+		var r ctl.ANDNAResolution
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return err
+		}
+		fmt.Fprintln(tw, r.Address)
+	case ctl.CmdANDNAReverse:
+		var r ctl.ANDNAResolution
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return err
+		}
+		for _, n := range r.Names {
+			fmt.Fprintln(tw, n)
+		}
+	case ctl.CmdANDNARegister, ctl.CmdANDNAUnregister:
+		var n ctl.ANDNAName
+		if err := json.Unmarshal(raw, &n); err != nil {
+			return err
+		}
+		fmt.Fprintf(tw, "%s\t%s\n", n.Name, n.State)
+	case ctl.CmdANDNAList:
+		var list []ctl.ANDNAName
+		if err := json.Unmarshal(raw, &list); err != nil {
+			return err
+		}
+		fmt.Fprintln(tw, "NAME\tSTATE\tEXPIRES IN\tERROR")
+		for _, n := range list {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", n.Name, n.State, (time.Duration(n.ExpiresSec) * time.Second).String(), n.Error)
+		}
+	case ctl.CmdANDNACache:
+		var list []ctl.ANDNARecord
+		if err := json.Unmarshal(raw, &list); err != nil {
+			return err
+		}
+		fmt.Fprintln(tw, "NAME\tOWNER\tQUEUED\tUPDATES\tBACKUP\tEXPIRES IN")
+		for _, r := range list {
+			name := r.Name
+			if name == "" {
+				name = "#" + r.Hash[:16]
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%v\t%s\n", name, r.Owner, r.Queued, r.Counter, r.Backup, (time.Duration(r.ExpiresSec) * time.Second).String())
+		}
+	case ctl.CmdANDNACounters:
+		var list []ctl.ANDNACounter
+		if err := json.Unmarshal(raw, &list); err != nil {
+			return err
+		}
+		fmt.Fprintln(tw, "KEY\tNAMES")
+		for _, c := range list {
+			fmt.Fprintf(tw, "%s\t%d\n", c.PublicKey, c.Names)
+		}
 	case ctl.CmdStatus:
 		var s ctl.Status
 		if err := json.Unmarshal(raw, &s); err != nil {

@@ -78,3 +78,27 @@ func TestCheckConfig(t *testing.T) {
 		t.Fatalf("extra argument: %d", code)
 	}
 }
+
+func TestCtlRequest(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		cmd  string
+		arg  string
+		ok   bool
+	}{
+		{[]string{"status"}, "status", "", true},
+		{[]string{"andna", "resolve", "myrouter"}, "andna-resolve", "myrouter", true},
+		{[]string{"andna", "reverse", "10.1.2.3"}, "andna-reverse", "10.1.2.3", true},
+		{[]string{"andna", "list"}, "andna-list", "", true},
+		{[]string{"andna", "list", "x"}, "", "", false},
+		{[]string{"andna", "resolve"}, "", "", false},
+		{[]string{"andna", "steal", "x"}, "", "", false},
+		{[]string{"status", "x"}, "", "", false},
+		{nil, "", "", false},
+	} {
+		req, ok := ctlRequest(c.args)
+		if ok != c.ok || req.Cmd != c.cmd || req.Arg != c.arg {
+			t.Errorf("%q: %+v %v, want %s %q %v", c.args, req, ok, c.cmd, c.arg, c.ok)
+		}
+	}
+}

@@ -7,14 +7,18 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+	"time"
 
+	"github.com/ntkd/ntkd/internal/andna"
 	"github.com/ntkd/ntkd/internal/config"
 	"github.com/ntkd/ntkd/internal/ctl"
 	"github.com/ntkd/ntkd/internal/daemon"
+	"github.com/ntkd/ntkd/internal/dnsd"
 	"github.com/ntkd/ntkd/internal/kernel"
 	"github.com/ntkd/ntkd/internal/transport"
 	"github.com/ntkd/ntkd/internal/wifi"
@@ -136,6 +140,14 @@ func serve(ctx context.Context, cfg *config.Config, path string, level *slog.Lev
 	defer srv.Close()
 	go srv.Serve(ctx)
 
+	if cfg.DNS.Enabled {
+		dns, err := startDNS(cfg, d, log)
+		if err != nil {
+			return exitFail, err
+		}
+		defer dns.Close()
+	}
+
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -183,4 +195,50 @@ func forwardKernelEvents(ctx context.Context, in <-chan kernel.Event, out chan<-
 			}
 		}
 	}
+}
+
+// startDNS runs the DNS wrapper (seed §7.9) in front of the daemon's ANDNA.
+func startDNS(cfg *config.Config, d *daemon.Daemon, log *slog.Logger) (*dnsd.Server, error) {
+	listen, err := netip.ParseAddrPort(cfg.DNS.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("dns.listen: %w", err)
+	}
+	dc := dnsd.Config{Listen: []netip.AddrPort{listen}, Suffix: cfg.DNS.Suffix, ReverseZones: []netip.Prefix{cfg.Address.Prefix}}
+	if cfg.DNS.Upstream != "" {
+		up, err := netip.ParseAddrPort(cfg.DNS.Upstream)
+		if err != nil {
+			return nil, fmt.Errorf("dns.upstream: %w", err)
+		}
+		dc.Upstream = []netip.AddrPort{up}
+	}
+	srv, err := dnsd.New(dc, dnsResolver{d}, log)
+	if err != nil {
+		return nil, fmt.Errorf("dns wrapper: %w", err)
+	}
+	if err := srv.Start(); err != nil {
+		return nil, fmt.Errorf("dns wrapper: %w", err)
+	}
+	log.Info("DNS wrapper listening", "addr", listen, "suffix", cfg.DNS.Suffix)
+	return srv, nil
+}
+
+// dnsResolver answers the DNS wrapper from ANDNA.
+type dnsResolver struct{ d *daemon.Daemon }
+
+func (r dnsResolver) Resolve(ctx context.Context, name string) ([]netip.Addr, time.Duration, error) {
+	a, ttl, err := r.d.Resolve(ctx, name)
+	return a, ttl, dnsErr(err)
+}
+
+func (r dnsResolver) Reverse(ctx context.Context, a netip.Addr) ([]string, time.Duration, error) {
+	n, ttl, err := r.d.Reverse(ctx, a)
+	return n, ttl, dnsErr(err)
+}
+
+// dnsErr turns ANDNA's "no such name" into the wrapper's NXDOMAIN.
+func dnsErr(err error) error {
+	if errors.Is(err, andna.ErrNotFound) {
+		return dnsd.ErrNotFound
+	}
+	return err
 }

@@ -41,6 +41,10 @@ type Config struct {
 	// UpdateEvery is how often an owner updates its names; between
 	// MinUpdateAge and Hibernation.
 	UpdateEvery time.Duration
+	// Settle is how long a node that just got its address waits before it
+	// registers: its routes to the rest of the mesh come with the first
+	// QSPN floods after the hook.
+	Settle time.Duration
 	// RequestTimeout bounds one request; Retries more are tried.
 	RequestTimeout time.Duration
 	Retries        int
@@ -63,7 +67,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Hibernation: 72 * time.Hour, MinUpdateAge: 24 * time.Hour, UpdateEvery: 36 * time.Hour,
-		RequestTimeout: 5 * time.Second, Retries: 2,
+		Settle: 10 * time.Second, RequestTimeout: 5 * time.Second, Retries: 2,
 		MaxNamesPerKey: 256, BackupGnodes: 2, MaxQueue: wire.MaxQueue,
 		MaxRecords: 16384, MaxKeys: 16384, MaxResolved: 1024, MaxPending: 1024,
 	}
@@ -72,7 +76,7 @@ func DefaultConfig() Config {
 // Validate checks that the timers are in a workable order.
 func (c *Config) Validate() error {
 	switch {
-	case c.Hibernation <= 0 || c.MinUpdateAge < 0 || c.UpdateEvery <= 0 || c.RequestTimeout <= 0:
+	case c.Hibernation <= 0 || c.MinUpdateAge < 0 || c.UpdateEvery <= 0 || c.RequestTimeout <= 0 || c.Settle < 0:
 		return errors.New("andna: timers must be positive")
 	case c.UpdateEvery < c.MinUpdateAge || c.UpdateEvery >= c.Hibernation:
 		return fmt.Errorf("andna: update interval %v must be within [%v, %v)", c.UpdateEvery, c.MinUpdateAge, c.Hibernation)
@@ -152,6 +156,7 @@ type Engine struct {
 	now     time.Duration
 	sweepAt time.Duration
 	addr    netip.Addr
+	addrAt  time.Duration // when addr was set
 
 	own      map[string]*ownName
 	db       map[[32]byte]*record
@@ -225,14 +230,14 @@ func (e *Engine) SetAddr(now time.Duration, a netip.Addr) {
 	if a == e.addr {
 		return
 	}
-	e.addr = a
+	e.addr, e.addrAt = a, now
 	if !a.IsValid() {
 		return
 	}
 	// Our resolved cache may hold answers learned through routes that
 	// changed with the address; they stay valid (names map to owners).
 	for _, o := range e.own {
-		o.due = now
+		o.due = now + e.cfg.Settle
 	}
 }
 

@@ -13,7 +13,7 @@ import (
 
 type fakeHost struct{ members []uint8 }
 
-func (h fakeHost) GnodeMembers() []uint8      { return h.members }
+func (h fakeHost) GnodeMembers() []uint8     { return h.members }
 func (h fakeHost) Bnode() (netip.Addr, bool) { return netip.Addr{}, false }
 
 func testKey(b byte) ed25519.PrivateKey {
@@ -22,7 +22,7 @@ func testKey(b byte) ed25519.PrivateKey {
 	return ed25519.NewKeyFromSeed(s[:])
 }
 
-func testEngine(t *testing.T, key byte, a string) *Engine {
+func testEngine(t testing.TB, key byte, a string) *Engine {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Hibernation, cfg.MinUpdateAge, cfg.UpdateEvery = 600*time.Second, 200*time.Second, 300*time.Second

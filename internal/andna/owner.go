@@ -3,7 +3,7 @@ package andna
 import (
 	"errors"
 	"net/netip"
-	"slices"
+	"sort"
 	"time"
 
 	"github.com/ntkd/ntkd/internal/wire"
@@ -41,7 +41,11 @@ func (e *Engine) Register(now time.Duration, name string) error {
 	if len(e.own) >= e.cfg.MaxNamesPerKey {
 		return errors.New("andna: this node already registers the most names a key may hold")
 	}
-	e.own[c] = &ownName{name: c, hash: NameHash(c), due: now, state: "registering"}
+	due := now
+	if e.addr.IsValid() && now < e.addrAt+e.cfg.Settle {
+		due = e.addrAt + e.cfg.Settle
+	}
+	e.own[c] = &ownName{name: c, hash: NameHash(c), due: due, state: "registering"}
 	return nil
 }
 
@@ -72,15 +76,8 @@ func (e *Engine) Names() []OwnName {
 		}
 		out = append(out, n)
 	}
-	slices.SortFunc(out, func(a, b OwnName) int {
-		if a.Name < b.Name {
-			return -1
-		}
-		if a.Name > b.Name {
-			return 1
-		}
-		return 0
-	})
+	// sort.Slice, not slices.SortFunc: one shared sort in the router binary.
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
 
@@ -99,7 +96,8 @@ func (e *Engine) registration(o *ownName, backup bool) *wire.Register {
 func (e *Engine) registerName(o *ownName) {
 	o.counter++
 	o.due = e.now + e.cfg.UpdateEvery
-	retry := e.now + 4*e.cfg.RequestTimeout*time.Duration(e.cfg.Retries+1)
+	// After a failure: again once the last try has had time to fail.
+	retry := e.now + 2*e.cfg.RequestTimeout*time.Duration(e.cfg.Retries+1)
 	out := Out{Dst: hashAddr(e.scheme, o.hash), Level: 1, Nearest: true, P: e.registration(o, false)}
 	e.request(out, func(_ netip.Addr, p wire.Payload) {
 		if cur, ok := e.own[o.name]; !ok || cur != o {

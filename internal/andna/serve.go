@@ -348,14 +348,14 @@ func (e *Engine) onCheckCounter(src netip.Addr, id uint32, cc *wire.CheckCounter
 			}
 			return
 		}
-		k = &keyCount{names: map[[32]byte]time.Duration{}}
+		k = &keyCount{}
 		e.counters[r.PubKey] = k
 	}
 	result := wire.CodeOK
-	if exp, ok := k.names[h]; (!ok || exp <= e.now) && k.live(e.now) >= e.cfg.MaxNamesPerKey {
+	if i := k.find(h); (i < 0 || k.names[i].expires <= e.now) && k.live(e.now) >= e.cfg.MaxNamesPerKey {
 		result = wire.CodeLimitExceeded
 	} else {
-		k.names[h] = e.now + e.cfg.Hibernation
+		k.set(h, e.now+e.cfg.Hibernation)
 		e.spread(key, cc)
 	}
 	if how != Spread {

@@ -57,19 +57,55 @@ func (r *record) expire(now time.Duration) {
 }
 
 // keyCount is what a counter gnode keeps for one key: the names it holds,
-// each alive until the checks stop coming (seed §7.1.3).
+// each alive until the checks stop coming (seed §7.1.3). A slice, not a
+// map: most keys hold one or two names, and a map costs hundreds of bytes.
 type keyCount struct {
-	names map[[32]byte]time.Duration
+	names []countedName
+}
+
+type countedName struct {
+	hash    [32]byte
+	expires time.Duration
 }
 
 func (k *keyCount) live(now time.Duration) int {
 	n := 0
-	for _, exp := range k.names {
-		if exp > now {
+	for _, c := range k.names {
+		if c.expires > now {
 			n++
 		}
 	}
 	return n
+}
+
+// find returns the index of the name h, or -1.
+func (k *keyCount) find(h [32]byte) int {
+	for i := range k.names {
+		if k.names[i].hash == h {
+			return i
+		}
+	}
+	return -1
+}
+
+// set counts h until expires.
+func (k *keyCount) set(h [32]byte, expires time.Duration) {
+	if i := k.find(h); i >= 0 {
+		k.names[i].expires = expires
+		return
+	}
+	k.names = append(k.names, countedName{h, expires})
+}
+
+// expire forgets names whose checks stopped.
+func (k *keyCount) expire(now time.Duration) {
+	keep := k.names[:0]
+	for _, c := range k.names {
+		if c.expires > now {
+			keep = append(keep, c)
+		}
+	}
+	k.names = keep
 }
 
 // resolvedEntry is a cached answer; it expires with the registration
@@ -98,11 +134,7 @@ func (e *Engine) sweep() {
 		}
 	}
 	for k, c := range e.counters {
-		for h, exp := range c.names {
-			if exp <= now {
-				delete(c.names, h)
-			}
-		}
+		c.expire(now)
 		if len(c.names) == 0 {
 			delete(e.counters, k)
 		}

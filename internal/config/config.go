@@ -23,8 +23,9 @@ type Config struct {
 	// LogLevel is debug, info, warn or error. Default info.
 	LogLevel slog.Level `toml:"log_level"`
 	// MemoryLimit is the daemon's GOMEMLIMIT in bytes; 0 leaves Go's default
-	// (no limit). Default "5MiB": it keeps a router's RSS under 8 MiB (the
-	// live heap is well under 1 MiB, see docs/BENCHMARKS.md).
+	// (no limit). Default "16MiB": a guard against growth, well above what
+	// the runtime needs (a 5 MiB limit sat below the runtime's own floor
+	// on a node with four neighbours and made the collector run nonstop).
 	MemoryLimit Size `toml:"memory_limit"`
 	// GOGC is the garbage collector's target percentage; -1 turns it off,
 	// which is only allowed with a MemoryLimit. Default 100.
@@ -187,7 +188,7 @@ type DNS struct {
 	// Enabled runs the DNS wrapper. Default false.
 	Enabled bool `toml:"enabled"`
 	// Listen is the ip:port the wrapper listens on (dnsmasq forwards to it;
-	// OpenWrt already owns port 53). Default 127.0.0.1:5353.
+	// OpenWrt already owns port 53). Default 127.0.0.1:5373.
 	Listen string `toml:"listen"`
 	// Suffix marks ANDNA names: "foo.ntk" asks ANDNA for "foo". Default ntk.
 	Suffix string `toml:"suffix"`
@@ -206,7 +207,7 @@ type VLayer struct {
 func Default() *Config {
 	return &Config{
 		LogLevel:    slog.LevelInfo,
-		MemoryLimit: 5 * MiB,
+		MemoryLimit: 16 * MiB,
 		GOGC:        100,
 		Address: Address{
 			Prefix: netip.MustParsePrefix("10.0.0.0/8"),
@@ -237,7 +238,7 @@ func Default() *Config {
 		},
 		DNS: DNS{
 			Enabled: false,
-			Listen:  "127.0.0.1:5353",
+			Listen:  "127.0.0.1:5373",
 			Suffix:  "ntk",
 		},
 	}

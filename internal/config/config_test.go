@@ -154,7 +154,7 @@ func TestSummary(t *testing.T) {
 		"table 100 (ip rule priority 1000), proto 15",
 		"records live 72h",
 		"names myrouter",
-		"on 127.0.0.1:5353, .ntk names, other names refused",
+		"on 127.0.0.1:5373, .ntk names, other names refused",
 		"limit 12MiB, gogc off",
 	} {
 		if !strings.Contains(s, want) {

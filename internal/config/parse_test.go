@@ -148,7 +148,7 @@ func ruleCases() []errCase {
 		{"names count", "[andna]\nmax_names_per_key = 1\n@@names = [\"a\", \"b\"]\n", "andna.names", "2 names, but max_names_per_key is 1"},
 
 		// dns
-		{"listen name", "[dns]\n@@listen = \"localhost:5353\"\n", "dns.listen", "not an IP address"},
+		{"listen name", "[dns]\n@@listen = \"localhost:5373\"\n", "dns.listen", "not an IP address"},
 		{"listen no port", "[dns]\n@@listen = \"127.0.0.1\"\n", "dns.listen", "want ip:port"},
 		{"listen port 0", "[dns]\n@@listen = \"127.0.0.1:0\"\n", "dns.listen", "not a number 1..65535"},
 		{"listen zone", "[dns]\n@@listen = \"[fe80::1%eth0]:53\"\n", "dns.listen", "scoped"},
@@ -159,7 +159,7 @@ func ruleCases() []errCase {
 		{"listen radar port", "[dns]\nenabled = true\n@@listen = \"127.0.0.1:269\"\n", "dns.listen", "already the radar port"},
 		{"listen stream port", "[ports]\nradar = 300\n[dns]\nenabled = true\n@@listen = \"127.0.0.1:269\"\n", "dns.listen", "already the stream port"},
 		{"listen andna port", "[dns]\nenabled = true\n@@listen = \"127.0.0.1:277\"\n", "dns.listen", "already the andna port"},
-		{"upstream loop", "[dns]\nenabled = true\n@@upstream = \"127.0.0.1:5353\"\n", "dns.upstream", "would loop"},
+		{"upstream loop", "[dns]\nenabled = true\n@@upstream = \"127.0.0.1:5373\"\n", "dns.upstream", "would loop"},
 
 		// types
 		{"int as string", "[radar]\n@@probes = \"16\"\n", "radar.probes", "want an integer, not a string"},
@@ -228,7 +228,7 @@ func validCases() []string {
 		"[kernel]\ntable = 252\nprotocol = 5\n",
 		"[andna]\nmin_update_interval = \"0s\"\nbackup_gnodes = 0\nnames = [\"myrouter\", \"files.myrouter\", \"x-1\"]\n",
 		"[dns]\nlisten = \"127.0.0.1:269\"\n", // the radar port, but the wrapper is off
-		"[dns]\nenabled = true\nlisten = \"[::1]:5353\"\nupstream = \"127.0.0.1:53\"\nsuffix = \"mesh.lan\"\n",
+		"[dns]\nenabled = true\nlisten = \"[::1]:5373\"\nupstream = \"127.0.0.1:53\"\nsuffix = \"mesh.lan\"\n",
 		"radar = { interval = \"2s\", probe_timeout = \"500ms\" }\n",
 		"interface = [{name = \"a\"}, {name = \"b\", wifi_metrics = false}]\n",
 	}

@@ -238,6 +238,9 @@ func (c *Config) validateDNS(v *validator) {
 	if upstream.IsValid() && upstream == listen {
 		v.cross("dns.upstream", []string{"dns.listen"}, "forwarding to %v, the wrapper's own address, would loop", upstream)
 	}
+	if !c.ANDNA.Enabled {
+		v.cross("dns.enabled", []string{"andna.enabled"}, "the DNS wrapper answers from ANDNA, which is disabled")
+	}
 }
 
 // checkIfname applies the kernel's rules for interface names
@@ -311,7 +314,7 @@ func checkAbsPath(p string) string {
 func parseHostPort(s string) (netip.AddrPort, string) {
 	host, port, err := net.SplitHostPort(s)
 	if err != nil {
-		return netip.AddrPort{}, `want ip:port, like "127.0.0.1:5353" or "[::1]:5353"`
+		return netip.AddrPort{}, `want ip:port, like "127.0.0.1:5373" or "[::1]:5373"`
 	}
 	ip, err := netip.ParseAddr(host)
 	if err != nil {

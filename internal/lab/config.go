@@ -10,8 +10,10 @@ import (
 
 // nodeConfig returns the daemon configuration of node n: its veths as
 // interfaces, its control socket and key directory inside its own state
-// directory, and nothing that would leave the lab (no ANDNA, no DNS). It is
-// checked with config.Parse, the daemon's own parser, before it is used.
+// directory, ANDNA registering the node's name (n1, n2, ...) and the DNS
+// wrapper on the namespace's own loopback (DNSPort), answering NAME.ntk;
+// nothing leaves the lab. It is checked with config.Parse, the daemon's own
+// parser, before it is used.
 func nodeConfig(s *State, n *Node) ([]byte, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Written by ntkd lab for node %s (namespace %s, topology %s).\n", n.Name, n.Namespace, s.Topology)
@@ -26,8 +28,8 @@ func nodeConfig(s *State, n *Node) ([]byte, error) {
 		fmt.Fprintf(&b, "\n[[interface]]\nname = %s\nwifi_metrics = false\n", tomlString(ifc))
 	}
 	fmt.Fprintf(&b, "\n[control]\nsocket = %s\n", tomlString(n.Socket))
-	fmt.Fprintf(&b, "\n[andna]\nenabled = false\nkey_dir = %s\n", tomlString(n.Dir))
-	fmt.Fprintf(&b, "\n[dns]\nenabled = false\n")
+	fmt.Fprintf(&b, "\n[andna]\nenabled = true\nkey_dir = %s\nnames = [%s]\n", tomlString(n.Dir), tomlString(n.Name))
+	fmt.Fprintf(&b, "\n[dns]\nenabled = true\nlisten = \"127.0.0.1:%d\"\nsuffix = \"ntk\"\n", DNSPort)
 	data := []byte(b.String())
 
 	c, err := config.Parse(n.Config, data)
@@ -41,6 +43,10 @@ func nodeConfig(s *State, n *Node) ([]byte, error) {
 	}
 	return data, nil
 }
+
+// DNSPort is where each lab node's DNS wrapper listens, on the loopback of
+// its own namespace: `ntkd lab exec n5 -- dig @127.0.0.1 -p 5373 n1.ntk`.
+const DNSPort = 5373
 
 // writeConfig writes node n's configuration file.
 func writeConfig(s *State, n *Node) error {

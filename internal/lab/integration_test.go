@@ -232,8 +232,36 @@ func TestIntegrationRing8(t *testing.T) {
 // node that starts late hooks into the gnode the others already made.
 func TestIntegrationLine8(t *testing.T) {
 	l, st := startLab(t, "line", 8)
+	n1 := addrOf(t, st, "n1")
 	ping(t, l, "n1", addrOf(t, st, "n8"), 10*time.Second)
-	ping(t, l, "n8", addrOf(t, st, "n1"), 10*time.Second)
+	ping(t, l, "n8", n1, 10*time.Second)
+
+	// ANDNA and the DNS wrapper: n1's name, from the far end of the line,
+	// with dig as any program would ask; and back from the address.
+	dig(t, l, "n8", n1.String(), 45*time.Second, "+short", "n1.ntk")
+	dig(t, l, "n8", "n1.ntk.", 30*time.Second, "+short", "-x", n1.String())
+	dig(t, l, "n8", "NXDOMAIN", 10*time.Second, "nobody.ntk")
+}
+
+// dig asks node's DNS wrapper until the answer contains want.
+func dig(t *testing.T, l Lab, node, want string, limit time.Duration, args ...string) {
+	t.Helper()
+	if _, err := exec.LookPath("dig"); err != nil {
+		t.Fatal("dig is needed (Debian package dnsutils): ", err)
+	}
+	deadline := time.Now().Add(limit)
+	var out []byte
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		cmd := append([]string{"dig", "@127.0.0.1", "-p", fmt.Sprint(DNSPort), "+time=2", "+tries=1"}, args...)
+		out, _ = l.Exec(ctx, node, cmd...)
+		cancel()
+		if strings.Contains(string(out), want) {
+			return
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	t.Fatalf("dig %v from %s: no %q within %v; last answer:\n%s", args, node, want, limit, out)
 }
 
 func TestIntegrationGrid16(t *testing.T) {

@@ -135,7 +135,8 @@ func TestUpRing(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", n.Name, err)
 		}
-		if len(c.Interfaces) != 2 || c.Interfaces[0].Name != n.Interfaces[0] || c.Control.Socket != n.Socket || c.ANDNA.Enabled {
+		if len(c.Interfaces) != 2 || c.Interfaces[0].Name != n.Interfaces[0] || c.Control.Socket != n.Socket ||
+			!c.ANDNA.Enabled || len(c.ANDNA.Names) != 1 || c.ANDNA.Names[0] != n.Name || c.DNS.Listen != fmt.Sprintf("127.0.0.1:%d", DNSPort) {
 			t.Errorf("%s: config %+v", n.Name, c)
 		}
 

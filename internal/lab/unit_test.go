@@ -113,7 +113,8 @@ func TestNodeConfigParses(t *testing.T) {
 			t.Errorf("%s: wifi_metrics on", ifc.Name)
 		}
 	}
-	if c.Control.Socket != dir+"/n1/ctl.sock" || c.ANDNA.Enabled || c.ANDNA.KeyDir != dir+"/n1" || c.DNS.Enabled {
+	if c.Control.Socket != dir+"/n1/ctl.sock" || !c.ANDNA.Enabled || c.ANDNA.KeyDir != dir+"/n1" ||
+		len(c.ANDNA.Names) != 1 || c.ANDNA.Names[0] != "n1" || !c.DNS.Enabled || c.DNS.Upstream != "" {
 		t.Errorf("control/andna/dns: %+v %+v %+v", c.Control, c.ANDNA, c.DNS)
 	}
 	if c.Kernel.Protocol != RouteProtocol {
