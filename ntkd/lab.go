@@ -397,6 +397,7 @@ func printHints(w io.Writer, l lab.Lab, st *lab.Status) {
 	if target.IsValid() {
 		fmt.Fprintf(tw, "  %s exec %s -- ping -c 3 %s\ttraffic from %s to %s\n", c, a, target, a, b)
 	}
+	fmt.Fprintf(tw, "  %s exec %s -- dig @127.0.0.1 -p %d +short %s.ntk\t%s's name through ANDNA (registered some seconds after the hook)\n", c, a, lab.DNSPort, b, b)
 	fmt.Fprintf(tw, "  %s cut %s %s [--silent]\tbreak a link; %s restore %s %s heals it\n", c, st.Links[0].A, st.Links[0].B, c, st.Links[0].A, st.Links[0].B)
 	fmt.Fprintf(tw, "  %s kill %s [--term]\tcrash (or stop) a daemon; start %s brings it back\n", c, b, b)
 	fmt.Fprintf(tw, "  %s down\tremove everything\n", c)
