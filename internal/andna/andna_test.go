@@ -173,9 +173,8 @@ func TestMutationTakesOverFromBackup(t *testing.T) {
 	e.Handle(time.Second, netip.MustParseAddr("10.9.9.9"), 1, thief, HashGnode, 1)
 	backup(time.Second)
 	for _, o := range e.Outbox() {
-		if cc, ok := o.P.(*wire.CheckCounter); ok {
+		if _, ok := o.P.(*wire.CheckCounter); ok {
 			e.Handle(time.Second, netip.MustParseAddr("10.8.8.8"), o.ID, &wire.CounterReply{Count: 1}, Direct, 0)
-			_ = cc
 		}
 	}
 	e.Outbox()

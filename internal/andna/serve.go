@@ -1,6 +1,7 @@
 package andna
 
 import (
+	"errors"
 	"net/netip"
 	"time"
 
@@ -419,20 +420,12 @@ func secondsDur(s uint32) time.Duration { return time.Duration(s) * time.Second 
 func codeOf(err error) wire.Code {
 	var r *RefusedError
 	switch {
-	case err == ErrNotFound:
+	case errors.Is(err, ErrNotFound):
 		return wire.CodeNotFound
-	case asRefused(err, &r):
+	case errors.As(err, &r):
 		return r.Code
 	}
 	return wire.CodeInternal
-}
-
-func asRefused(err error, r **RefusedError) bool {
-	x, ok := err.(*RefusedError)
-	if ok {
-		*r = x
-	}
-	return ok
 }
 
 // onGetQueue serves ANDNA_GET_QUEUE: the claims on a name, owner first.

@@ -16,13 +16,12 @@ var ANDNACommands = []string{CmdANDNARegister, CmdANDNAUnregister, CmdANDNAList,
 
 // ANDNAName answers CmdANDNAList (a list) and CmdANDNARegister.
 type ANDNAName struct {
-	Name         string  `json:"name"`
-	State        string  `json:"state"` // registering, registered, refused: CODE
-	ExpiresSec   float64 `json:"expires_in_s"`
-	Error        string  `json:"error,omitempty"`
-	Hash         string  `json:"hash,omitempty"`
-	PublicKey    string  `json:"public_key,omitempty"`
-	Unregistered bool    `json:"unregistered,omitempty"`
+	Name       string  `json:"name"`
+	State      string  `json:"state"` // registering, registered, refused: CODE
+	ExpiresSec float64 `json:"expires_in_s"`
+	Error      string  `json:"error,omitempty"`
+	Hash       string  `json:"hash,omitempty"`
+	PublicKey  string  `json:"public_key,omitempty"`
 }
 
 // ANDNAResolution answers CmdANDNAResolve and CmdANDNAReverse.

@@ -120,8 +120,9 @@ func (d *Daemon) andnaCall(ctx context.Context, start func(e *andna.Engine, now 
 			serr = err
 			return
 		}
+		// The loop's after() sends the request and delivers answers,
+		// also one that came at once (a cached name).
 		d.waiters[tok] = ch
-		d.after() // send it now, and deliver an answer that came at once
 	})
 	if err != nil {
 		return andna.Result{}, fmt.Errorf("daemon busy or stopping: %w", err)

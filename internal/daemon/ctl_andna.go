@@ -43,7 +43,6 @@ func (d *Daemon) handleANDNA(ctx context.Context, req ctl.Request) (any, error) 
 		switch req.Cmd {
 		case ctl.CmdANDNARegister:
 			if err = e.Register(d.now(), req.Arg); err == nil {
-				d.after()
 				out = d.andnaName(e, req.Arg)
 			}
 		case ctl.CmdANDNAUnregister:
@@ -52,7 +51,7 @@ func (d *Daemon) handleANDNA(ctx context.Context, req ctl.Request) (any, error) 
 				err = fmt.Errorf("%q is not one of this node's names", req.Arg)
 				return
 			}
-			out = ctl.ANDNAName{Name: name, State: "unregistered", Unregistered: true}
+			out = ctl.ANDNAName{Name: name, State: "unregistered"}
 		case ctl.CmdANDNAList:
 			list := []ctl.ANDNAName{}
 			for _, n := range e.Names() {

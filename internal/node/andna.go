@@ -130,7 +130,7 @@ func (n *Node) sendANDNA(o andna.Out) {
 	if o.Nearest {
 		r.Flags = wire.RoutedNearest
 	}
-	n.route(r, nil)
+	n.route(r)
 }
 
 // onRouted takes a ROUTED packet from a neighbour.
@@ -162,7 +162,7 @@ func (n *Node) onRouted(iface int, from radar.PeerID, r *wire.Routed) {
 		return
 	}
 	r.TTL--
-	n.route(r, nb)
+	n.route(r)
 }
 
 // route passes r towards its target or delivers it here. At each level,
@@ -170,7 +170,7 @@ func (n *Node) onRouted(iface int, from radar.PeerID, r *wire.Routed) {
 // nearest the hash's id; the same choice every node of that gnode makes
 // from the same map) is compared with ours; the first that differs says
 // where to go.
-func (n *Node) route(r *wire.Routed, from *radar.Neighbour) {
+func (n *Node) route(r *wire.Routed) {
 	s := n.cfg.Scheme
 	if !s.Contains(r.Dst) {
 		n.Stats.drop("ROUTED: destination outside the mesh")

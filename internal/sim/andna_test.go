@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
-	"net/netip"
 	"slices"
 	"testing"
 	"time"
@@ -264,7 +263,6 @@ func TestANDNAKeyLimitAndQueue(t *testing.T) {
 	if !errors.Is(res.Err, andna.ErrNotFound) {
 		t.Fatalf("nobody: %+v, want not found", res)
 	}
-	_ = netip.Addr{}
 }
 
 func mustAtoi(name string) int {
