@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"syscall"
 	"time"
@@ -61,13 +62,17 @@ func runDaemon(args []string, stdout, stderr io.Writer) int {
 	return code
 }
 
-// applyMemory sets GOMEMLIMIT and GOGC from the configuration (a router
-// with 32 MiB of RAM wants the collector to work harder than Go's default).
+// applyMemory sets GOMEMLIMIT, GOGC and GOMAXPROCS from the configuration
+// (a router with 32 MiB of RAM wants the collector to work harder than
+// Go's default).
 func applyMemory(cfg *config.Config) {
 	if cfg.MemoryLimit > 0 {
 		debug.SetMemoryLimit(int64(cfg.MemoryLimit))
 	}
 	debug.SetGCPercent(cfg.GOGC)
+	if cfg.MaxProcs > 0 {
+		runtime.GOMAXPROCS(cfg.MaxProcs)
+	}
 }
 
 func serve(ctx context.Context, cfg *config.Config, path string, level *slog.LevelVar, log *slog.Logger) (int, error) {

@@ -44,6 +44,8 @@ func ruleCases() []errCase {
 		{"gogc 0", `@@gogc = 0`, "gogc", "0 is invalid"},
 		{"gogc -2", `@@gogc = -2`, "gogc", "-2 is invalid"},
 		{"gogc off limit 0", "memory_limit = \"0\"\n@@gogc = -1\n", "gogc", "needs a memory_limit"},
+		{"max_procs -1", `@@max_procs = -1`, "max_procs", "out of 0..256"},
+		{"max_procs 1000", `@@max_procs = 1000`, "max_procs", "out of 0..256"},
 
 		// interfaces
 		{"ifname empty", "[[interface]]\n@@name = \"\"\n", "interface[0].name", "missing"},

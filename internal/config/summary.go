@@ -74,7 +74,11 @@ func (c *Config) Summary() string {
 	if c.GOGC == -1 {
 		gogc = "off"
 	}
-	line("memory", "limit %s, gogc %s", limit, gogc)
+	procs := "one per CPU"
+	if c.MaxProcs > 0 {
+		procs = fmt.Sprint(c.MaxProcs)
+	}
+	line("memory", "limit %s, gogc %s, max_procs %s", limit, gogc, procs)
 	line("control", "%s", c.Control.Socket)
 	line("log", "%s", strings.ToLower(c.LogLevel.String()))
 	return b.String()

@@ -73,6 +73,9 @@ func (c *Config) validate() Errors {
 	case c.GOGC < 1:
 		v.errf("gogc", "%d is invalid: want -1 (off, with a memory_limit) or a percentage >= 1", c.GOGC)
 	}
+	if c.MaxProcs < 0 || c.MaxProcs > 256 {
+		v.errf("max_procs", "%d is out of 0..256 (0: one per CPU)", c.MaxProcs)
+	}
 
 	seen := map[string]int{}
 	for i, in := range c.Interfaces {

@@ -12,6 +12,11 @@ const (
 	minUDPSize = 512   // what every client takes over UDP (RFC 1035)
 	maxMsgSize = 65535 // the most a TCP length prefix can say
 
+	// MaxQuerySize bounds a query we read: a question and an OPT record
+	// take a few hundred bytes, and each UDP socket and TCP connection
+	// keeps a buffer of this size rather than of 64 KiB.
+	MaxQuerySize = 4096
+
 	rcodeBadVers dnsmessage.RCode = 16 // RFC 6891, needs the OPT record's extended bits
 )
 

@@ -248,3 +248,32 @@ func TestTCPGarbage(t *testing.T) {
 		t.Fatalf("drops %v", st.Dropped)
 	}
 }
+
+// A query longer than MaxQuerySize is dropped, over UDP and TCP, and the
+// server goes on answering.
+func TestTooBigQuery(t *testing.T) {
+	s := startServer(t, Config{}, newFakeResolver())
+	a := s.Addrs()[0]
+	// A valid query padded with an extra record would still be a query:
+	// length alone decides.
+	big := append(query(t, "myrouter.ntk.", dnsmessage.TypeA, withID(4)), make([]byte, MaxQuerySize)...)
+	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write(big); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "UDP drop", func() bool { return s.Stats().Dropped[DropTooBig] == 1 })
+	tc := dialTCP(t, a)
+	writeTCP(t, tc, big)
+	waitFor(t, "TCP drop", func() bool { return s.Stats().Dropped[DropTooBig] == 2 })
+	m := unpack(t, exchangeUDP(t, a, query(t, "myrouter.ntk.", dnsmessage.TypeA, withID(5)), 5*time.Second))
+	if m.Header.ID != 5 {
+		t.Fatalf("after the drops: %+v", m.Header)
+	}
+	if st := s.Stats(); st.Queries != 3 || st.Answered != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}

@@ -13,6 +13,7 @@ const (
 	DropTCPBroken   = "tcp_broken"   // a TCP connection closed in the middle of a message
 	DropWriteFailed = "write_failed" // the kernel refused our response
 	DropClosed      = "closed"       // the server closed while the query waited
+	DropTooBig      = "too_big"      // longer than MaxQuerySize
 )
 
 type dropReason uint8
@@ -27,12 +28,13 @@ const (
 	dropTCPBroken
 	dropWriteFailed
 	dropClosed
+	dropTooBig
 	numDropReasons
 )
 
 var dropNames = [numDropReasons]string{
 	"", DropShort, DropResponse, DropBusy, DropTCPLimit, DropTCPTimeout,
-	DropTCPBroken, DropWriteFailed, DropClosed,
+	DropTCPBroken, DropWriteFailed, DropClosed, DropTooBig,
 }
 
 // Stats is a snapshot of what the server did. Every request is counted in

@@ -69,7 +69,7 @@ func (s *Server) untrack(c net.Conn) {
 // allows it), each framed by a 2-byte length. The client has TCPTimeout
 // to send each query, idle time included, and to take each answer.
 func (s *Server) serveConn(c net.Conn) {
-	buf := make([]byte, 2+maxMsgSize)
+	buf := make([]byte, MaxQuerySize)
 	for {
 		c.SetReadDeadline(time.Now().Add(s.cfg.TCPTimeout))
 		if k, err := io.ReadFull(c, buf[:2]); err != nil {
@@ -81,6 +81,12 @@ func (s *Server) serveConn(c net.Conn) {
 			return
 		}
 		n := int(binary.BigEndian.Uint16(buf))
+		if n > MaxQuerySize {
+			// The stream cannot be resynchronised cheaply: close it.
+			s.stats.queries.Add(1)
+			s.stats.drop(dropTooBig)
+			return
+		}
 		if _, err := io.ReadFull(c, buf[:n]); err != nil {
 			s.tcpDrop(err)
 			return

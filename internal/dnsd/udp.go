@@ -12,7 +12,7 @@ import (
 // a goroutine each, at most MaxPending at a time, so that a slow Resolver
 // or upstream never holds up the cached answers.
 func (s *Server) serveUDP(c *net.UDPConn) {
-	buf := make([]byte, maxMsgSize)
+	buf := make([]byte, MaxQuerySize+1) // one more byte shows a longer one
 	for {
 		n, from, err := c.ReadFromUDPAddrPort(buf)
 		if err != nil {
@@ -24,6 +24,10 @@ func (s *Server) serveUDP(c *net.UDPConn) {
 			continue
 		}
 		s.stats.queries.Add(1)
+		if n > MaxQuerySize {
+			s.stats.drop(dropTooBig)
+			continue
+		}
 		req, resp, drop := s.parseRequest(buf[:n], false)
 		if drop != dropNone {
 			s.stats.drop(drop)

@@ -23,48 +23,42 @@ var errShortMsg = errors.New("kernel: short rtnetlink message")
 
 // rtnl is a NETLINK_ROUTE socket for the requests whose answers we decode.
 type rtnl struct {
-	socks map[int]*nl.SocketHandle
+	s *nlSocket
 }
 
 // openRtnl opens it in ns (None: the current namespace).
 func openRtnl(ns netns.NsHandle) (*rtnl, error) {
-	s, err := nl.GetNetlinkSocketAt(ns, netns.None(), unix.NETLINK_ROUTE)
+	s, err := openNlSocket(ns)
 	if err != nil {
 		return nil, fmt.Errorf("kernel: open rtnetlink: %w", err)
 	}
-	tv := unix.NsecToTimeval(netlinkTimeout.Nanoseconds())
-	if err := errors.Join(s.SetSendTimeout(&tv), s.SetReceiveTimeout(&tv)); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("kernel: rtnetlink timeout: %w", err)
-	}
-	return &rtnl{socks: map[int]*nl.SocketHandle{unix.NETLINK_ROUTE: {Socket: s}}}, nil
+	return &rtnl{s: s}, nil
 }
 
-func (r *rtnl) close() { r.socks[unix.NETLINK_ROUTE].Close() }
+func (r *rtnl) close() { r.s.close() }
 
-func (r *rtnl) request(typ, flags int, data ...nl.NetlinkRequestData) *nl.NetlinkRequest {
+// request is the message of a request of type typ: the header, flags
+// with NLM_F_REQUEST, then data.
+func request(typ, flags int, data ...nl.NetlinkRequestData) []byte {
 	req := &nl.NetlinkRequest{
 		NlMsghdr: unix.NlMsghdr{Len: unix.SizeofNlMsghdr, Type: uint16(typ), Flags: unix.NLM_F_REQUEST | uint16(flags)},
-		Sockets:  r.socks,
 	}
 	for _, d := range data {
 		req.AddData(d)
 	}
-	return req
+	return req.Serialize()
+}
+
+// do sends a request that changes something (flags with NLM_F_ACK) and
+// waits for the kernel's answer.
+func (r *rtnl) do(typ, flags int, data ...nl.NetlinkRequestData) error {
+	return r.s.exec(request(typ, flags, data...), nil)
 }
 
 // dump sends a dump request and hands each answer to f; a dump the kernel
 // interrupted (the table changed meanwhile) is an error.
 func (r *rtnl) dump(typ int, f func(m []byte) error, data ...nl.NetlinkRequestData) error {
-	var ferr error
-	err := r.request(typ, unix.NLM_F_DUMP, data...).ExecuteIter(unix.NETLINK_ROUTE, 0, func(m []byte) bool {
-		ferr = f(m)
-		return ferr == nil
-	})
-	if err != nil && !errors.Is(err, nl.ErrDumpInterrupted) {
-		return err
-	}
-	return errors.Join(ferr, err)
+	return r.s.exec(request(typ, unix.NLM_F_DUMP, data...), func(_ uint16, m []byte) error { return f(m) })
 }
 
 // links lists every link, as ip link show.
@@ -170,8 +164,7 @@ func (r *rtnl) addr(typ int, a *netlink.Addr) error {
 	if typ == unix.RTM_NEWADDR {
 		flags |= unix.NLM_F_CREATE | unix.NLM_F_REPLACE
 	}
-	_, err := r.request(typ, flags, data...).Execute(unix.NETLINK_ROUTE, 0)
-	return err
+	return r.do(typ, flags, data...)
 }
 
 // ipBytes is ip in its family's length, as netlink sends addresses.
@@ -232,8 +225,7 @@ func (r *rtnl) route(typ, flags int, hdr unix.RtMsg, rt *netlink.Route) error {
 	msg.Flags = uint32(rt.Flags)
 	msg.Scope = uint8(rt.Scope)
 	data = append(data, nl.NewRtAttr(unix.RTA_OIF, nl.Uint32Attr(uint32(rt.LinkIndex))))
-	_, err := r.request(typ, flags, data...).Execute(unix.NETLINK_ROUTE, 0)
-	return err
+	return r.do(typ, flags, data...)
 }
 
 // replaceRoute installs rt, or replaces the route to its destination, as
@@ -316,8 +308,7 @@ func (r *rtnl) rule(typ, family, table, priority int, protocol uint8) error {
 	if protocol > 0 {
 		data = append(data, nl.NewRtAttr(nl.FRA_PROTOCOL, []byte{protocol}))
 	}
-	_, err := r.request(typ, flags, data...).Execute(unix.NETLINK_ROUTE, 0)
-	return err
+	return r.do(typ, flags, data...)
 }
 
 // parseLink decodes an RTM_NEWLINK or RTM_DELLINK message: the message's
@@ -492,50 +483,54 @@ func subscribeRoutes(ch chan<- routeUpdate, done <-chan struct{}, o subOptions) 
 // RouteSubscribeWithOptions: a message that does not decode is reported to
 // o.onError and skipped.
 func subscribe[T any](ch chan<- T, done <-chan struct{}, o subOptions, decode func(uint16, []byte) (T, error), groups ...uint) error {
-	s, err := nl.SubscribeAt(o.ns, netns.None(), unix.NETLINK_ROUTE, groups...)
+	s, err := openNlSocket(o.ns, groups...)
 	if err != nil {
 		return err
 	}
 	if o.rcvBuf != 0 {
-		if err := s.SetReceiveBufferSize(o.rcvBuf, true); err != nil {
-			s.Close()
-			return err
+		if err := s.setReceiveBuffer(o.rcvBuf); err != nil {
+			s.close()
+			return fmt.Errorf("kernel: netlink receive buffer: %w", err)
 		}
 	}
 	go func() {
 		<-done
-		s.Close()
+		s.close()
 	}()
 	go func() {
 		defer close(ch)
 		for {
-			msgs, from, err := s.Receive()
+			b, from, err := s.recv()
 			if err != nil {
 				o.onError(fmt.Errorf("receive: %w", err))
 				return
 			}
-			if from.Pid != nl.PidKernel {
-				o.onError(fmt.Errorf("message from port %d, not the kernel", from.Pid))
+			if from != 0 {
+				o.onError(fmt.Errorf("message from port %d, not the kernel", from))
 				continue
 			}
-			for _, m := range msgs {
-				switch m.Header.Type {
+			err = splitMessages(b, func(m nlMessage) error {
+				switch m.hdr.Type {
 				case unix.NLMSG_DONE:
-					continue
+					return nil
 				case unix.NLMSG_ERROR:
-					if len(m.Data) >= 4 {
-						if errno := int32(binary.NativeEndian.Uint32(m.Data)); errno != 0 {
+					if len(m.data) >= 4 {
+						if errno := int32(binary.NativeEndian.Uint32(m.data)); errno != 0 {
 							o.onError(fmt.Errorf("error message: %w", syscall.Errno(-errno)))
 						}
 					}
-					continue
+					return nil
 				}
-				u, err := decode(m.Header.Type, m.Data)
+				u, err := decode(m.hdr.Type, m.data)
 				if err != nil {
 					o.onError(err)
-					continue
+					return nil
 				}
 				ch <- u
+				return nil
+			})
+			if err != nil {
+				o.onError(err)
 			}
 		}
 	}()

@@ -45,8 +45,11 @@ type Config struct {
 	IdleTimeout time.Duration
 }
 
-// maxDatagram is the largest UDP payload over IPv6 without jumbograms.
-const maxDatagram = 65535 - 8
+// maxDatagram is the largest packet sent or accepted as a datagram. The
+// node sends only radar probes and replies unreliably (tens of bytes);
+// everything bigger goes on a stream. Each interface keeps a receive
+// buffer of this size, so it is not the 64 KiB UDP allows.
+const maxDatagram = 2048
 
 // withDefaults returns c with zero fields set to their defaults, or an
 // error for values that make no sense.

@@ -194,7 +194,8 @@ func (ifc *ifaceState) pause(d time.Duration) bool {
 func (ifc *ifaceState) readDatagrams(conn *net.UDPConn) {
 	t := ifc.t
 	// One byte more than we accept, to see oversized datagrams.
-	buf := make([]byte, min(t.cfg.MaxPacket, maxDatagram)+1)
+	limit := min(t.cfg.MaxPacket, maxDatagram)
+	buf := make([]byte, limit+1)
 	for {
 		n, from, err := conn.ReadFromUDPAddrPort(buf)
 		if err != nil {
@@ -208,7 +209,7 @@ func (ifc *ifaceState) readDatagrams(conn *net.UDPConn) {
 			continue
 		}
 		pkt := buf[:n]
-		if n > t.cfg.MaxPacket {
+		if n > limit {
 			t.stats.drop(dropTooBig, 1)
 			continue
 		}

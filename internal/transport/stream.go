@@ -189,7 +189,7 @@ func (ifc *ifaceState) readStream(conn *net.TCPConn, p *peer) {
 	defer conn.Close()
 	stop := context.AfterFunc(ifc.ctx, func() { conn.Close() })
 	defer stop()
-	r := bufio.NewReaderSize(conn, 4096)
+	r := bufio.NewReaderSize(conn, 1024) // frames bigger than this are read past it
 	for {
 		conn.SetReadDeadline(time.Now().Add(2 * t.cfg.IdleTimeout))
 		pkt, err := readFrame(r, t.cfg.MaxPacket)
