@@ -39,6 +39,7 @@ func toolCommands() map[string]command {
 	return map[string]command{
 		"sim":        {"simulate a network of nodes running the protocol (see sim -h)", runSim},
 		"check-dump": {"check a route dump (ntkd sim --dump) with the oracle: check-dump FILE", runCheckDump},
+		"dump":       {"dissect ntk packets: dump [-c N] [-x] FILE.pcap|- (pcap or pcapng), or dump -i IFACE (live)", runDump},
 		"lab":        {"a mesh of real daemons in network namespaces: lab up|status|exec|cut|restore|kill|start|down", runLab},
 	}
 }

@@ -241,6 +241,15 @@ func TestIntegrationLine8(t *testing.T) {
 	dig(t, l, "n8", n1.String(), 45*time.Second, "+short", "n1.ntk")
 	dig(t, l, "n8", "n1.ntk.", 30*time.Second, "+short", "-x", n1.String())
 	dig(t, l, "n8", "NXDOMAIN", 10*time.Second, "nobody.ntk")
+
+	// ntkd dump dissects what crosses a link, live: radar probes every
+	// few seconds at least.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := l.Exec(ctx, "n2", ntkdBinary(t), "dump", "-i", "n1", "-c", "3")
+	if err != nil || !strings.Contains(string(out), "ECHO_ME id=") || !strings.Contains(string(out), "3 ntk packets") {
+		t.Fatalf("ntkd dump -i n1 on n2: %v\n%s", err, out)
+	}
 }
 
 // dig asks node's DNS wrapper until the answer contains want.
