@@ -27,6 +27,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ntkd/ntkd/internal/ctl"
 	"github.com/ntkd/ntkd/internal/lab"
 )
 
@@ -171,8 +172,19 @@ func measure(work, ntkd, kind string, nodes int, v variant, steady time.Duration
 	}
 	r.FullRoutesSec = time.Since(start).Seconds()
 
-	// Steady state: let the start-up traffic pass, then count.
-	time.Sleep(20 * time.Second)
+	// Steady state: let the start-up traffic pass, then count. For ntkd
+	// that is once no QSPN round has run for a while (a grid that
+	// converges late still floods for some seconds after its full
+	// routes); babeld has no such state to ask, so it gets 20 s.
+	if v.babeld == "" {
+		quiet, err := waitRoundsStop(l, 10*time.Second, 180*time.Second)
+		if err != nil {
+			return r, err
+		}
+		logf("%s %d %s: rounds stopped %.1f s after full routes", kind, nodes, v.name, quiet.Sub(start).Seconds()-r.FullRoutesSec)
+	} else {
+		time.Sleep(20 * time.Second)
+	}
 	before, err := txBytes(l, st)
 	if err != nil {
 		return r, err
@@ -242,6 +254,40 @@ func waitFull(l lab.Lab, limit time.Duration) (*lab.Status, error) {
 }
 
 // txBytes sums what every veth of the lab sent (both ends of each link).
+// waitRoundsStop polls every node's QSPN state until no round has
+// started anywhere for quiet, and returns when that was reached.
+func waitRoundsStop(l lab.Lab, quiet, limit time.Duration) (time.Time, error) {
+	state, err := l.Load()
+	if err != nil {
+		return time.Time{}, err
+	}
+	deadline := time.Now().Add(limit)
+	var last uint64
+	since := time.Now()
+	for time.Now().Before(deadline) {
+		var sum uint64
+		for _, n := range state.Nodes {
+			var q ctl.QSPN
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_, err := ctl.Call(ctx, n.Socket, ctl.Request{Cmd: ctl.CmdQSPN}, &q)
+			cancel()
+			if err != nil {
+				return time.Time{}, fmt.Errorf("qspn state of %s: %v", n.Name, err)
+			}
+			for _, lv := range q.Levels {
+				sum += uint64(lv.Round)
+			}
+		}
+		if sum != last {
+			last, since = sum, time.Now()
+		} else if time.Since(since) >= quiet {
+			return time.Now(), nil
+		}
+		time.Sleep(time.Second)
+	}
+	return time.Time{}, fmt.Errorf("QSPN rounds still running after %v", limit)
+}
+
 func txBytes(l lab.Lab, st *lab.Status) (uint64, error) {
 	var sum uint64
 	for _, n := range st.Nodes {
