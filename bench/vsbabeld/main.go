@@ -173,15 +173,16 @@ func measure(work, ntkd, kind string, nodes int, v variant, steady time.Duration
 	r.FullRoutesSec = time.Since(start).Seconds()
 
 	// Steady state: let the start-up traffic pass, then count. For ntkd
-	// that is once no QSPN round has run for a while (a grid that
-	// converges late still floods for some seconds after its full
-	// routes); babeld has no such state to ask, so it gets 20 s.
+	// that is once it sends nothing but radar probes (a grid that
+	// converges late still floods for some seconds after its full routes,
+	// and the lab's names are registered after the hook); babeld has no
+	// such state to ask, so it gets 20 s.
 	if v.babeld == "" {
-		quiet, err := waitRoundsStop(l, 10*time.Second, 180*time.Second)
+		quiet, err := waitQuiet(l, 10*time.Second, 180*time.Second)
 		if err != nil {
 			return r, err
 		}
-		logf("%s %d %s: rounds stopped %.1f s after full routes", kind, nodes, v.name, quiet.Sub(start).Seconds()-r.FullRoutesSec)
+		logf("%s %d %s: only radar traffic from %.1f s after full routes", kind, nodes, v.name, quiet.Sub(start).Seconds()-r.FullRoutesSec)
 	} else {
 		time.Sleep(20 * time.Second)
 	}
@@ -254,9 +255,11 @@ func waitFull(l lab.Lab, limit time.Duration) (*lab.Status, error) {
 }
 
 // txBytes sums what every veth of the lab sent (both ends of each link).
-// waitRoundsStop polls every node's QSPN state until no round has
-// started anywhere for quiet, and returns when that was reached.
-func waitRoundsStop(l lab.Lab, quiet, limit time.Duration) (time.Time, error) {
+// waitQuiet polls every node's packet counters until nothing but radar
+// probes has been sent anywhere for quiet (QSPN rounds and the ANDNA
+// registrations of the lab's names are start-up traffic, not steady
+// state), and returns when that was reached.
+func waitQuiet(l lab.Lab, quiet, limit time.Duration) (time.Time, error) {
 	state, err := l.Load()
 	if err != nil {
 		return time.Time{}, err
@@ -267,15 +270,17 @@ func waitRoundsStop(l lab.Lab, quiet, limit time.Duration) (time.Time, error) {
 	for time.Now().Before(deadline) {
 		var sum uint64
 		for _, n := range state.Nodes {
-			var q ctl.QSPN
+			var c ctl.Counters
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			_, err := ctl.Call(ctx, n.Socket, ctl.Request{Cmd: ctl.CmdQSPN}, &q)
+			_, err := ctl.Call(ctx, n.Socket, ctl.Request{Cmd: ctl.CmdCounters}, &c)
 			cancel()
 			if err != nil {
-				return time.Time{}, fmt.Errorf("qspn state of %s: %v", n.Name, err)
+				return time.Time{}, fmt.Errorf("counters of %s: %v", n.Name, err)
 			}
-			for _, lv := range q.Levels {
-				sum += uint64(lv.Round)
+			for op, cnt := range c.Sent {
+				if !strings.HasPrefix(op, "ECHO_") {
+					sum += cnt.Bytes
+				}
 			}
 		}
 		if sum != last {
@@ -285,7 +290,7 @@ func waitRoundsStop(l lab.Lab, quiet, limit time.Duration) (time.Time, error) {
 		}
 		time.Sleep(time.Second)
 	}
-	return time.Time{}, fmt.Errorf("QSPN rounds still running after %v", limit)
+	return time.Time{}, fmt.Errorf("ntkd still sending more than radar probes after %v", limit)
 }
 
 func txBytes(l lab.Lab, st *lab.Status) (uint64, error) {
