@@ -113,6 +113,9 @@ type Stats struct {
 	RehookWhy    map[string]uint64 // why, by reason and level
 	RoundsWanted map[string]uint64 // changes that asked for a round, by kind
 	Created      uint64            // gnodes this node created (found no one to join)
+	// TunnelHeld counts broadcasts that came over a virtual link and were
+	// not passed into another one (seed 000 §3).
+	TunnelHeld uint64
 }
 
 func (s *Stats) drop(reason string) {
@@ -128,6 +131,8 @@ type Node struct {
 	rng   *rand.Rand
 	radar *radar.Radar
 	dec   wire.Decoder
+	// virtual marks the interfaces that are tunnels (vlinks): by index.
+	virtual []bool
 
 	state State
 	nonce uint32 // hooking nonce (seed of the "still scanning" tie-break)
@@ -224,6 +229,25 @@ func (n *Node) IfaceUp(now time.Duration, iface int) {
 	n.now = now
 	n.radar.IfaceUp(now, iface)
 	n.Tick(now)
+}
+
+// SetVirtual marks an interface as a virtual link (a tunnel to a vnode
+// over the Internet, docs/VLAYER.md) or as a physical one, the default.
+// A broadcast that arrived over a virtual link is never passed into
+// another one.
+func (n *Node) SetVirtual(iface int, on bool) {
+	if iface < 0 {
+		return
+	}
+	for len(n.virtual) <= iface {
+		n.virtual = append(n.virtual, false)
+	}
+	n.virtual[iface] = on
+}
+
+// Virtual reports whether an interface is a virtual link.
+func (n *Node) Virtual(iface int) bool {
+	return iface >= 0 && iface < len(n.virtual) && n.virtual[iface]
 }
 
 // IfaceDown stops using an interface; its neighbours die at once.

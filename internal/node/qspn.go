@@ -385,6 +385,15 @@ func (n *Node) forward(l int, b *wire.Broadcast, id uint32, from *radar.Neighbou
 // level of the link to it.
 func (n *Node) sendTo(b *wire.Broadcast, id uint32, from *radar.Neighbour, keep func(np addr.Position, ll int) bool) {
 	var data []byte
+	// Seed 000 §3: what came from the Internet goes on inside, never back
+	// out through another tunnel of this node.
+	fromTunnel := from != nil && n.Virtual(from.Iface)
+	held := false
+	defer func() {
+		if held {
+			n.Stats.TunnelHeld++
+		}
+	}()
 	for i := 0; i < radar.MaxNeighbours; i++ {
 		nb := n.radar.ByIndex(uint8(i))
 		if nb == nil || nb.Cost == 0 || (from != nil && nb.Index == from.Index) {
@@ -392,6 +401,10 @@ func (n *Node) sendTo(b *wire.Broadcast, id uint32, from *radar.Neighbour, keep 
 		}
 		np, ll, ok := n.peer(nb)
 		if !ok || ll < 0 || !keep(np, ll) {
+			continue
+		}
+		if fromTunnel && n.Virtual(nb.Iface) {
+			held = true
 			continue
 		}
 		if data == nil {

@@ -249,6 +249,11 @@ func (s *Sim) makeNode(i int) error {
 		return fmt.Errorf("sim: node %d: %w", i, err)
 	}
 	sn := s.nodes[i]
+	for iface, p := range sn.ports {
+		if s.links[p.link].Virtual {
+			nd.SetVirtual(iface, true)
+		}
+	}
 	sn.n, sn.alive, sn.version = nd, false, 0
 	return nil
 }

@@ -24,6 +24,9 @@ type Link struct {
 	Latency time.Duration // one-way propagation delay
 	Jitter  time.Duration // max extra random delay per packet (uniform 0..Jitter)
 	Loss    float64       // per-packet drop probability 0..1
+	// Virtual marks a tunnel between two vnodes over the Internet (a
+	// vlink, docs/VLAYER.md) rather than a radio or cable link.
+	Virtual bool
 }
 
 // Topology is an undirected graph of Nodes nodes, indexed 0..Nodes-1.
@@ -43,15 +46,22 @@ func (t *Topology) Validate() error {
 	if t.Pos != nil && len(t.Pos) != t.Nodes {
 		return fmt.Errorf("topology %q: %d positions for %d nodes", t.Name, len(t.Pos), t.Nodes)
 	}
-	seen := make(map[[2]int]int, len(t.Links))
+	// A tunnel may join two nodes a radio link joins too: that is when the
+	// virtual layer removes the tunnel.
+	type pair struct {
+		a, b    int
+		virtual bool
+	}
+	seen := make(map[pair]int, len(t.Links))
 	for i, l := range t.Links {
 		if err := l.check(t.Nodes); err != nil {
 			return fmt.Errorf("topology %q: link %d: %w", t.Name, i, err)
 		}
-		if j, dup := seen[[2]int{l.A, l.B}]; dup {
+		k := pair{l.A, l.B, l.Virtual}
+		if j, dup := seen[k]; dup {
 			return fmt.Errorf("topology %q: link %d: %d-%d duplicates link %d", t.Name, i, l.A, l.B, j)
 		}
-		seen[[2]int{l.A, l.B}] = i
+		seen[k] = i
 	}
 	return nil
 }
