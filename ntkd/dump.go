@@ -33,7 +33,8 @@ func runDump(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
-	if (*iface == "") == (fs.NArg() != 1) || fs.NArg() > 1 || *udp == 0 || *udp > 65535 || *tcp == 0 || *tcp > 65535 {
+	live, file := *iface != "" && fs.NArg() == 0, *iface == "" && fs.NArg() == 1
+	if !live && !file || *udp == 0 || *udp > 65535 || *tcp == 0 || *tcp > 65535 {
 		fs.Usage()
 		return exitUsage
 	}

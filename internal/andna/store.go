@@ -2,6 +2,7 @@ package andna
 
 import (
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/ntkd/ntkd/internal/wire"
@@ -47,13 +48,7 @@ func (r *record) find(pub [wire.PubKeySize]byte) int {
 // expire drops claims whose time ran out; the next in the queue becomes
 // the owner by itself.
 func (r *record) expire(now time.Duration) {
-	q := r.queue[:0]
-	for _, x := range r.queue {
-		if x.expires > now {
-			q = append(q, x)
-		}
-	}
-	r.queue = q
+	r.queue = slices.DeleteFunc(r.queue, func(x entry) bool { return x.expires <= now })
 }
 
 // keyCount is what a counter gnode keeps for one key: the names it holds,
@@ -99,13 +94,7 @@ func (k *keyCount) set(h [32]byte, expires time.Duration) {
 
 // expire forgets names whose checks stopped.
 func (k *keyCount) expire(now time.Duration) {
-	keep := k.names[:0]
-	for _, c := range k.names {
-		if c.expires > now {
-			keep = append(keep, c)
-		}
-	}
-	k.names = keep
+	k.names = slices.DeleteFunc(k.names, func(c countedName) bool { return c.expires <= now })
 }
 
 // resolvedEntry is a cached answer; it expires with the registration

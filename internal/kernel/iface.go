@@ -213,16 +213,24 @@ func (k *Kernel) inNetns(f func() error) error {
 		return err
 	}
 	defer ns.Close()
-	done := make(chan error, 1)
+	return inNetns(ns, f)
+}
+
+// inNetns runs f on a thread in ns. The thread is locked and never
+// unlocked, so the runtime retires it with its goroutine instead of
+// running other goroutines in the wrong namespace.
+func inNetns(ns netns.NsHandle, f func() error) error {
+	if !ns.IsOpen() {
+		return f()
+	}
+	errc := make(chan error, 1)
 	go func() {
-		// The thread stays locked and is thrown away when this goroutine ends,
-		// so no other goroutine ever runs in the switched namespace.
 		runtime.LockOSThread()
-		if err := netns.Set(ns); err != nil {
-			done <- fmt.Errorf("kernel: enter netns: %w", err)
+		if err := unix.Setns(int(ns), unix.CLONE_NEWNET); err != nil {
+			errc <- fmt.Errorf("kernel: enter netns: %w", err)
 			return
 		}
-		done <- f()
+		errc <- f()
 	}()
-	return <-done
+	return <-errc
 }

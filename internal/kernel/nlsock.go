@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime"
 	"slices"
 	"sync"
 	"syscall"
@@ -20,13 +19,12 @@ import (
 // array that escapes to the heap on every read, and a goroutine parked in
 // it keeps a 128 KiB stack: on a router that was a third of ntkd's heap.
 type nlSocket struct {
-	mu   sync.Mutex // one request at a time: answers are read in order
-	f    *os.File
-	rc   syscall.RawConn
-	buf  []byte
-	pid  uint32 // our port id, where the kernel's answers go
-	seq  uint32
-	peek bool // peek at each datagram's size first (buf grows to fit)
+	mu  sync.Mutex // one request at a time: answers are read in order
+	f   *os.File
+	rc  syscall.RawConn
+	buf []byte
+	pid uint32 // our port id, where the kernel's answers go
+	seq uint32
 }
 
 // nlBufSize is the receive buffer to start with: the kernel packs dumps
@@ -77,26 +75,7 @@ func openNlSocket(ns netns.NsHandle, groups ...uint) (*nlSocket, error) {
 		f.Close()
 		return nil, fmt.Errorf("kernel: netlink socket: %w", err)
 	}
-	return &nlSocket{f: f, rc: rc, buf: make([]byte, nlBufSize), pid: nsa.Pid, peek: true}, nil
-}
-
-// inNetns runs f on a thread in ns. The thread is locked and never
-// unlocked, so the runtime retires it with its goroutine instead of
-// running other goroutines in the wrong namespace.
-func inNetns(ns netns.NsHandle, f func() error) error {
-	if !ns.IsOpen() {
-		return f()
-	}
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		if err := unix.Setns(int(ns), unix.CLONE_NEWNET); err != nil {
-			errc <- fmt.Errorf("setns: %w", err)
-			return
-		}
-		errc <- f()
-	}()
-	return <-errc
+	return &nlSocket{f: f, rc: rc, buf: make([]byte, nlBufSize), pid: nsa.Pid}, nil
 }
 
 func (s *nlSocket) close() error { return s.f.Close() }
@@ -112,9 +91,9 @@ func (s *nlSocket) setReceiveBuffer(n int) error {
 	return errors.Join(err, serr)
 }
 
-// recv reads one datagram into s.buf and returns it with the sender's
-// port id. It blocks in the poller until one arrives, the deadline passes
-// or the socket is closed.
+// recv reads one datagram into s.buf, grown first to the datagram's size,
+// and returns it with the sender's port id. It blocks in the poller until
+// one arrives, the deadline passes or the socket is closed.
 func (s *nlSocket) recv() ([]byte, uint32, error) {
 	var (
 		n    int
@@ -122,22 +101,20 @@ func (s *nlSocket) recv() ([]byte, uint32, error) {
 		rerr error
 	)
 	err := s.rc.Read(func(fd uintptr) bool {
-		if s.peek {
-			// MSG_TRUNC makes the kernel report the datagram's full length.
-			n, _, rerr = unix.Recvfrom(int(fd), nil, unix.MSG_PEEK|unix.MSG_TRUNC)
-			if rerr == unix.EAGAIN {
-				return false
-			}
-			if rerr != nil {
+		// MSG_TRUNC makes the kernel report the datagram's full length.
+		n, _, rerr = unix.Recvfrom(int(fd), nil, unix.MSG_PEEK|unix.MSG_TRUNC)
+		if rerr == unix.EAGAIN {
+			return false
+		}
+		if rerr != nil {
+			return true
+		}
+		if n > len(s.buf) {
+			if n > nlMaxDatagram {
+				rerr = fmt.Errorf("kernel: netlink datagram of %d bytes", n)
 				return true
 			}
-			if n > len(s.buf) {
-				if n > nlMaxDatagram {
-					rerr = fmt.Errorf("kernel: netlink datagram of %d bytes", n)
-					return true
-				}
-				s.buf = make([]byte, n)
-			}
+			s.buf = make([]byte, n)
 		}
 		n, from, rerr = unix.Recvfrom(int(fd), s.buf, 0)
 		return rerr != unix.EAGAIN
@@ -193,9 +170,6 @@ func splitMessages(b []byte, f func(nlMessage) error) error {
 }
 
 func nlmAlign(n int) int { return (n + unix.NLMSG_ALIGNTO - 1) &^ (unix.NLMSG_ALIGNTO - 1) }
-
-// errStop ends a walk early without an error.
-var errStop = errors.New("stop")
 
 // exec sends the request msg (a whole netlink message whose header's
 // sequence number and port id it fills in) and reads the answers until
@@ -267,9 +241,6 @@ func (s *nlSocket) exec(msg []byte, f func(typ uint16, data []byte) error) error
 		if done {
 			break
 		}
-	}
-	if errors.Is(ferr, errStop) {
-		ferr = nil
 	}
 	if interrupted {
 		return errors.Join(ferr, errDumpInterrupted)

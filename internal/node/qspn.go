@@ -389,11 +389,6 @@ func (n *Node) sendTo(b *wire.Broadcast, id uint32, from *radar.Neighbour, keep 
 	// out through another tunnel of this node.
 	fromTunnel := from != nil && n.Virtual(from.Iface)
 	held := false
-	defer func() {
-		if held {
-			n.Stats.TunnelHeld++
-		}
-	}()
 	for i := 0; i < radar.MaxNeighbours; i++ {
 		nb := n.radar.ByIndex(uint8(i))
 		if nb == nil || nb.Cost == 0 || (from != nil && nb.Index == from.Index) {
@@ -413,6 +408,9 @@ func (n *Node) sendTo(b *wire.Broadcast, id uint32, from *radar.Neighbour, keep 
 			}
 		}
 		n.sendBytes(nb.Iface, nb.Peer, true, b.Op(), data)
+	}
+	if held {
+		n.Stats.TunnelHeld++
 	}
 }
 

@@ -11,6 +11,7 @@ package pcapdump
 import (
 	"bufio"
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -239,7 +240,7 @@ func (d *dissector) hex(b []byte) {
 	if !d.o.Hex {
 		return
 	}
-	for line := range strings.Lines(hexDump(b)) {
+	for line := range strings.Lines(hex.Dump(b)) {
 		fmt.Fprintf(d.w, "    %s", line)
 	}
 }

@@ -2,7 +2,6 @@ package pcapdump
 
 import (
 	"bytes"
-	"encoding/hex"
 	"net/netip"
 
 	"github.com/gopacket/gopacket/layers"
@@ -145,5 +144,3 @@ func (d *dissector) cut(rel float64, k flowKey, f *flow) {
 		off += wire.HeaderLen + n
 	}
 }
-
-func hexDump(b []byte) string { return hex.Dump(b) }
