@@ -116,6 +116,9 @@ type Stats struct {
 	// TunnelHeld counts broadcasts that came over a virtual link and were
 	// not passed into another one (seed 000 §3).
 	TunnelHeld uint64
+	// LossesSent counts ROUTE_LOSS announcements (each to every neighbour
+	// in scope), LossesHeld those left to the round by the budget (maxLosses).
+	LossesSent, LossesHeld uint64
 }
 
 func (s *Stats) drop(reason string) {
@@ -162,6 +165,10 @@ type Node struct {
 	tracerAt time.Duration
 
 	andna *andna.Engine
+
+	// lossBefore is the best route to every element of one level before
+	// a loss (losses.go).
+	lossBefore [addr.MaxGroupNode]maps.Route
 
 	now           time.Duration
 	out           []Send
@@ -412,6 +419,8 @@ func (n *Node) HandlePacket(now time.Duration, iface int, from radar.PeerID, dat
 		n.onEcho(iface, from, h, p)
 	case *wire.Routed:
 		n.onRouted(iface, from, p)
+	case *wire.Loss:
+		n.onLoss(iface, from, p)
 	case *wire.Broadcast:
 		if nb := n.radar.Lookup(iface, from); nb != nil && n.usable(nb) && nb.Cost == 0 && n.state == Hooked {
 			n.holdEarly(nb.Index, data)

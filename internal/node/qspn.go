@@ -50,6 +50,8 @@ type levelState struct {
 	digest     uint32            // the elements of this level we reach, at the last settle
 	members    int               // how many, at the last settle
 	suspects   map[uint32]uint32 // starters out of reach, by hash: round first seen
+	losses     uint8             // ROUTE_LOSS announcements made since lossesAt
+	lossesAt   time.Duration
 }
 
 func (n *Node) stamp(level int) uint8 { return uint8(n.lv[level].round) }
@@ -80,8 +82,7 @@ func (n *Node) neighbourChanged(nb radar.Neighbour) {
 		return // a collision found on the way made us re-hook
 	}
 	if !n.usable(&nb) || nb.Cost == 0 {
-		n.maps.RemoveGateway(nb.Index)
-		n.routesVersion++
+		n.removeGateway(nb.Index)
 		return
 	}
 	np, err := n.cfg.Scheme.Position(nb.Addr)
@@ -124,9 +125,7 @@ func (n *Node) neighbourDown(nb radar.Neighbour) {
 	if n.state != Hooked {
 		return
 	}
-	if n.maps.RemoveGateway(nb.Index) > 0 {
-		n.routesVersion++
-	}
+	n.removeGateway(nb.Index)
 	l := 0
 	if np, err := n.cfg.Scheme.Position(nb.Addr); err == nil && n.linkLevel(np) > 0 {
 		l = n.linkLevel(np)

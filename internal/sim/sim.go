@@ -159,6 +159,9 @@ type Sim struct {
 	LastScript time.Duration
 	// OnStep, if set, is called after every step of RunUntilQuiet.
 	OnStep Progress
+	// Drop lists ops every link loses (counted in C.Lost): a test holds
+	// back one mechanism to see what the others do alone.
+	Drop [256]bool
 }
 
 const never = time.Duration(1<<63 - 1)
@@ -441,7 +444,7 @@ func (s *Sim) transmit(from int, out node.Send) {
 		s.LastQSPN = s.now
 	}
 	l := &s.links[p.link]
-	if !l.up {
+	if !l.up || s.Drop[out.Op] {
 		s.C.Lost++
 		return
 	}

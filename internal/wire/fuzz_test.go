@@ -131,6 +131,7 @@ func FuzzPutQSPNRound(f *testing.F) { fuzzPayload(f, OpPutQSPNRound) }
 func FuzzMapBody(f *testing.F)      { fuzzPayload(f, OpPutIntMap, OpPutExtMap, OpPutBnodeMap) }
 func FuzzBroadcast(f *testing.F)    { fuzzPayload(f, OpTracerPkt, OpQSPNClose, OpQSPNOpen) }
 func FuzzRouted(f *testing.F)       { fuzzPayload(f, OpRouted) }
+func FuzzRouteLoss(f *testing.F)    { fuzzPayload(f, OpRouteLoss) }
 func FuzzRegister(f *testing.F)     { fuzzPayload(f, OpAndnaRegister) }
 func FuzzCheckCounter(f *testing.F) { fuzzPayload(f, OpAndnaCheckCounter) }
 func FuzzCounterReply(f *testing.F) { fuzzPayload(f, OpAndnaCounterReply) }

@@ -112,6 +112,8 @@ func NewPayload(op Op) Payload {
 		return &Broadcast{Kind: op}
 	case OpRouted:
 		return &Routed{}
+	case OpRouteLoss:
+		return &Loss{}
 	case OpAndnaRegister:
 		return &Register{}
 	case OpAndnaCheckCounter:

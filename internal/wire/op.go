@@ -27,6 +27,7 @@ const (
 	OpQSPNClose Op = 0x21
 	OpQSPNOpen  Op = 0x22
 	OpRouted    Op = 0x23 // an inner packet carried hop by hop to a node or gnode
+	OpRouteLoss Op = 0x24 // routes got worse: what they cost through the sender now
 
 	OpAndnaRegister     Op = 0x30 // register or update a hostname
 	OpAndnaCheckCounter Op = 0x31 // hash gnode -> counter gnode
@@ -86,6 +87,8 @@ func (o Op) String() string {
 		return "QSPN_OPEN"
 	case OpRouted:
 		return "ROUTED"
+	case OpRouteLoss:
+		return "ROUTE_LOSS"
 	case OpAndnaRegister:
 		return "ANDNA_REGISTER"
 	case OpAndnaCheckCounter:
@@ -122,7 +125,7 @@ func (o Op) Known() bool {
 	case OpEchoMe, OpEchoReply,
 		OpGetFreeNodes, OpPutFreeNodes, OpGetQSPNRound, OpPutQSPNRound,
 		OpGetIntMap, OpPutIntMap, OpGetExtMap, OpPutExtMap, OpGetBnodeMap, OpPutBnodeMap,
-		OpTracerPkt, OpQSPNClose, OpQSPNOpen, OpRouted,
+		OpTracerPkt, OpQSPNClose, OpQSPNOpen, OpRouted, OpRouteLoss,
 		OpAndnaRegister, OpAndnaCheckCounter, OpAndnaCounterReply,
 		OpAndnaResolve, OpAndnaResolveReply, OpAndnaReverse, OpAndnaReverseReply,
 		OpAndnaGetCache, OpAndnaPutCache, OpAndnaGetQueue, OpAndnaPutQueue,

@@ -64,6 +64,7 @@ type Decoder struct {
 	mapBody      MapBody
 	broadcast    Broadcast
 	routed       Routed
+	loss         Loss
 	register     Register
 	checkCounter CheckCounter
 	counterReply CounterReply
@@ -112,6 +113,8 @@ func (d *Decoder) payload(op Op) Payload {
 		return &d.broadcast
 	case OpRouted:
 		return &d.routed
+	case OpRouteLoss:
+		return &d.loss
 	case OpAndnaRegister:
 		return &d.register
 	case OpAndnaCheckCounter:

@@ -116,6 +116,13 @@ func TestPayloadRejects(t *testing.T) {
 		{"round count short", OpPutQSPNRound, cat(2, rep(15, 0)), ErrTruncated},
 		{"round trailing", OpPutQSPNRound, cat(1, rep(13, 0)), ErrInconsistent},
 
+		// ROUTE_LOSS.
+		{"loss level 16", OpRouteLoss, cat(0, 16, u32(1), u16(1), 4, u32(9)), ErrInconsistent},
+		{"loss no entries", OpRouteLoss, cat(0, 1, u32(1), u16(0)), ErrInconsistent},
+		{"loss 257 entries", OpRouteLoss, cat(0, 1, u32(1), u16(257), rep(257*5, 0)), ErrInconsistent},
+		{"loss entries beyond the data", OpRouteLoss, cat(0, 1, u32(1), u16(2), 4, u32(9)), ErrTruncated},
+		{"loss trailing", OpRouteLoss, cat(0, 1, u32(1), u16(1), 4, u32(9), 0), ErrInconsistent},
+
 		// TRACER_PKT / QSPN_*.
 		{"bcast level 16", OpTracerPkt, cat(1, 16, 0, 1, u32(1), u32(7), u32(5), u32(6), rep(16, 0), 8, u16(0)), ErrInconsistent},
 		{"bcast unknown flag 0x20", OpTracerPkt, bcast(0x20, u16(0)), ErrInconsistent},
@@ -322,6 +329,9 @@ func TestEncodeRejects(t *testing.T) {
 		{"free level", &PutFreeNodes{Level: 16, Bits: 8, Addr: v4a}, ErrInconsistent},
 		{"free beyond", &PutFreeNodes{Bits: 2, Free: [32]byte{0x08}, Addr: v4a}, ErrInconsistent},
 		{"rounds 17", &PutQSPNRound{Rounds: make([]QSPNRound, 17)}, ErrInconsistent},
+		{"loss no entries", &Loss{Level: 1}, ErrInconsistent},
+		{"loss level", &Loss{Level: 16, Entries: []LossEntry{{}}}, ErrInconsistent},
+		{"loss 257 entries", &Loss{Entries: make([]LossEntry, 257)}, ErrInconsistent},
 		{"bcast level", &Broadcast{Kind: OpTracerPkt, Level: 16}, ErrInconsistent},
 		{"bcast origin beyond level", &Broadcast{Kind: OpTracerPkt, Level: 1, Origin: [MaxLevels]uint8{1, 2}}, ErrInconsistent},
 		{"bcast flag", &Broadcast{Kind: OpTracerPkt, Flags: 0x40}, ErrInconsistent},

@@ -88,6 +88,7 @@ func samples() []sample {
 		{0x00000022, &Broadcast{Kind: OpQSPNOpen, Gnode: 5, Level: 2, SubID: 77, Flags: BcastBnodeOpened | BcastBBlock, Round: 10, Origin: [MaxLevels]uint8{7, 8}, TTL: 1,
 			Chunks: []Chunk{{Node: 77, Cost: 0}},
 			Blocks: []BnodeBlock{{Bnode: 77, Links: []BnodeLink{{Gnode: 3, Level: 2, Cost: 400}}}, {Bnode: 78}}}},
+		{0x00000024, &Loss{Gnode: 3, Level: 1, Round: 77, Entries: []LossEntry{{ID: 4, Cost: 1200}, {ID: 9, Cost: LossUnreachable}}}},
 		{0x00000030, &reg},
 		{0x00000031, &CheckCounter{Asker: v6a, Request: sampleRegister()}},
 		{0x00000032, &CounterReply{Count: 12, Result: CodeOK}},

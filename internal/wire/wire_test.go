@@ -27,8 +27,8 @@ func TestSamplesCoverEveryOp(t *testing.T) {
 			t.Errorf("no sample for %v", op)
 		}
 	}
-	if len(Ops()) != 29 {
-		t.Errorf("%d ops, want 29", len(Ops()))
+	if len(Ops()) != 30 {
+		t.Errorf("%d ops, want 30", len(Ops()))
 	}
 }
 
