@@ -21,6 +21,7 @@ import (
 	"github.com/ntkd/ntkd/internal/daemon"
 	"github.com/ntkd/ntkd/internal/dnsd"
 	"github.com/ntkd/ntkd/internal/kernel"
+	"github.com/ntkd/ntkd/internal/memtrim"
 	"github.com/ntkd/ntkd/internal/transport"
 	"github.com/ntkd/ntkd/internal/wifi"
 	"golang.org/x/sys/unix"
@@ -153,11 +154,21 @@ func serve(ctx context.Context, cfg *config.Config, path string, level *slog.Lev
 		defer dns.Close()
 	}
 
+	// Start-up code (flag and configuration parsing, package init, the
+	// hook) is not run again: once it is over, the binary's pages go and
+	// only what the steady state runs comes back (internal/memtrim).
+	trim := time.AfterFunc(trimAfter, func() {
+		n, err := memtrim.DropExecutablePages()
+		log.Debug("binary pages given back", "bytes", n, "err", err)
+	})
+	defer trim.Stop()
+
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	go func() {
 		for range hup {
+			trim.Reset(trimAfter)
 			c, err := config.Load(path)
 			if err != nil {
 				log.Error("reload refused: the configuration is invalid, keeping the running one", "err", err)
@@ -175,6 +186,10 @@ func serve(ctx context.Context, cfg *config.Config, path string, level *slog.Lev
 	}
 	return exitOK, nil
 }
+
+// trimAfter is how long after start (or a reload) the binary's start-up
+// pages are given back: the hook and the first rounds are over by then.
+const trimAfter = time.Minute
 
 func permOr(err error) int {
 	if errors.Is(err, os.ErrPermission) || errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
