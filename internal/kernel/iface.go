@@ -7,11 +7,10 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 
+	"github.com/ntkd/ntkd/internal/netnsrun"
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
 
@@ -213,24 +212,5 @@ func (k *Kernel) inNetns(f func() error) error {
 		return err
 	}
 	defer ns.Close()
-	return inNetns(ns, f)
-}
-
-// inNetns runs f on a thread in ns. The thread is locked and never
-// unlocked, so the runtime retires it with its goroutine instead of
-// running other goroutines in the wrong namespace.
-func inNetns(ns netns.NsHandle, f func() error) error {
-	if !ns.IsOpen() {
-		return f()
-	}
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		if err := unix.Setns(int(ns), unix.CLONE_NEWNET); err != nil {
-			errc <- fmt.Errorf("kernel: enter netns: %w", err)
-			return
-		}
-		errc <- f()
-	}()
-	return <-errc
+	return netnsrun.Do(ns, f)
 }

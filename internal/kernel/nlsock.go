@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ntkd/ntkd/internal/netnsrun"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
@@ -48,7 +49,7 @@ func openNlSocket(ns netns.NsHandle, groups ...uint) (*nlSocket, error) {
 		mask |= 1 << (g - 1)
 	}
 	var fd int
-	err := inNetns(ns, func() (err error) {
+	err := netnsrun.Do(ns, func() (err error) {
 		fd, err = unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, unix.NETLINK_ROUTE)
 		return err
 	})

@@ -1,0 +1,7 @@
+//go:build router
+
+package tunnel
+
+import "github.com/vishvananda/netns"
+
+func testBackends() []Backend { return []Backend{NewKernel(netns.None())} }
