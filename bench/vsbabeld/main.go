@@ -44,16 +44,18 @@ var variants = []variant{
 }
 
 type result struct {
-	Topology      string  `json:"topology"`
-	Daemon        string  `json:"daemon"`
-	FullRoutesSec float64 `json:"full_routes_s"`
-	DownOutageSec float64 `json:"down_outage_s"`   // -1: not measured (no alternative path)
-	SilentOutSec  float64 `json:"silent_outage_s"` // -1: not measured
-	BytesPerLink  float64 `json:"bytes_per_s_per_link"`
-	RSSMaxKiB     int     `json:"rss_max_kib"`
-	RSSMeanKiB    int     `json:"rss_mean_kib"`
-	Path          string  `json:"path,omitempty"`
-	Cut           string  `json:"cut,omitempty"`
+	Topology      string    `json:"topology"`
+	Daemon        string    `json:"daemon"`
+	FullRoutesSec float64   `json:"full_routes_s"`
+	DownOutageSec float64   `json:"down_outage_s"`   // median of DownAll; -1: not measured (no alternative path)
+	SilentOutSec  float64   `json:"silent_outage_s"` // median of SilentAll; -1: not measured
+	DownAll       []float64 `json:"down_outages_s,omitempty"`
+	SilentAll     []float64 `json:"silent_outages_s,omitempty"`
+	BytesPerLink  float64   `json:"bytes_per_s_per_link"`
+	RSSMaxKiB     int       `json:"rss_max_kib"`
+	RSSMeanKiB    int       `json:"rss_mean_kib"`
+	Path          string    `json:"path,omitempty"`
+	Cut           string    `json:"cut,omitempty"`
 }
 
 func main() {
@@ -62,6 +64,7 @@ func main() {
 	ntkdBin := flag.String("ntkd", "", "ntkd binary (default: go build ./ntkd)")
 	only := flag.String("only", "", "run only this daemon variant (ntkd, babeld, babeld -l)")
 	rss64 := flag.Bool("rss64", true, "also measure ntkd's RSS in a 64-node random lab")
+	cuts := flag.Int("cuts", 3, "cuts of each kind per topology (the table shows the median)")
 	jsonOut := flag.String("json", "", "also write the results as JSON to this file")
 	flag.Parse()
 	if os.Geteuid() != 0 {
@@ -93,7 +96,7 @@ func main() {
 			if *only != "" && v.name != *only {
 				continue
 			}
-			r, err := measure(work, bin, kind, nodes, v, *steady)
+			r, err := measure(work, bin, kind, nodes, v, *steady, max(*cuts, 1))
 			if err != nil {
 				fmt.Fprintf(os.Stderr, "%s %s: %v\n", spec, v.name, err)
 				continue
@@ -144,7 +147,7 @@ exec babeld ` + flags + ` -I "$dir/babeld.pid" -S "$dir/babeld.state" -c "$dir/b
 	return path, os.WriteFile(path, []byte(script), 0o755)
 }
 
-func measure(work, ntkd, kind string, nodes int, v variant, steady time.Duration) (result, error) {
+func measure(work, ntkd, kind string, nodes int, v variant, steady time.Duration, cuts int) (result, error) {
 	r := result{Topology: fmt.Sprintf("%s %d", kind, nodes), Daemon: v.name, DownOutageSec: -1, SilentOutSec: -1}
 	l := lab.Lab{Dir: filepath.Join(work, "lab"), Prefix: "ntkdbench-", Protocol: v.protocol}
 	_, _ = l.Down()
@@ -205,36 +208,51 @@ func measure(work, ntkd, kind string, nodes int, v variant, steady time.Duration
 	if kind == "grid" {
 		dst = fmt.Sprintf("n%d", nodes)
 	}
-	for _, silent := range []bool{false, true} {
-		st, err = waitFull(l, 60*time.Second)
-		if err != nil {
-			return r, err
-		}
-		time.Sleep(10 * time.Second)
-		path, err := activePath(l, st, src, dst)
-		if err != nil {
-			return r, err
-		}
-		if len(path) < 3 {
-			return r, fmt.Errorf("path %v too short", path)
-		}
-		a, b := path[1], path[2] // a link in the middle of the path, not at the source
-		r.Path, r.Cut = strings.Join(path, "-"), a+"-"+b
-		out, err := outage(l, st, src, dst, func() error { return l.Cut(a, b, silent) })
-		if err != nil {
-			return r, err
-		}
-		if silent {
-			r.SilentOutSec = out.Seconds()
-		} else {
-			r.DownOutageSec = out.Seconds()
-		}
-		logf("%s %d %s: cut %s-%s silent=%v outage %.2fs", kind, nodes, v.name, a, b, silent, out.Seconds())
-		if err := l.Restore(a, b); err != nil {
-			return r, err
+	// One cut says little: when it falls relative to the radar's probes
+	// and to the other daemon's timers moves a silent failure's outage by
+	// seconds. Each kind is cut several times, in turn, and the median kept.
+	for i := 0; i < cuts; i++ {
+		for _, silent := range []bool{false, true} {
+			st, err = waitFull(l, 60*time.Second)
+			if err != nil {
+				return r, err
+			}
+			time.Sleep(10 * time.Second)
+			path, err := activePath(l, st, src, dst)
+			if err != nil {
+				return r, err
+			}
+			if len(path) < 3 {
+				return r, fmt.Errorf("path %v too short", path)
+			}
+			a, b := path[1], path[2] // a link in the middle of the path, not at the source
+			r.Path, r.Cut = strings.Join(path, "-"), a+"-"+b
+			out, err := outage(l, st, src, dst, func() error { return l.Cut(a, b, silent) })
+			if err != nil {
+				return r, err
+			}
+			if silent {
+				r.SilentAll = append(r.SilentAll, out.Seconds())
+			} else {
+				r.DownAll = append(r.DownAll, out.Seconds())
+			}
+			logf("%s %d %s: cut %s-%s silent=%v outage %.2fs", kind, nodes, v.name, a, b, silent, out.Seconds())
+			if err := l.Restore(a, b); err != nil {
+				return r, err
+			}
 		}
 	}
+	r.DownOutageSec, r.SilentOutSec = median(r.DownAll), median(r.SilentAll)
 	return r, nil
+}
+
+// median of xs (the mean of the middle two for an even count).
+func median(xs []float64) float64 {
+	s := slices.Sorted(slices.Values(xs))
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 func waitFull(l lab.Lab, limit time.Duration) (*lab.Status, error) {
@@ -427,7 +445,7 @@ func outage(l lab.Lab, st *lab.Status, src, dst string, breakLink func() error) 
 }
 
 func printTable(rs []result) {
-	fmt.Println("| topology | daemon | full routes after start | outage, link down | outage, silent failure | control B/s per link | RSS max / mean |")
+	fmt.Println("| topology | daemon | full routes after start | outage, link down (median; all) | outage, silent failure (median; all) | control B/s per link | RSS max / mean |")
 	fmt.Println("| --- | --- | --- | --- | --- | --- | --- |")
 	sec := func(v float64) string {
 		if v < 0 {
@@ -435,9 +453,19 @@ func printTable(rs []result) {
 		}
 		return fmt.Sprintf("%.2f s", v)
 	}
+	all := func(med float64, xs []float64) string {
+		if med < 0 || len(xs) == 0 {
+			return "n/a"
+		}
+		var parts []string
+		for _, x := range xs {
+			parts = append(parts, fmt.Sprintf("%.2f", x))
+		}
+		return sec(med) + "; " + strings.Join(parts, ", ")
+	}
 	for _, r := range rs {
 		fmt.Printf("| %s | %s | %s | %s | %s | %.1f | %.1f / %.1f MiB |\n", r.Topology, r.Daemon, sec(r.FullRoutesSec),
-			sec(r.DownOutageSec), sec(r.SilentOutSec), r.BytesPerLink, float64(r.RSSMaxKiB)/1024, float64(r.RSSMeanKiB)/1024)
+			all(r.DownOutageSec, r.DownAll), all(r.SilentOutSec, r.SilentAll), r.BytesPerLink, float64(r.RSSMaxKiB)/1024, float64(r.RSSMeanKiB)/1024)
 	}
 }
 
