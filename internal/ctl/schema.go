@@ -124,6 +124,8 @@ type QSPN struct {
 	Rehooks      uint64            `json:"rehooks"`
 	RehookWhy    map[string]uint64 `json:"rehook_why"`
 	Created      uint64            `json:"gnodes_created"`
+	LossesSent   uint64            `json:"losses_sent"` // ROUTE_LOSS announcements (each to every neighbour in scope)
+	LossesHeld   uint64            `json:"losses_held"` // left to the round by the announcement budget
 }
 
 // QSPNLevel is the round state of one level.
