@@ -86,7 +86,7 @@ func main() {
 		}
 	}
 	var results []result
-	for _, spec := range strings.Split(*tops, ",") {
+	for _, spec := range strings.FieldsFunc(*tops, func(r rune) bool { return r == ',' }) {
 		kind, n, ok := strings.Cut(spec, ":")
 		nodes, err := strconv.Atoi(n)
 		if !ok || err != nil {
@@ -491,7 +491,13 @@ func rss64Lab(work, bin string) {
 		return
 	}
 	full := time.Since(start)
-	time.Sleep(30 * time.Second)
+	// Steady state, as for the other topologies: once only radar is sent,
+	// and past the start-up page trim (internal/memtrim, a minute in).
+	if _, err := waitQuiet(l, 10*time.Second, 300*time.Second); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return
+	}
+	time.Sleep(max(0, 90*time.Second-time.Since(start)))
 	st, _ = l.Status()
 	mx, mean := rss(st)
 	fmt.Printf("\nntkd, random 64 nodes: full routes after %.1f s, RSS max %.1f MiB, mean %.1f MiB\n", full.Seconds(), float64(mx)/1024, float64(mean)/1024)
