@@ -149,10 +149,12 @@ func tunnelTest(t *testing.T, mk func(ns netns.NsHandle) Backend) {
 	// A keeps the connection (endpoint and keepalive), B waits for it.
 	endpointA := netip.MustParseAddrPort("192.0.2.201:51820")
 	endpointB := netip.MustParseAddrPort("192.0.2.202:51820")
-	if err := da.SetPeer(Peer{PublicKey: kb.Public(), Endpoint: endpointB, Keepalive: 25 * time.Second}); err != nil {
+	// B first: A's keepalive starts a handshake at once, which B would
+	// drop without knowing A, and WireGuard retries only 5 s later.
+	if err := db.SetPeer(Peer{PublicKey: ka.Public()}); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.SetPeer(Peer{PublicKey: ka.Public()}); err != nil {
+	if err := da.SetPeer(Peer{PublicKey: kb.Public(), Endpoint: endpointB, Keepalive: 25 * time.Second}); err != nil {
 		t.Fatal(err)
 	}
 	for i, ns := range []*testNS{a, b} {
@@ -167,7 +169,8 @@ func tunnelTest(t *testing.T, mk func(ns netns.NsHandle) Backend) {
 	}
 
 	for _, dst := range []string{"fd00:0:0:7e57::2", "fe80::2%ntkv0", "198.51.100.2"} {
-		if out, err := a.run("ping", "-c", "3", "-W", "2", dst); err != nil {
+		// -w: a loaded machine may lose the first handshake (retried 5 s on).
+		if out, err := a.run("ping", "-c", "3", "-W", "2", "-w", "15", dst); err != nil {
 			t.Fatalf("ping %s across the tunnel: %v\n%s", dst, err, out)
 		}
 	}
@@ -191,7 +194,7 @@ func tunnelTest(t *testing.T, mk func(ns netns.NsHandle) Backend) {
 		t.Errorf("after down and up, the test listens on port 51820 outside its namespaces:\n%s", out)
 	}
 	a.ip(t, "addr", "replace", "fd00:0:0:7e57::1/64", "dev", "ntkv0", "nodad") // IPv6 addresses may go with the link
-	if out, err := a.run("ping", "-c", "3", "-W", "2", "fd00:0:0:7e57::2"); err != nil {
+	if out, err := a.run("ping", "-c", "3", "-W", "2", "-w", "15", "fd00:0:0:7e57::2"); err != nil {
 		t.Fatalf("ping after down and up: %v\n%s", err, out)
 	}
 
