@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/mdlayher/genetlink"
@@ -68,7 +67,7 @@ func (k *Kernel) Create(name string, private Key, listenPort int) (Device, error
 	if err := checkCreate(name, listenPort); err != nil {
 		return nil, fmt.Errorf("tunnel: create %s: %w", name, err)
 	}
-	var d *kernelDevice
+	var d *wgDevice
 	err := netnsrun.Do(k.ns, func() (err error) {
 		d, err = createKernel(name, private, listenPort)
 		return err
@@ -79,7 +78,7 @@ func (k *Kernel) Create(name string, private Key, listenPort int) (Device, error
 	return d, nil
 }
 
-func createKernel(name string, private Key, listenPort int) (*kernelDevice, error) {
+func createKernel(name string, private Key, listenPort int) (*wgDevice, error) {
 	// The family first: without WireGuard, fail before anything is made.
 	gc, family, err := dialWG()
 	if err != nil {
@@ -90,7 +89,7 @@ func createKernel(name string, private Key, listenPort int) (*kernelDevice, erro
 		gc.Close()
 		return nil, fmt.Errorf("rtnetlink: %w", err)
 	}
-	d := &kernelDevice{name: name, self: private.Public(), gc: gc, family: family, rt: rt}
+	d := &kernelDevice{name: name, gc: gc, family: family, rt: rt}
 	msg, err := encodeNewLink(name)
 	if err == nil {
 		err = d.rtnl(unix.RTM_NEWLINK, netlink.Create|netlink.Excl, msg)
@@ -118,25 +117,18 @@ func createKernel(name string, private Key, listenPort int) (*kernelDevice, erro
 		d.closeSockets()
 		return nil, fmt.Errorf("configure: %w", err)
 	}
-	return d, nil
+	return &wgDevice{name: name, index: d.index, self: private.Public(), drv: d}, nil
 }
 
-// kernelDevice is a kernel WireGuard link.
+// kernelDevice drives a kernel WireGuard link over its two netlink
+// sockets (wgDevice serialises the calls).
 type kernelDevice struct {
 	name   string
 	index  int
-	self   Key // our public key
 	family uint16
-
-	mu     sync.Mutex // one request at a time on the sockets; guards what follows
 	gc     *genetlink.Conn
 	rt     *netlink.Conn
-	peer   Key // the peer last set; zero: none
-	closed bool
 }
-
-func (d *kernelDevice) Name() string { return d.name }
-func (d *kernelDevice) Index() int   { return d.index }
 
 // rtnl sends an rtnetlink request and waits for the kernel's acknowledgement.
 func (d *kernelDevice) rtnl(typ uint16, flags netlink.HeaderFlags, data []byte) error {
@@ -193,57 +185,25 @@ func (d *kernelDevice) set(data []byte) error {
 	return nil
 }
 
-func (d *kernelDevice) SetPeer(p Peer) error {
-	keepalive, err := checkPeer(p, d.self)
+func (d *kernelDevice) setPeer(p Peer, keepalive uint16, replace bool) error {
+	data, err := encodeSetPeer(d.index, p, keepalive, replace)
 	if err != nil {
-		return fmt.Errorf("tunnel: %s: set peer: %w", d.name, err)
+		return err
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.closed {
-		return fmt.Errorf("tunnel: %s: set peer: %w", d.name, ErrClosed)
-	}
-	data, err := encodeSetPeer(d.index, p, keepalive, p.PublicKey != d.peer)
-	if err == nil {
-		err = d.set(data)
-	}
-	if err != nil {
-		return fmt.Errorf("tunnel: %s: set peer: %w", d.name, err)
-	}
-	d.peer = p.PublicKey
-	return nil
+	return d.set(data)
 }
 
-func (d *kernelDevice) Stats() (Stats, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.closed {
-		return Stats{}, fmt.Errorf("tunnel: %s: stats: %w", d.name, ErrClosed)
-	}
-	st, err := d.get(d.index)
-	if err != nil {
-		return Stats{}, fmt.Errorf("tunnel: %s: stats: %w", d.name, err)
-	}
-	s := pickPeer(st.peers, d.peer)
-	s.ListenPort = st.listenPort
-	return s, nil
-}
+func (d *kernelDevice) state() (wgState, error) { return d.get(d.index) }
 
-// Close deletes the link; one that is already gone counts as deleted.
-func (d *kernelDevice) Close() error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.closed {
-		return fmt.Errorf("tunnel: %s: close: %w", d.name, ErrClosed)
-	}
-	d.closed = true
+// remove deletes the link; one that is already gone counts as deleted.
+func (d *kernelDevice) remove() error {
 	msg, err := encodeDelLink(d.index, d.name)
 	if err == nil {
 		err = d.rtnl(unix.RTM_DELLINK, 0, msg)
 	}
 	d.closeSockets()
 	if err != nil && !errors.Is(err, unix.ENODEV) {
-		return fmt.Errorf("tunnel: %s: delete link: %w", d.name, err)
+		return fmt.Errorf("delete link: %w", err)
 	}
 	return nil
 }

@@ -31,6 +31,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -81,6 +82,78 @@ type Backend interface {
 
 // ErrClosed is wrapped by the errors of a device's methods after Close.
 var ErrClosed = errors.New("device closed")
+
+// driver is what a backend does to its WireGuard device; device does the
+// checks, the locking and the bookkeeping around it for both.
+type driver interface {
+	// setPeer sets the only peer; replace removes the others first.
+	setPeer(p Peer, keepalive uint16, replace bool) error
+	state() (wgState, error)
+	// remove deletes the device and frees what the driver holds.
+	remove() error
+}
+
+// wgDevice is a Device over a backend's driver.
+type wgDevice struct {
+	name  string
+	index int
+	self  Key // our public key
+
+	mu     sync.Mutex // one request at a time to the driver; guards what follows
+	drv    driver
+	peer   Key // the peer last set; zero: none
+	closed bool
+}
+
+func (d *wgDevice) Name() string { return d.name }
+func (d *wgDevice) Index() int   { return d.index }
+
+func (d *wgDevice) SetPeer(p Peer) error {
+	keepalive, err := checkPeer(p, d.self)
+	if err != nil {
+		return fmt.Errorf("tunnel: %s: set peer: %w", d.name, err)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		err = ErrClosed
+	} else {
+		err = d.drv.setPeer(p, keepalive, p.PublicKey != d.peer)
+	}
+	if err != nil {
+		return fmt.Errorf("tunnel: %s: set peer: %w", d.name, err)
+	}
+	d.peer = p.PublicKey
+	return nil
+}
+
+func (d *wgDevice) Stats() (Stats, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return Stats{}, fmt.Errorf("tunnel: %s: stats: %w", d.name, ErrClosed)
+	}
+	st, err := d.drv.state()
+	if err != nil {
+		return Stats{}, fmt.Errorf("tunnel: %s: stats: %w", d.name, err)
+	}
+	s := pickPeer(st.peers, d.peer)
+	s.ListenPort = st.listenPort
+	return s, nil
+}
+
+func (d *wgDevice) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return fmt.Errorf("tunnel: %s: close: %w", d.name, ErrClosed)
+	}
+	d.closed = true
+	if err := d.drv.remove(); err != nil {
+		return fmt.Errorf("tunnel: %s: %w", d.name, err)
+	}
+	return nil
+}
 
 // checkCreate checks Create's arguments, so both backends reject the same
 // input with the same words, before anything is made.

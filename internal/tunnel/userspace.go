@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync"
 
 	"github.com/ntkd/ntkd/internal/netnsrun"
 	"github.com/vishvananda/netns"
@@ -47,7 +46,7 @@ func (u *Userspace) Create(name string, private Key, listenPort int) (Device, er
 	if err := checkCreate(name, listenPort); err != nil {
 		return nil, fmt.Errorf("tunnel: create %s: %w", name, err)
 	}
-	var d *userDevice
+	var d *wgDevice
 	err := netnsrun.Do(u.ns, func() (err error) {
 		d, err = u.create(name, private, listenPort)
 		return err
@@ -58,7 +57,7 @@ func (u *Userspace) Create(name string, private Key, listenPort int) (Device, er
 	return d, nil
 }
 
-func (u *Userspace) create(name string, private Key, listenPort int) (*userDevice, error) {
+func (u *Userspace) create(name string, private Key, listenPort int) (*wgDevice, error) {
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("ioctl socket: %w", err)
@@ -84,7 +83,7 @@ func (u *Userspace) create(name string, private Key, listenPort int) (*userDevic
 		dev.Close()
 		return nil, fmt.Errorf("open UDP port %d: %w", listenPort, err)
 	}
-	return &userDevice{name: name, index: index, self: private.Public(), dev: dev}, nil
+	return &wgDevice{name: name, index: index, self: private.Public(), drv: userDevice{dev}}, nil
 }
 
 // logger passes wireguard-go's errors on; its chatter (verbose) is dropped.
@@ -142,64 +141,23 @@ func (t *nsTun) Close() error {
 	return err
 }
 
-// userDevice is a wireguard-go device.
-type userDevice struct {
-	name  string
-	index int
-	self  Key
+// userDevice drives a wireguard-go device.
+type userDevice struct{ dev *device.Device }
 
-	mu     sync.Mutex // guards what follows
-	dev    *device.Device
-	peer   Key
-	closed bool
+func (d userDevice) setPeer(p Peer, keepalive uint16, replace bool) error {
+	return d.dev.IpcSet(uapiPeer(p, keepalive, replace))
 }
 
-func (d *userDevice) Name() string { return d.name }
-func (d *userDevice) Index() int   { return d.index }
-
-func (d *userDevice) SetPeer(p Peer) error {
-	keepalive, err := checkPeer(p, d.self)
-	if err != nil {
-		return fmt.Errorf("tunnel: %s: set peer: %w", d.name, err)
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.closed {
-		return fmt.Errorf("tunnel: %s: set peer: %w", d.name, ErrClosed)
-	}
-	if err := d.dev.IpcSet(uapiPeer(p, keepalive, p.PublicKey != d.peer)); err != nil {
-		return fmt.Errorf("tunnel: %s: set peer: %w", d.name, err)
-	}
-	d.peer = p.PublicKey
-	return nil
-}
-
-func (d *userDevice) Stats() (Stats, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.closed {
-		return Stats{}, fmt.Errorf("tunnel: %s: stats: %w", d.name, ErrClosed)
-	}
+func (d userDevice) state() (wgState, error) {
 	text, err := d.dev.IpcGet()
-	if err == nil {
-		var st wgState
-		if st, err = parseUAPI(text); err == nil {
-			s := pickPeer(st.peers, d.peer)
-			s.ListenPort = st.listenPort
-			return s, nil
-		}
+	if err != nil {
+		return wgState{}, err
 	}
-	return Stats{}, fmt.Errorf("tunnel: %s: stats: %w", d.name, err)
+	return parseUAPI(text)
 }
 
-// Close stops wireguard-go; closing the tun file removes the link.
-func (d *userDevice) Close() error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.closed {
-		return fmt.Errorf("tunnel: %s: close: %w", d.name, ErrClosed)
-	}
-	d.closed = true
+// remove stops wireguard-go; closing the tun file removes the link.
+func (d userDevice) remove() error {
 	d.dev.Close()
 	return nil
 }
