@@ -98,22 +98,12 @@ func (n *Node) announceLosses(l int, skip uint8) {
 // onLoss applies a neighbour's ROUTE_LOSS to our routes through it, and
 // passes on what that changes for us.
 func (n *Node) onLoss(iface int, from radar.PeerID, p *wire.Loss) {
-	if n.state != Hooked {
-		n.Stats.drop("route loss while hooking")
+	nb, ll, ok := n.meshSender(iface, from, "route loss while hooking", "route loss from a non-neighbour")
+	if !ok {
 		return
 	}
-	nb := n.radar.Lookup(iface, from)
-	if nb == nil || nb.Cost == 0 {
-		n.Stats.drop("route loss from a non-neighbour")
-		return
-	}
-	_, ll, ok := n.peer(nb)
 	l := int(p.Level)
-	switch {
-	case !ok:
-		n.Stats.drop("route loss from a non-neighbour")
-		return
-	case l >= len(n.maps.Levels) || p.Gnode != n.scopeID(l) || ll < 0 || ll > l:
+	if l >= len(n.maps.Levels) || p.Gnode != n.scopeID(l) || ll < 0 || ll > l {
 		n.Stats.drop("route loss out of scope")
 		return
 	}

@@ -442,20 +442,30 @@ func (n *Node) peer(nb *radar.Neighbour) (addr.Position, int, bool) {
 	return c.pos, int(c.ll), c.ok
 }
 
-// onBroadcast handles TRACER_PKT, QSPN_CLOSE and QSPN_OPEN.
-func (n *Node) onBroadcast(iface int, from radar.PeerID, h wire.Header, b *wire.Broadcast) {
+// meshSender returns the measured, hooked neighbour a packet came from and
+// the level of the link to it, or drops the packet with the reason given
+// (constant strings: a flood of them must not allocate).
+func (n *Node) meshSender(iface int, from radar.PeerID, hooking, stranger string) (*radar.Neighbour, int, bool) {
 	if n.state != Hooked {
-		n.Stats.drop("broadcast while hooking")
-		return
+		n.Stats.drop(hooking)
+		return nil, 0, false
 	}
 	nb := n.radar.Lookup(iface, from)
 	if nb == nil || nb.Cost == 0 {
-		n.Stats.drop("broadcast from a non-neighbour")
-		return
+		n.Stats.drop(stranger)
+		return nil, 0, false
 	}
 	_, ll, ok := n.peer(nb)
 	if !ok {
-		n.Stats.drop("broadcast from a non-neighbour")
+		n.Stats.drop(stranger)
+	}
+	return nb, ll, ok
+}
+
+// onBroadcast handles TRACER_PKT, QSPN_CLOSE and QSPN_OPEN.
+func (n *Node) onBroadcast(iface int, from radar.PeerID, h wire.Header, b *wire.Broadcast) {
+	nb, ll, ok := n.meshSender(iface, from, "broadcast while hooking", "broadcast from a non-neighbour")
+	if !ok {
 		return
 	}
 	s := n.cfg.Scheme
