@@ -174,8 +174,8 @@ func printTable(w io.Writer, cmd string, raw json.RawMessage) error {
 		}
 		fmt.Fprintf(tw, "neighbours\t%d\nroutes\t%d\n", s.Neighbours, s.Routes)
 		m := s.Memory
-		fmt.Fprintf(tw, "memory\theap %.1f MiB live of %.1f, stacks %.1f MiB, %.1f MiB from the OS, %d goroutines\n",
-			mib(m.HeapAlloc), mib(m.HeapSys), mib(m.StackInuse), mib(m.Sys), m.Goroutines)
+		fmt.Fprintf(tw, "memory\theap %.1f MiB live, %.1f in use, %.1f held; stacks %.1f MiB; runtime %.1f MiB; %d goroutines\n",
+			mib(m.HeapAlloc), mib(m.HeapInuse), mib(m.HeapSys-m.HeapReleased), mib(m.StackInuse), mib(m.Metadata), m.Goroutines)
 	case ctl.CmdNeighbours:
 		var ns []ctl.Neighbour
 		if err := json.Unmarshal(raw, &ns); err != nil {

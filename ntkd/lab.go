@@ -52,6 +52,11 @@ func runLab(args []string, stdout, stderr io.Writer) int {
 		"up": labUp, "status": labStatus, "exec": labExec, "cut": labCut, "restore": labRestore,
 		"kill": labKill, "start": labStart, "down": labDown,
 	}
+	lead, args := leadingLabFlags(args)
+	if len(args) == 0 {
+		fmt.Fprint(stderr, labUsage)
+		return exitUsage
+	}
 	switch args[0] {
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, labUsage)
@@ -62,7 +67,26 @@ func runLab(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "ntkd lab: unknown command %q\n\n%s", args[0], labUsage)
 		return exitUsage
 	}
-	return cmd(args[0], args[1:], stdout, stderr)
+	return cmd(args[0], append(lead, args[1:]...), stdout, stderr)
+}
+
+// leadingLabFlags takes --dir and --prefix written before the command
+// (`ntkd lab --dir D exec n1 -- ip r`, the form the hints print), so that
+// the command parses them like its own.
+func leadingLabFlags(args []string) (lead, rest []string) {
+	for len(args) > 0 {
+		name, _, hasValue := strings.Cut(strings.TrimLeft(args[0], "-"), "=")
+		if !strings.HasPrefix(args[0], "-") || (name != "dir" && name != "prefix") {
+			break
+		}
+		n := 2
+		if hasValue {
+			n = 1
+		}
+		n = min(n, len(args))
+		lead, args = append(lead, args[:n]...), args[n:]
+	}
+	return lead, args
 }
 
 // labFlags makes the flag set of a lab command, with the flags every one

@@ -41,6 +41,23 @@ func TestParseLabArgs(t *testing.T) {
 	}
 }
 
+// TestLeadingLabFlags: the hints print `ntkd lab --dir D exec ...`, so the
+// flags every command takes may also stand before the command.
+func TestLeadingLabFlags(t *testing.T) {
+	for _, c := range []struct{ args, lead, rest []string }{
+		{[]string{"exec", "n1"}, nil, []string{"exec", "n1"}},
+		{[]string{"--dir", "/d", "--prefix", "p-", "exec", "n1", "--", "ip"}, []string{"--dir", "/d", "--prefix", "p-"}, []string{"exec", "n1", "--", "ip"}},
+		{[]string{"-dir=/d", "status"}, []string{"-dir=/d"}, []string{"status"}},
+		{[]string{"--silent", "cut"}, nil, []string{"--silent", "cut"}},
+		{[]string{"--dir"}, []string{"--dir"}, nil},
+	} {
+		lead, rest := leadingLabFlags(c.args)
+		if !slices.Equal(lead, c.lead) || !slices.Equal(rest, c.rest) {
+			t.Errorf("%q: lead %q rest %q", c.args, lead, rest)
+		}
+	}
+}
+
 func TestLabUsage(t *testing.T) {
 	var out, errb bytes.Buffer
 	if code := runLab(nil, &out, &errb); code != exitUsage || !strings.Contains(errb.String(), "usage: ntkd lab") {

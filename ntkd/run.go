@@ -162,6 +162,7 @@ func serve(ctx context.Context, cfg *config.Config, path string, level *slog.Lev
 		log.Debug("binary pages given back", "bytes", n, "err", err)
 	})
 	defer trim.Stop()
+	go returnHeap(ctx, log)
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -185,6 +186,31 @@ func serve(ctx context.Context, cfg *config.Config, path string, level *slog.Lev
 		return exitFail, err
 	}
 	return exitOK, nil
+}
+
+// heapReturnEvery is how often the daemon collects and gives its free heap
+// pages back to the kernel (debug.FreeOSMemory). In steady state the daemon
+// makes little garbage (about 2 KB/s), so the collector seldom runs and the
+// runtime's scavenger, paced by it, keeps the pages the start-up and the
+// last map transfers freed: 1.9 MiB held for a 1 MiB heap. Measured in a
+// grid-16 lab over 3 minutes: 7.25 MiB mean, 7.9 max without; 6.9 mean, 7.0
+// max with (docs/BENCHMARKS.md). One collection of a heap this small takes
+// about 0.5 ms on x86.
+const heapReturnEvery = 15 * time.Second
+
+func returnHeap(ctx context.Context, log *slog.Logger) {
+	tick := time.NewTicker(heapReturnEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			start := time.Now()
+			debug.FreeOSMemory()
+			log.Debug("free heap given back", "took", time.Since(start))
+		}
+	}
 }
 
 // trimAfter is how long after start (or a reload) the binary's start-up

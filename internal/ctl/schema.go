@@ -20,8 +20,14 @@ type Status struct {
 
 // Memory is the Go runtime's view of the daemon's memory, in bytes.
 type Memory struct {
-	HeapAlloc  uint64 `json:"heap_alloc"`  // live heap objects
-	HeapSys    uint64 `json:"heap_sys"`    // heap obtained from the OS
+	HeapAlloc uint64 `json:"heap_alloc"` // live heap objects
+	HeapSys   uint64 `json:"heap_sys"`   // heap obtained from the OS
+	HeapInuse uint64 `json:"heap_inuse"` // heap spans holding objects
+	// HeapReleased is heap given back to the OS: HeapSys - HeapReleased is
+	// what the heap can occupy in RSS.
+	HeapReleased uint64 `json:"heap_released"`
+	// Metadata is the runtime's own structures (span, GC, other).
+	Metadata   uint64 `json:"metadata"`
 	StackInuse uint64 `json:"stack_inuse"` // goroutine stacks
 	Sys        uint64 `json:"sys"`         // everything the runtime obtained from the OS
 	Limit      int64  `json:"limit"`       // GOMEMLIMIT (math.MaxInt64: none)

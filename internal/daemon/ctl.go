@@ -59,7 +59,9 @@ func (d *Daemon) status() ctl.Status {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	st.Memory = ctl.Memory{
-		HeapAlloc: ms.HeapAlloc, HeapSys: ms.HeapSys, StackInuse: ms.StackInuse, Sys: ms.Sys,
+		HeapAlloc: ms.HeapAlloc, HeapSys: ms.HeapSys, HeapInuse: ms.HeapInuse, HeapReleased: ms.HeapReleased,
+		Metadata:   ms.MSpanSys + ms.MCacheSys + ms.BuckHashSys + ms.GCSys + ms.OtherSys,
+		StackInuse: ms.StackInuse, Sys: ms.Sys,
 		Limit: debug.SetMemoryLimit(-1), GCCycles: ms.NumGC, Goroutines: runtime.NumGoroutine(),
 	}
 	if d.addr.IsValid() {

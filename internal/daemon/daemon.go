@@ -70,14 +70,6 @@ type Links interface {
 
 type stdLinks struct{}
 
-func (stdLinks) ByName(name string) (int, bool, bool) {
-	ifi, err := net.InterfaceByName(name)
-	if err != nil {
-		return 0, false, false
-	}
-	return ifi.Index, ifi.Flags&net.FlagUp != 0 && ifi.Flags&net.FlagRunning != 0, true
-}
-
 func (stdLinks) Addrs(name string) []netip.Prefix {
 	ifi, err := net.InterfaceByName(name)
 	if err != nil {

@@ -29,7 +29,6 @@ type ifaceState struct {
 type binding struct {
 	local   netip.Addr   // the address we bound and send from
 	own     []netip.Addr // every link-local address of the interface
-	zone    string       // the kernel's interface index, as a zone
 	srcInfo []byte       // IPV6_PKTINFO control message: send from local
 	udp     *net.UDPConn // [::]:DatagramPort on the device: unicast and ff02::1
 	ln      *net.TCPListener
@@ -132,7 +131,7 @@ func (ifc *ifaceState) bind() (*binding, error) {
 			ln.Close()
 			return err
 		}
-		b = &binding{local: local, own: own, zone: zone, srcInfo: pktInfo(local, ifi.Index), udp: udp, ln: ln}
+		b = &binding{local: local, own: own, srcInfo: pktInfo(local, ifi.Index), udp: udp, ln: ln}
 		return nil
 	})
 	if err != nil {

@@ -168,8 +168,11 @@ func (t *Transport) dial(ifc *ifaceState, b *binding, ip netip.Addr) (*net.TCPCo
 			return controlDevice(c, ifc.name)
 		},
 	}
-	from := netip.AddrPortFrom(b.local.WithZone(b.zone), 0)
-	to := netip.AddrPortFrom(ip.WithZone(b.zone), uint16(t.cfg.StreamPort))
+	// No zones: the socket is bound to the device before it binds and
+	// connects, which scopes the link-local addresses; and a zone would
+	// make the net package dump every link of the system to look it up.
+	from := netip.AddrPortFrom(b.local, 0)
+	to := netip.AddrPortFrom(ip, uint16(t.cfg.StreamPort))
 	var conn *net.TCPConn
 	err := t.inNetns(func() (err error) {
 		// DialTCP, not DialContext: a string address would link Go's DNS resolver.
