@@ -9,6 +9,7 @@
 package config
 
 import (
+	"fmt"
 	"log/slog"
 	"net/netip"
 	"strconv"
@@ -209,6 +210,41 @@ type DNS struct {
 type VLayer struct {
 	// Enabled runs the virtual layer. Default false.
 	Enabled bool `toml:"enabled"`
+	// KeyFile holds the node's tunnel private key (WireGuard's base64
+	// form); it is made on first start. Default /etc/ntkd/vlayer.key.
+	KeyFile string `toml:"key_file"`
+	// Links are virtual links set by hand ([[vlayer.link]]). Default none.
+	Links []VLink `toml:"link"`
+}
+
+// VLink is one [[vlayer.link]]: a tunnel to a vnode whose key is known.
+type VLink struct {
+	// Name is the tunnel's network interface. Default ntkv<i>, i its
+	// position in the list.
+	Name string `toml:"name"`
+	// ListenPort is the UDP port of the tunnel; each tunnel has its own.
+	// 0 picks a free one (then only this end can open the tunnel). Default 0.
+	ListenPort int `toml:"listen_port"`
+	// PublicKey is the other vnode's tunnel public key, in base64. Required.
+	PublicKey string `toml:"public_key"`
+	// Endpoint is the other vnode's address and port, like
+	// "198.51.100.7:27000" or "[2001:db8::7]:27000"; "" waits for the
+	// other end to open the tunnel. Default "".
+	Endpoint string `toml:"endpoint"`
+	// Keepalive keeps NAT mappings open; 0 turns it off. Default 25s.
+	Keepalive time.Duration `toml:"keepalive"`
+}
+
+func (l *VLink) setDefaults() { *l = l.defaults() }
+
+func (*VLink) defaults() VLink { return VLink{Keepalive: 25 * time.Second} }
+
+// VLinkName is the interface name of the i-th [[vlayer.link]].
+func (c *Config) VLinkName(i int) string {
+	if n := c.VLayer.Links[i].Name; n != "" {
+		return n
+	}
+	return fmt.Sprintf("ntkv%d", i)
 }
 
 // Default returns a new Config holding every default.
@@ -233,6 +269,7 @@ func Default() *Config {
 			MaxRoutes:    10,
 			MaxAgeRounds: 2,
 		},
+		VLayer:  VLayer{KeyFile: "/etc/ntkd/vlayer.key"},
 		Kernel:  Kernel{Table: TableMain, RulePriority: 1000, Protocol: 15},
 		Control: Control{Socket: "/var/run/ntkd.sock"},
 		Limits:  Limits{MaxNeighbours: 64, MaxPendingRequests: 32},

@@ -61,6 +61,10 @@ func TestExampleIsDefault(t *testing.T) {
 		}
 	}
 	c.Interfaces = nil
+	if len(c.VLayer.Links) != 1 || c.VLayer.Links[0].Keepalive != (&VLink{}).defaults().Keepalive {
+		t.Errorf("the example should show one [[vlayer.link]] block with the default keepalive: %+v", c.VLayer.Links)
+	}
+	c.VLayer.Links = nil
 	if want := Default(); !reflect.DeepEqual(c, want) {
 		t.Errorf("example differs from Default():\n got %+v\nwant %+v", c, want)
 	}

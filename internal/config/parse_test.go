@@ -163,6 +163,19 @@ func ruleCases() []errCase {
 		{"listen andna port", "[dns]\nenabled = true\n@@listen = \"127.0.0.1:277\"\n", "dns.listen", "already the andna port"},
 		{"upstream loop", "[dns]\nenabled = true\n@@upstream = \"127.0.0.1:5373\"\n", "dns.upstream", "would loop"},
 
+		// vlayer
+		{"vlayer key_file", "[vlayer]\n@@key_file = \"vlayer.key\"\n", "vlayer.key_file", "not an absolute path"},
+		{"vlink no key", "[[vlayer.@@link]]\nendpoint = \"192.0.2.1:1\"\n", "vlayer.link[0].public_key", "missing"},
+		{"vlink bad key", "[[vlayer.link]]\n@@public_key = \"abc\"\n", "vlayer.link[0].public_key", "not a key"},
+		{"vlink dup key", "[[vlayer.link]]\npublic_key = \"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"\n[[vlayer.link]]\n@@public_key = \"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"\n", "vlayer.link[1].public_key", "already the key of vlayer.link[0]"},
+		{"vlink port", "[[vlayer.link]]\npublic_key = \"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"\n@@listen_port = 70000\n", "vlayer.link[0].listen_port", "out of range"},
+		{"vlink dup port", "[[vlayer.link]]\npublic_key = \"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"\nlisten_port = 9\n[[vlayer.link]]\npublic_key = \"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"\n@@listen_port = 9\n", "vlayer.link[1].listen_port", "its own"},
+		{"vlink endpoint", "[[vlayer.link]]\npublic_key = \"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"\n@@endpoint = \"example.org:1\"\n", "vlayer.link[0].endpoint", "not an IP address"},
+		{"vlink keepalive", "[[vlayer.link]]\npublic_key = \"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"\n@@keepalive = \"-1s\"\n", "vlayer.link[0].keepalive", "out of range"},
+		{"vlink name dup", "[[vlayer.link]]\npublic_key = \"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"\n[[vlayer.link]]\npublic_key = \"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"\n@@name = \"ntkv0\"\n", "vlayer.link[1].name", "already the name of vlayer.link[0]"},
+		{"vlink name iface", "[[interface]]\nname = \"wg0\"\n[[vlayer.link]]\npublic_key = \"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"\n@@name = \"wg0\"\n", "vlayer.link[0].name", "already the mesh interface"},
+		{"vlink name long", "[[vlayer.link]]\npublic_key = \"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"\n@@name = \"ntkv-far-away-01\"\n", "vlayer.link[0].name", "at most 15"},
+
 		// types
 		{"int as string", "[radar]\n@@probes = \"16\"\n", "radar.probes", "want an integer, not a string"},
 		{"int as float", "@@gogc = 1.5\n", "gogc", "want an integer, not a float"},

@@ -65,7 +65,11 @@ func (c *Config) Summary() string {
 	} else {
 		line("dns", "off")
 	}
-	line("vlayer", "%s", onOff(c.VLayer.Enabled))
+	if c.VLayer.Enabled {
+		line("vlayer", "on, %d links set by hand, key %s", len(c.VLayer.Links), c.VLayer.KeyFile)
+	} else {
+		line("vlayer", "off")
+	}
 	limit := "Go default"
 	if c.MemoryLimit > 0 {
 		limit = c.MemoryLimit.String()

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -147,7 +148,63 @@ func (c *Config) validate() Errors {
 
 	c.validateANDNA(v)
 	c.validateDNS(v)
+	c.validateVLayer(v, seen)
 	return v.errs
+}
+
+// validateVLayer checks [vlayer] and its links; ifaces are the names of the
+// [[interface]] entries, which a tunnel's name must not take.
+func (c *Config) validateVLayer(v *validator, ifaces map[string]int) {
+	vl := &c.VLayer
+	if msg := checkAbsPath(vl.KeyFile); msg != "" {
+		v.errf("vlayer.key_file", "%s", msg)
+	}
+	names, ports, keys := map[string]int{}, map[int]int{}, map[string]int{}
+	for i, l := range vl.Links {
+		at := func(k string) string { return fmt.Sprintf("vlayer.link[%d].%s", i, k) }
+		name := c.VLinkName(i)
+		if msg := checkIfname(name); msg != "" {
+			v.errf(at("name"), "%s", msg)
+		} else if j, dup := ifaces[name]; dup {
+			v.errf(at("name"), "%q is already the mesh interface interface[%d]", name, j)
+		} else if j, dup := names[name]; dup {
+			v.errf(at("name"), "%q is already the name of vlayer.link[%d]", name, j)
+		} else {
+			names[name] = i
+		}
+		v.intRange(at("listen_port"), l.ListenPort, 0, 65535)
+		if j, dup := ports[l.ListenPort]; dup && l.ListenPort != 0 {
+			v.errf(at("listen_port"), "%d is already the port of vlayer.link[%d]: each tunnel needs its own", l.ListenPort, j)
+		}
+		ports[l.ListenPort] = i
+		if msg := checkKey(l.PublicKey); msg != "" {
+			v.errf(at("public_key"), "%s", msg)
+		} else if j, dup := keys[l.PublicKey]; dup {
+			v.errf(at("public_key"), "already the key of vlayer.link[%d]: one tunnel per vnode", j)
+		} else {
+			keys[l.PublicKey] = i
+		}
+		if l.Endpoint != "" {
+			if _, msg := parseHostPort(l.Endpoint); msg != "" {
+				v.errf(at("endpoint"), "%q: %s", l.Endpoint, msg)
+			}
+		}
+		if l.Keepalive < 0 || l.Keepalive > 65535*time.Second {
+			v.errf(at("keepalive"), "%v is out of range 0..65535s", l.Keepalive)
+		}
+	}
+}
+
+// checkKey accepts a WireGuard key: standard base64 of 32 bytes.
+func checkKey(s string) string {
+	if s == "" {
+		return "missing: the other vnode's tunnel public key (base64, as wg pubkey prints it)"
+	}
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil || len(b) != 32 {
+		return fmt.Sprintf("%q is not a key: want 44 characters of base64 (32 bytes), as wg pubkey prints", s)
+	}
+	return ""
 }
 
 func (c *Config) validateAddress(v *validator) {
