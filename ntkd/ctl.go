@@ -1,11 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
+	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -243,6 +245,30 @@ func printTable(w io.Writer, cmd string, raw json.RawMessage) error {
 		fmt.Fprintf(tw, "re-hooks\t%d\ngnodes created\t%d\n", q.Rehooks, q.Created)
 		fmt.Fprintf(tw, "route losses announced\t%d (%d left to the round)\n", q.LossesSent, q.LossesHeld)
 		printCounts(tw, "re-hooks", q.RehookWhy)
+	case ctl.CmdVLinks:
+		var v ctl.VLinks
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return err
+		}
+		if !v.Enabled {
+			fmt.Fprintln(tw, "virtual layer off ([vlayer] enabled = false)")
+			return nil
+		}
+		fmt.Fprintf(tw, "our public key\t%s\n", v.PublicKey)
+		fmt.Fprintln(tw, "INTERFACE\tPEER\tENDPOINT\tPORT\tHANDSHAKE\tRTT\tRX\tTX\tSTATE")
+		for _, l := range v.Links {
+			hs, rtt, state := "never", "-", "no neighbour"
+			if l.HandshakeAgoSec >= 0 {
+				hs = fmt.Sprintf("%.0fs ago", l.HandshakeAgoSec)
+			}
+			if l.Neighbour {
+				rtt, state = fmt.Sprintf("%.1fms", float64(l.RTTMicros)/1000), "neighbour"
+			}
+			if l.Error != "" {
+				state = "error: " + l.Error
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%d\t%d\t%s\n", l.Interface, l.PublicKey, cmp.Or(l.Endpoint, "-"), l.ListenPort, hs, rtt, l.RxBytes, l.TxBytes, state)
+		}
 	case ctl.CmdCounters:
 		var c ctl.Counters
 		if err := json.Unmarshal(raw, &c); err != nil {
@@ -258,7 +284,7 @@ func printTable(w io.Writer, cmd string, raw json.RawMessage) error {
 				ops = append(ops, op)
 			}
 		}
-		slices.Sort(ops)
+		sort.Slice(ops, func(i, j int) bool { return ops[i] < ops[j] })
 		for _, op := range ops {
 			s, r := c.Sent[op], c.Received[op]
 			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\n", op, s.Packets, s.Bytes, r.Packets, r.Bytes)
@@ -277,7 +303,7 @@ func printCounts(w io.Writer, title string, m map[string]uint64) {
 	for k := range m {
 		keys = append(keys, k)
 	}
-	slices.Sort(keys)
+	sort.Strings(keys)
 	for _, k := range keys {
 		fmt.Fprintf(w, "%s: %s\t%d\n", title, k, m[k])
 	}

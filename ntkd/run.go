@@ -129,9 +129,17 @@ func serve(ctx context.Context, cfg *config.Config, path string, level *slog.Lev
 			return exitFail, err
 		}
 	}
+	var vlinks daemon.VLinks
+	if cfg.VLayer.Enabled {
+		m, err := openVLinks(cfg, k, log)
+		if err != nil {
+			return permOr(err), err
+		}
+		vlinks = m
+	}
 	d, err := daemon.New(daemon.Options{
 		Config: cfg, Version: version, Logger: log, Transport: tr, Kernel: k,
-		OpenWifi: openWifi, Events: events, ANDNAKey: key,
+		OpenWifi: openWifi, Events: events, ANDNAKey: key, VLinks: vlinks,
 	})
 	if err != nil {
 		if errors.Is(err, daemon.ErrNoInterface) {

@@ -290,10 +290,26 @@ func Default() *Config {
 	}
 }
 
-// HasInterfaces says whether any mesh interface is configured. The daemon
-// refuses to start without one; check-config does not, so that a freshly
-// installed package's config still checks.
-func (c *Config) HasInterfaces() bool { return len(c.Interfaces) > 0 }
+// HasInterfaces says whether any mesh interface is configured, a virtual
+// link of an enabled virtual layer included. The daemon refuses to start
+// without one; check-config does not, so that a freshly installed package's
+// config still checks.
+func (c *Config) HasInterfaces() bool {
+	return len(c.Interfaces) > 0 || len(c.VLinkNames()) > 0
+}
+
+// VLinkNames are the interface names of the virtual links the daemon runs:
+// none while the virtual layer is disabled.
+func (c *Config) VLinkNames() []string {
+	if !c.VLayer.Enabled {
+		return nil
+	}
+	names := make([]string, len(c.VLayer.Links))
+	for i := range names {
+		names[i] = c.VLinkName(i)
+	}
+	return names
+}
 
 // Scheme returns the address scheme of Address: BitsPerLevel, or the
 // default split of the prefix when it is empty.

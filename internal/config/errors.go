@@ -1,8 +1,7 @@
 package config
 
 import (
-	"cmp"
-	"slices"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -70,16 +69,17 @@ func (es Errors) Unwrap() []error {
 // sort orders problems as a reader meets them in the file; problems with no
 // line (keys left at defaults, cross-field checks) keep their order at the end.
 func (es Errors) sort() {
-	slices.SortStableFunc(es, func(a, b *Error) int {
+	// sort.SliceStable, not slices.SortStableFunc: one shared sort in the
+	// router binary rather than another instance of it.
+	sort.SliceStable(es, func(i, j int) bool {
+		a, b := es[i], es[j]
 		switch {
-		case a.Line == 0 && b.Line == 0:
-			return 0
 		case a.Line == 0:
-			return 1
+			return false
 		case b.Line == 0:
-			return -1
+			return true
 		}
-		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Col, b.Col))
+		return a.Line < b.Line || a.Line == b.Line && a.Col < b.Col
 	})
 }
 

@@ -6,11 +6,10 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"maps"
 	"net/netip"
 	"os"
 	"reflect"
-	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -176,7 +175,7 @@ func tomlFields(t reflect.Type) map[string]int {
 // problems come out the same way every time.
 func (d *decoder) table(p keyPath, m map[string]any, rv reflect.Value) {
 	fields := tomlFields(rv.Type())
-	for _, k := range slices.Sorted(maps.Keys(m)) {
+	for _, k := range sortedKeys(m) {
 		kp := p.key(k)
 		i, ok := fields[k]
 		if !ok {
@@ -408,7 +407,7 @@ func parseLevel(s string) (slog.Level, bool) {
 // suggest returns the known key closest to an unknown one, if it is close
 // enough to be a typo, differs only in case, or is a prefix of one.
 func suggest(k string, fields map[string]int) string {
-	names := slices.Sorted(maps.Keys(fields)) // ties resolve the same way every run
+	names := sortedKeys(fields) // ties resolve the same way every run
 	for _, f := range names {
 		if strings.EqualFold(f, k) || len(k) >= 3 && strings.HasPrefix(f, k) {
 			return f
@@ -446,4 +445,15 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// sortedKeys returns m's keys in order, with sort.Strings, which the
+// binary has anyway, rather than an instance of slices.Sorted for strings.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

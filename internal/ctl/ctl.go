@@ -28,10 +28,11 @@ const (
 	CmdRoutes     = "routes"
 	CmdQSPN       = "qspn"
 	CmdCounters   = "counters"
+	CmdVLinks     = "vlinks"
 )
 
 // Commands lists them in the order `ntkd ctl help` shows.
-var Commands = []string{CmdStatus, CmdNeighbours, CmdMaps, CmdRoutes, CmdQSPN, CmdCounters}
+var Commands = []string{CmdStatus, CmdNeighbours, CmdMaps, CmdRoutes, CmdQSPN, CmdCounters, CmdVLinks}
 
 // Request is what a client sends.
 type Request struct {

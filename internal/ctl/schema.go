@@ -66,6 +66,29 @@ type Neighbour struct {
 	Wifi      *Wifi   `json:"wifi,omitempty"`
 }
 
+// VLinks answers `vlinks`: the node's virtual links (tunnels).
+type VLinks struct {
+	Enabled   bool    `json:"enabled"`
+	PublicKey string  `json:"public_key,omitempty"` // ours, what other vnodes list
+	Links     []VLink `json:"links"`
+}
+
+// VLink is one tunnel.
+type VLink struct {
+	Interface  string `json:"interface"`
+	PublicKey  string `json:"public_key"`         // the other vnode's
+	Endpoint   string `json:"endpoint,omitempty"` // where its packets come from; empty until known
+	ListenPort int    `json:"listen_port"`
+	// HandshakeAgoSec is the time since the last WireGuard handshake; -1: none yet.
+	HandshakeAgoSec float64 `json:"handshake_ago_sec"`
+	RxBytes         uint64  `json:"rx_bytes"`
+	TxBytes         uint64  `json:"tx_bytes"`
+	// Neighbour: radar sees the other vnode alive over the tunnel.
+	Neighbour bool   `json:"neighbour"`
+	RTTMicros int64  `json:"rtt_us,omitempty"`
+	Error     string `json:"error,omitempty"` // why the tunnel is not there
+}
+
 // Wifi is what the driver says of the station behind a neighbour.
 type Wifi struct {
 	SignalDBm      int     `json:"signal_dbm"`

@@ -13,6 +13,7 @@ import (
 	"github.com/ntkd/ntkd/internal/ctl"
 	"github.com/ntkd/ntkd/internal/kernel"
 	"github.com/ntkd/ntkd/internal/maps"
+	"github.com/ntkd/ntkd/internal/radar"
 	"github.com/ntkd/ntkd/internal/wifi"
 	"github.com/ntkd/ntkd/internal/wire"
 )
@@ -39,6 +40,8 @@ func (d *Daemon) Handle(ctx context.Context, req ctl.Request) (any, error) {
 			out = d.qspn()
 		case ctl.CmdCounters:
 			out = d.countersAnswer()
+		case ctl.CmdVLinks:
+			out = d.vlinks()
 		default:
 			err = fmt.Errorf("unknown command %q (known: %s)", req.Cmd, strings.Join(ctl.Commands, ", "))
 		}
@@ -252,5 +255,32 @@ func (d *Daemon) countersAnswer() ctl.Counters {
 	}
 	c := &d.counters
 	out.Kernel = ctl.KernelCounters{Syncs: c.syncs, Added: c.added, Changed: c.changed, Removed: c.removed, Resyncs: c.resyncs, Errors: c.errors}
+	return out
+}
+
+func (d *Daemon) vlinks() ctl.VLinks {
+	out := ctl.VLinks{Enabled: d.cfg.VLayer.Enabled, Links: []ctl.VLink{}}
+	if d.opt.VLinks == nil {
+		return out
+	}
+	out.PublicKey = d.opt.VLinks.PublicKey().String()
+	alive := map[string]int64{} // interface name: RTT of an alive neighbour over it
+	for _, nb := range d.node.Radar().Neighbours() {
+		if nb.Iface >= 0 && nb.Iface < len(d.ifaces) && nb.State == radar.Alive {
+			alive[d.ifaces[nb.Iface].name] = nb.RTT.Microseconds()
+		}
+	}
+	for _, l := range d.opt.VLinks.List() {
+		v := ctl.VLink{Interface: l.Name, PublicKey: l.PublicKey.String(), ListenPort: l.ListenPort,
+			HandshakeAgoSec: -1, RxBytes: l.RxBytes, TxBytes: l.TxBytes, Error: l.Err}
+		if l.Endpoint.IsValid() {
+			v.Endpoint = l.Endpoint.String()
+		}
+		if !l.LastHandshake.IsZero() {
+			v.HandshakeAgoSec = time.Since(l.LastHandshake).Seconds()
+		}
+		v.RTTMicros, v.Neighbour = alive[l.Name]
+		out.Links = append(out.Links, v)
+	}
 	return out
 }

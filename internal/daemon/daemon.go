@@ -26,6 +26,8 @@ import (
 	"github.com/ntkd/ntkd/internal/node"
 	"github.com/ntkd/ntkd/internal/radar"
 	"github.com/ntkd/ntkd/internal/transport"
+	"github.com/ntkd/ntkd/internal/tunnel"
+	"github.com/ntkd/ntkd/internal/vlink"
 	"github.com/ntkd/ntkd/internal/wifi"
 )
 
@@ -51,6 +53,14 @@ type Kernel interface {
 	PrepareIface(name string) error
 	EnableForwarding() error
 	NeighbourMAC(ifindex int, ip netip.Addr) (net.HardwareAddr, bool)
+}
+
+// VLinks is the daemon's view of internal/vlink's Manager.
+type VLinks interface {
+	Apply(*config.Config) ([]string, error)
+	List() []vlink.Info
+	PublicKey() tunnel.Key
+	Close() error
 }
 
 // Wifi is the daemon's view of internal/wifi's Monitor; nil when the
@@ -102,6 +112,9 @@ type Options struct {
 	// nil: on OpenWrt the wifi drivers may load after ntkd starts.
 	OpenWifi func() (Wifi, error)
 	Links    Links // nil: the machine's interfaces
+	// VLinks makes the tunnels of [[vlayer.link]]; nil: no virtual links
+	// (the interfaces are still expected, made by someone else).
+	VLinks VLinks
 	// Seed of the node's random choices; 0 draws one.
 	Seed uint64
 	// Events from the kernel watcher (nil: none; the daemon still looks
@@ -132,6 +145,7 @@ type iface struct {
 	present bool
 	active  bool // transport and node use it
 	wifi    bool // add wifi figures to its links' cost
+	virtual bool // a tunnel (internal/vlink): the forwarding rule of seed 000 §3 applies
 	removed bool // taken out of the configuration by a reload
 	addr    netip.Prefix
 }
@@ -150,6 +164,9 @@ type Daemon struct {
 	k      Kernel
 	wifi   Wifi
 	links  Links
+	// vlinkErr is the last error making virtual links; they are tried
+	// again while there is one.
+	vlinkErr error
 	start  time.Time
 
 	ifaces []*iface
@@ -236,7 +253,7 @@ func New(o Options) (*Daemon, error) {
 		do: make(chan func()), reload: make(chan *config.Config),
 		waiters: map[uint64]chan andna.Result{},
 	}
-	d.setInterfaces(o.Config.Interfaces)
+	d.setInterfaces(o.Config)
 	d.setNames(o.Config.ANDNA.Names)
 	return d, nil
 }
@@ -272,6 +289,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return fmt.Errorf("removing old routes: %w", err)
 	}
 	defer d.shutdown()
+	d.applyVLinks(d.cfg)
 	d.scanIfaces()
 	d.node.Start(d.now())
 	d.log.Info("ntkd started", "version", d.opt.Version, "prefix", d.cfg.Address.Prefix, "interfaces", d.ifaceNames())
@@ -307,6 +325,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 		case c := <-d.reload:
 			d.applyReload(c)
 		case <-scan.C:
+			if d.vlinkErr != nil {
+				d.applyVLinks(d.cfg)
+			}
 			d.scanIfaces()
 		case <-resync.C:
 			d.resync("periodic")
@@ -473,13 +494,21 @@ func (d *Daemon) resync(why string) {
 
 // setInterfaces makes the configured list current: new names get ids,
 // names no longer configured are marked removed (and deactivated).
-func (d *Daemon) setInterfaces(list []config.Interface) {
+func (d *Daemon) setInterfaces(c *config.Config) {
+	list := slices.Clone(c.Interfaces)
+	vlinks := c.VLinkNames()
+	for _, name := range vlinks {
+		list = append(list, config.Interface{Name: name})
+	}
+	isVirtual := func(name string) bool { return slices.Contains(vlinks, name) }
 	keep := map[string]config.Interface{}
 	for _, ci := range list {
 		keep[ci.Name] = ci
 	}
 	for _, ifc := range d.ifaces {
 		ci, ok := keep[ifc.name]
+		// A name that changed kind goes and comes back as a new interface.
+		ok = ok && ifc.virtual == isVirtual(ifc.name)
 		ifc.removed = !ok
 		if ok {
 			ifc.wifi = ci.WifiMetrics
@@ -488,9 +517,22 @@ func (d *Daemon) setInterfaces(list []config.Interface) {
 	}
 	for _, ci := range list {
 		if _, ok := keep[ci.Name]; ok {
-			d.ifaces = append(d.ifaces, &iface{name: ci.Name, id: len(d.ifaces), wifi: ci.WifiMetrics})
+			d.ifaces = append(d.ifaces, &iface{name: ci.Name, id: len(d.ifaces), wifi: ci.WifiMetrics, virtual: isVirtual(ci.Name)})
 		}
 	}
+}
+
+// applyVLinks makes the tunnels of c's virtual links; a link that cannot
+// be made now is tried again at the next interface scan.
+func (d *Daemon) applyVLinks(c *config.Config) {
+	if d.opt.VLinks == nil {
+		return
+	}
+	_, err := d.opt.VLinks.Apply(c)
+	if err != nil && (d.vlinkErr == nil || err.Error() != d.vlinkErr.Error()) {
+		d.log.Warn("virtual links", "err", err)
+	}
+	d.vlinkErr = err
 }
 
 // scanIfaces brings interfaces up and down in the node as they appear,
@@ -538,8 +580,9 @@ func (d *Daemon) activate(ifc *iface) {
 			_ = d.k.DelAddr(ifc.index, a)
 		}
 	}
+	d.node.SetVirtual(ifc.id, ifc.virtual)
 	d.node.IfaceUp(d.now(), ifc.id)
-	d.log.Info("interface up", "iface", ifc.name, "ifindex", ifc.index)
+	d.log.Info("interface up", "iface", ifc.name, "ifindex", ifc.index, "virtual", ifc.virtual)
 }
 
 func (d *Daemon) deactivate(ifc *iface, why string) {
@@ -625,8 +668,10 @@ func (d *Daemon) applyReload(c *config.Config) {
 		c.Ports != d.cfg.Ports || c.Radar != d.cfg.Radar || c.QSPN != d.cfg.QSPN || c.Kernel != d.cfg.Kernel {
 		d.log.Warn("reload: address, ports, radar, qspn and kernel settings take effect at the next restart")
 	}
-	d.setInterfaces(c.Interfaces)
+	d.setInterfaces(c)
 	d.cfg.Interfaces = c.Interfaces
+	d.applyVLinks(c)
+	d.cfg.VLayer = c.VLayer
 	d.scanIfaces()
 	d.setNames(c.ANDNA.Names)
 	d.cfg.ANDNA.Names = c.ANDNA.Names
@@ -661,6 +706,11 @@ func (d *Daemon) shutdown() {
 		}
 		if ifc.active {
 			_ = d.tr.RemoveIface(ifc.id)
+		}
+	}
+	if d.opt.VLinks != nil {
+		if err := d.opt.VLinks.Close(); err != nil {
+			d.log.Warn("removing virtual links at exit", "err", err)
 		}
 	}
 	d.log.Info("ntkd stopped", "pid", os.Getpid())

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -18,6 +19,8 @@ import (
 	"github.com/ntkd/ntkd/internal/node"
 	"github.com/ntkd/ntkd/internal/radar"
 	"github.com/ntkd/ntkd/internal/transport"
+	"github.com/ntkd/ntkd/internal/tunnel"
+	"github.com/ntkd/ntkd/internal/vlink"
 )
 
 // hub joins fake transports: each link joins (daemon a, iface ia) to
@@ -475,5 +478,84 @@ func TestLoadOrCreateKey(t *testing.T) {
 	}
 	if _, err := LoadOrCreateKey(dir); err == nil {
 		t.Fatal("a damaged key file was accepted")
+	}
+}
+
+// fakeVLinks stands for internal/vlink: the tunnels "exist" as fakeLinks'
+// ethN; it records what the daemon asks and fails the first Apply.
+type fakeVLinks struct {
+	mu             sync.Mutex
+	applies, fails int
+	closed         bool
+	last           []string
+}
+
+func (v *fakeVLinks) Apply(c *config.Config) ([]string, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.applies++
+	v.last = c.VLinkNames()
+	if v.applies <= v.fails {
+		return v.last, errors.New("no tunnel yet")
+	}
+	return v.last, nil
+}
+func (v *fakeVLinks) List() []vlink.Info    { return nil }
+func (v *fakeVLinks) PublicKey() tunnel.Key { return tunnel.Key{} }
+func (v *fakeVLinks) Close() error          { v.mu.Lock(); v.closed = true; v.mu.Unlock(); return nil }
+func (v *fakeVLinks) state() (int, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.applies, v.closed
+}
+
+// TestVirtualLinks: a [[vlayer.link]] is one more mesh interface, marked
+// virtual in the node; its tunnel is made at start, made again after a
+// failure, and removed at exit.
+func TestVirtualLinks(t *testing.T) {
+	tn := &testNet{hub: newHub(2)}
+	vl := &fakeVLinks{fails: 1}
+	for i := range 2 {
+		cfg := config.Default()
+		cfg.Interfaces = []config.Interface{{Name: "eth0"}}
+		var opts VLinks
+		if i == 0 {
+			cfg.VLayer.Enabled = true
+			cfg.VLayer.Links = []config.VLink{{Name: "eth1", PublicKey: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}}
+			opts = vl
+		} else {
+			cfg.Interfaces = append(cfg.Interfaces, config.Interface{Name: "eth1"})
+		}
+		k := newFakeKernel()
+		d, err := New(Options{Config: cfg, Version: "test", Transport: tn.hub.trs[i], Kernel: k, Links: &fakeLinks{down: map[string]bool{}},
+			Seed: uint64(i + 1), Timers: fastTimers, VLinks: opts, ANDNAKey: ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tn.ds, tn.ks = append(tn.ds, d), append(tn.ks, k)
+	}
+	tn.hub.link(0, 1, 1, 1) // daemon 0's tunnel eth1 to daemon 1's eth1
+	for _, d := range tn.ds {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		tn.cancels, tn.done = append(tn.cancels, cancel), append(tn.done, done)
+		go func() { done <- d.Run(ctx) }()
+	}
+	t.Cleanup(tn.stop)
+	waitFor(t, "routes over the virtual link", 30*time.Second, tn.full)
+	var virtual, physical bool
+	if err := tn.ds[0].Do(context.Background(), func() { virtual, physical = tn.ds[0].node.Virtual(1), tn.ds[0].node.Virtual(0) }); err != nil {
+		t.Fatal(err)
+	}
+	if !virtual || physical {
+		t.Errorf("virtual: eth1 %v (want true), eth0 %v (want false)", virtual, physical)
+	}
+	waitFor(t, "the failed Apply tried again", 2*ifaceScanEvery+time.Second, func() (bool, string) {
+		n, _ := vl.state()
+		return n >= 2, fmt.Sprintf("%d applies", n)
+	})
+	tn.stop()
+	if _, closed := vl.state(); !closed {
+		t.Error("the tunnels were not removed at exit")
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ntkd/ntkd/internal/netnsrun"
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
 )
 
@@ -213,4 +214,41 @@ func (k *Kernel) inNetns(f func() error) error {
 	}
 	defer ns.Close()
 	return netnsrun.Do(ns, f)
+}
+
+// UpWithLinkLocal puts the IPv6 link-local address ll on the link index
+// and sets the link up: what a tunnel device needs to be a mesh interface,
+// since the kernel gives no link-local address to a link without a
+// hardware address. Without duplicate address detection: the address is
+// derived from a key (internal/vlink) and usable at once.
+func (k *Kernel) UpWithLinkLocal(index int, ll netip.Prefix) error {
+	if !ll.IsValid() || !ll.Addr().Is6() || !ll.Addr().IsLinkLocalUnicast() || ll.Addr().Zone() != "" {
+		return fmt.Errorf("kernel: %v is not an IPv6 link-local prefix", ll)
+	}
+	if index <= 0 {
+		return fmt.Errorf("kernel: link-local address %v: link index %d", ll, index)
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.rt == nil {
+		return ErrClosed
+	}
+	ip := ll.Addr().AsSlice()
+	am := nl.NewIfAddrmsg(unix.AF_INET6)
+	am.Index = uint32(index)
+	am.Prefixlen = uint8(ll.Bits())
+	am.Flags = unix.IFA_F_NODAD
+	err := k.rt.do(unix.RTM_NEWADDR, unix.NLM_F_ACK|unix.NLM_F_CREATE|unix.NLM_F_REPLACE,
+		am, nl.NewRtAttr(unix.IFA_LOCAL, ip), nl.NewRtAttr(unix.IFA_ADDRESS, ip))
+	if err != nil {
+		return fmt.Errorf("kernel: add address %v to link %d: %w", ll, index, err)
+	}
+	lm := nl.NewIfInfomsg(unix.AF_UNSPEC)
+	lm.Index = int32(index)
+	lm.Flags = unix.IFF_UP
+	lm.Change = unix.IFF_UP
+	if err := k.rt.do(unix.RTM_NEWLINK, unix.NLM_F_ACK, lm); err != nil {
+		return fmt.Errorf("kernel: set link %d up: %w", index, err)
+	}
+	return nil
 }

@@ -137,3 +137,9 @@ func LoadOrCreateKey(path string) (Key, error) {
 	}
 	return k, nil
 }
+
+// String is the key's base64 text form: for a private key, mind where it goes.
+func (k Key) String() string {
+	b, _ := k.MarshalText()
+	return string(b)
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"sort"
 	"sync"
 	"time"
 
@@ -205,7 +206,7 @@ func (m *Monitor) Stations(ifname string) []Metrics {
 	for _, s := range st.stations {
 		out = append(out, s.metrics.clone())
 	}
-	slices.SortFunc(out, func(a, b Metrics) int { return bytes.Compare(a.MAC, b.MAC) })
+	sort.Slice(out, func(i, j int) bool { return bytes.Compare(out[i].MAC, out[j].MAC) < 0 }) // the binary's shared sort
 	return out
 }
 
