@@ -167,7 +167,7 @@ type Daemon struct {
 	// vlinkErr is the last error making virtual links; they are tried
 	// again while there is one.
 	vlinkErr error
-	start  time.Time
+	start    time.Time
 
 	ifaces []*iface
 	addr   netip.Prefix // the node's address on the mesh interfaces
