@@ -57,7 +57,7 @@ type Kernel interface {
 
 // VLinks is the daemon's view of internal/vlink's Manager.
 type VLinks interface {
-	Apply(*config.Config) ([]string, error)
+	Apply(*config.Config) error
 	List() []vlink.Info
 	PublicKey() tunnel.Key
 	Close() error
@@ -528,7 +528,7 @@ func (d *Daemon) applyVLinks(c *config.Config) {
 	if d.opt.VLinks == nil {
 		return
 	}
-	_, err := d.opt.VLinks.Apply(c)
+	err := d.opt.VLinks.Apply(c)
 	if err != nil && (d.vlinkErr == nil || err.Error() != d.vlinkErr.Error()) {
 		d.log.Warn("virtual links", "err", err)
 	}

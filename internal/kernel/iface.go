@@ -233,13 +233,11 @@ func (k *Kernel) UpWithLinkLocal(index int, ll netip.Prefix) error {
 	if k.rt == nil {
 		return ErrClosed
 	}
-	ip := ll.Addr().AsSlice()
-	am := nl.NewIfAddrmsg(unix.AF_INET6)
-	am.Index = uint32(index)
-	am.Prefixlen = uint8(ll.Bits())
-	am.Flags = unix.IFA_F_NODAD
-	err := k.rt.do(unix.RTM_NEWADDR, unix.NLM_F_ACK|unix.NLM_F_CREATE|unix.NLM_F_REPLACE,
-		am, nl.NewRtAttr(unix.IFA_LOCAL, ip), nl.NewRtAttr(unix.IFA_ADDRESS, ip))
+	err := k.rt.addr(unix.RTM_NEWADDR, &netlink.Addr{
+		IPNet:     &net.IPNet{IP: ll.Addr().AsSlice(), Mask: net.CIDRMask(ll.Bits(), 128)},
+		LinkIndex: index,
+		Flags:     unix.IFA_F_NODAD,
+	})
 	if err != nil {
 		return fmt.Errorf("kernel: add address %v to link %d: %w", ll, index, err)
 	}

@@ -307,3 +307,37 @@ func TestNeighbourMAC(t *testing.T) {
 		}
 	}
 }
+
+// TestUpWithLinkLocal: a link that is down and has no link-local address
+// (a veth with IPv6 address generation off, as a WireGuard device) comes
+// up with the given address, usable at once (no DAD: not tentative), in an
+// IPv4 mesh too.
+func TestUpWithLinkLocal(t *testing.T) {
+	ns := newTestNS(t)
+	ns.ip("link", "add", "tun0", "type", "veth", "peer", "name", "tun0p")
+	ns.ip("link", "set", "tun0", "addrgenmode", "none")
+	idx := ns.index("tun0")
+	k := ns.open(Config{Family: unix.AF_INET, Protocol: 15})
+	ll := pfx("fe80::1234:5678:9abc:def0/64")
+	for i := range 2 { // idempotent
+		if err := k.UpWithLinkLocal(idx, ll); err != nil {
+			t.Fatalf("UpWithLinkLocal #%d: %v", i+1, err)
+		}
+	}
+	out := ns.ip("-6", "addr", "show", "dev", "tun0")
+	if !strings.Contains(out, "fe80::1234:5678:9abc:def0/64") || strings.Contains(out, "tentative") || !strings.Contains(out, "nodad") {
+		t.Errorf("address on tun0:\n%s", out)
+	}
+	if link := ns.ip("link", "show", "tun0"); !strings.Contains(link, ",UP") {
+		t.Errorf("tun0 not up:\n%s", link)
+	}
+	for _, bad := range []string{"10.0.0.1/32", "fd00::1/64", "fe80::1%tun0/64"} {
+		p, _ := netip.ParsePrefix(bad)
+		if err := k.UpWithLinkLocal(idx, p); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+	if err := k.UpWithLinkLocal(0, ll); err == nil {
+		t.Error("index 0 accepted")
+	}
+}

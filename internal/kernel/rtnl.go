@@ -138,7 +138,8 @@ func (r *rtnl) neighbours(ifindex, family int) ([]netlink.Neigh, error) {
 
 // addr adds or replaces (RTM_NEWADDR) or deletes (RTM_DELADDR) a's
 // address on its link, with the attributes netlink's AddrReplace and
-// AddrDel send for an address without peer, label, flags or lifetimes.
+// AddrDel send for an address without peer, label or lifetimes. a.Flags
+// (IFA_F_*, only those that fit the header's 8 bits) go in the header.
 func (r *rtnl) addr(typ int, a *netlink.Addr) error {
 	ip := ipBytes(a.IP)
 	family := unix.AF_INET
@@ -149,6 +150,7 @@ func (r *rtnl) addr(typ int, a *netlink.Addr) error {
 	msg := nl.NewIfAddrmsg(family)
 	msg.Index = uint32(a.LinkIndex)
 	msg.Prefixlen = uint8(ones)
+	msg.Flags = uint8(a.Flags)
 	data := []nl.NetlinkRequestData{msg, nl.NewRtAttr(unix.IFA_LOCAL, ip), nl.NewRtAttr(unix.IFA_ADDRESS, ip)}
 	// IPv4 subnets of /30 and wider get their broadcast address (RFC 3021).
 	if family == unix.AF_INET && ones < 31 {

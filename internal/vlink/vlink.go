@@ -79,9 +79,9 @@ func LinkLocal(pub tunnel.Key) netip.Prefix {
 // Apply makes the devices match the links of vl (none when the virtual
 // layer is disabled): new links are created, changed ones updated (a new
 // listen port makes the device again), links no longer listed removed. It
-// returns the names of the links it keeps, in the configuration's order,
-// and every error met; a link that failed is retried at the next Apply.
-func (m *Manager) Apply(c *config.Config) ([]string, error) {
+// returns every error met; a link that failed is retried at the next Apply.
+// The links' interface names are c.VLinkNames().
+func (m *Manager) Apply(c *config.Config) error {
 	want := map[string]config.VLink{}
 	names := c.VLinkNames()
 	for i, name := range names {
@@ -121,7 +121,7 @@ func (m *Manager) Apply(c *config.Config) ([]string, error) {
 		}
 		l.cfg, l.err = w, nil
 	}
-	return names, errors.Join(errs...)
+	return errors.Join(errs...)
 }
 
 func (m *Manager) create(name string, w config.VLink) (tunnel.Device, error) {

@@ -3,7 +3,6 @@ package vlink
 import (
 	"errors"
 	"net/netip"
-	"slices"
 	"testing"
 
 	"github.com/ntkd/ntkd/internal/config"
@@ -70,9 +69,9 @@ func TestApply(t *testing.T) {
 	b, l := &fakeBackend{}, &fakeLinks{}
 	m := New(b, l, own)
 	a := config.VLink{PublicKey: peerA.String(), ListenPort: 27000, Endpoint: "192.0.2.7:27000", Keepalive: 25e9}
-	names, err := m.Apply(conf(t, a))
-	if err != nil || !slices.Equal(names, []string{"ntkv0"}) || len(b.made) != 1 {
-		t.Fatalf("first apply: %v %v, %d devices", names, err, len(b.made))
+	err := m.Apply(conf(t, a))
+	if err != nil || len(b.made) != 1 || b.made[0].name != "ntkv0" {
+		t.Fatalf("first apply: %v, %d devices", err, len(b.made))
 	}
 	d := b.made[0]
 	if d.peer.PublicKey != peerA || d.peer.Endpoint != netip.MustParseAddrPort("192.0.2.7:27000") || d.port != 27000 {
@@ -84,19 +83,19 @@ func TestApply(t *testing.T) {
 
 	// A new peer key on the same port keeps the device; a new port makes it again.
 	a.PublicKey = peerB.String()
-	if _, err := m.Apply(conf(t, a)); err != nil || len(b.made) != 1 || d.peer.PublicKey != peerB {
+	if err := m.Apply(conf(t, a)); err != nil || len(b.made) != 1 || d.peer.PublicKey != peerB {
 		t.Errorf("new peer: %v, %d devices, peer %v", err, len(b.made), d.peer.PublicKey)
 	}
 	a.ListenPort = 27001
-	if _, err := m.Apply(conf(t, a)); err != nil || len(b.made) != 2 || !d.closed || b.made[1].port != 27001 {
+	if err := m.Apply(conf(t, a)); err != nil || len(b.made) != 2 || !d.closed || b.made[1].port != 27001 {
 		t.Errorf("new port: %v, %d devices, old closed %v", err, len(b.made), d.closed)
 	}
 
 	// Disabled: every device goes.
 	c := conf(t, a)
 	c.VLayer.Enabled = false
-	if names, err := m.Apply(c); err != nil || len(names) != 0 || !b.made[1].closed || len(m.List()) != 0 {
-		t.Errorf("disabled: %v %v, closed %v, %d listed", names, err, b.made[1].closed, len(m.List()))
+	if err := m.Apply(c); err != nil || !b.made[1].closed || len(m.List()) != 0 {
+		t.Errorf("disabled: %v, closed %v, %d listed", err, b.made[1].closed, len(m.List()))
 	}
 }
 
@@ -104,14 +103,14 @@ func TestApplyFailureIsListedAndRetried(t *testing.T) {
 	b := &fakeBackend{fail: true}
 	m := New(b, &fakeLinks{}, key(t))
 	c := conf(t, config.VLink{PublicKey: key(t).Public().String()})
-	if _, err := m.Apply(c); err == nil {
+	if err := m.Apply(c); err == nil {
 		t.Fatal("no error from a backend that fails")
 	}
 	if ls := m.List(); len(ls) != 1 || ls[0].Err == "" {
 		t.Errorf("the failed link is not listed with its error: %+v", ls)
 	}
 	b.fail = false
-	if _, err := m.Apply(c); err != nil || len(b.made) != 1 {
+	if err := m.Apply(c); err != nil || len(b.made) != 1 {
 		t.Errorf("retry: %v, %d devices", err, len(b.made))
 	}
 	if ls := m.List(); len(ls) != 1 || ls[0].Err != "" {
