@@ -15,146 +15,185 @@ import (
 	"github.com/ntkd/ntkd/internal/wire"
 )
 
-// outStream is the queue of our stream to one peer; its writer goroutine
-// owns the connection.
-type outStream struct{ q chan []byte }
+// outStream is our stream to one peer: its queue and, once dialled, its
+// connection. A writer goroutine runs only while packets wait: most streams
+// idle most of the time, and an idle goroutine would cost a stack per
+// neighbour. Guarded by Transport.mu.
+type outStream struct {
+	q       [][]byte     // waiting packets, at most Config.QueueLen
+	writing bool         // a writer goroutine runs
+	ended   bool         // unlinked from its peer; conn is closed or being closed
+	conn    *net.TCPConn // nil until dialled
+	idle    *time.Timer  // ends the stream after IdleTimeout without packets
+}
 
 // maxBatch bounds the packets written with one writev.
 const maxBatch = 64
 
-// enqueue queues pkt on p's stream, starting its writer if needed. t.mu held.
+// enqueue queues pkt on p's stream, starting its writer if none runs. t.mu held.
 func (t *Transport) enqueue(ifc *ifaceState, p *peer, pkt []byte) error {
 	s := p.out
 	if s == nil {
-		s = &outStream{q: make(chan []byte, t.cfg.QueueLen)}
+		s = &outStream{}
 		p.out = s
 		t.outConns++
-		b := ifc.b
-		ifc.spawn(func() { t.writeStream(ifc, b, p, s) })
 	}
-	select {
-	case s.q <- pkt:
-		return nil
-	default:
+	if len(s.q) >= t.cfg.QueueLen {
 		t.stats.drop(dropQueueFull, 1)
 		return fmt.Errorf("transport: stream to %v on %s: queue full", p.key.ip, ifc.name)
 	}
+	s.q = append(s.q, pkt)
+	if !s.writing {
+		s.writing = true
+		b := ifc.b
+		ifc.spawn(func() { t.writeStream(ifc, b, p, s) })
+	}
+	return nil
 }
 
-// writeStream dials p when there is something to send and writes the
-// queue. It ends when the interface goes away, after IdleTimeout without
-// packets, or on the first dial or write error: the next Send starts a new
-// writer and so reconnects.
+// writeStream writes s's queue, dialling p first if needed, and returns once
+// the queue is empty, leaving the connection open for IdleTimeout. The first
+// dial or write error ends the stream and drops what it held: the next Send
+// starts a new one and so reconnects.
 func (t *Transport) writeStream(ifc *ifaceState, b *binding, p *peer, s *outStream) {
-	var conn *net.TCPConn
-	stopCloser := func() bool { return false }
-	hangUp := func() {
-		if conn != nil {
-			stopCloser()
-			conn.Close()
-			conn = nil
-		}
-	}
-	defer hangUp()
-	idle := time.NewTimer(t.cfg.IdleTimeout)
-	defer idle.Stop()
 	batch := make([][]byte, 0, maxBatch)
 	for {
-		select {
-		case <-ifc.ctx.Done():
-			t.retire(p, s, nil)
+		t.mu.Lock()
+		if s.ended {
+			t.mu.Unlock()
+			return // the interface went away or the transport closed
+		}
+		n := min(len(s.q), maxBatch)
+		if n == 0 {
+			s.writing = false
+			s.q = nil // an idle stream keeps no buffer
+			t.armIdle(p, s)
+			t.mu.Unlock()
 			return
-		case <-idle.C:
-			if t.retireIfIdle(p, s) {
-				return
-			}
-			idle.Reset(t.cfg.IdleTimeout)
-			continue
-		case pkt := <-s.q:
-			batch = append(batch[:0], pkt)
 		}
-	more:
-		for len(batch) < maxBatch {
-			select {
-			case pkt := <-s.q:
-				batch = append(batch, pkt)
-			default:
-				break more
-			}
-		}
+		batch = append(batch[:0], s.q[:n]...)
+		clear(s.q[:n])
+		s.q = s.q[n:]
+		conn := s.conn
+		t.mu.Unlock()
+
 		if conn != nil && peerClosed(conn) {
 			// The peer restarted or dropped us: writing would only lose
 			// the batch, so connect again first.
-			hangUp()
+			t.mu.Lock()
+			s.conn = nil
+			t.mu.Unlock()
+			conn.Close()
+			conn = nil
 		}
 		if conn == nil {
 			c, err := t.dial(ifc, b, p.key.ip)
 			if err != nil {
-				if ifc.ctx.Err() != nil {
-					t.retire(p, s, nil)
-					return
-				}
 				t.log.Debug("transport: stream connect failed", "iface", ifc.name, "peer", p.key.ip, "err", err)
-				t.stats.drop(dropDialFailed, len(batch))
-				reason := dropDialFailed
-				t.retire(p, s, &reason)
+				t.failStream(p, s, dropDialFailed, len(batch))
+				return
+			}
+			t.mu.Lock()
+			ended := s.ended
+			if !ended {
+				s.conn = c
+			}
+			t.mu.Unlock()
+			if ended {
+				c.Close()
 				return
 			}
 			conn = c
-			stopCloser = context.AfterFunc(ifc.ctx, func() { c.Close() })
 		}
 		conn.SetWriteDeadline(time.Now().Add(t.cfg.WriteTimeout))
 		bufs := net.Buffers(slices.Clone(batch)) // WriteTo consumes its slices
 		if _, err := bufs.WriteTo(conn); err != nil {
-			if ifc.ctx.Err() != nil {
-				t.retire(p, s, nil)
-				return
-			}
 			t.log.Debug("transport: stream write failed", "iface", ifc.name, "peer", p.key.ip, "err", err)
-			t.stats.drop(dropWriteFailed, len(batch))
-			reason := dropWriteFailed
-			t.retire(p, s, &reason)
+			t.failStream(p, s, dropWriteFailed, len(batch))
 			return
 		}
 		for _, pkt := range batch {
 			t.stats.sent(pkt)
 		}
 		clear(batch) // let the packets go
-		idle.Reset(t.cfg.IdleTimeout)
 	}
 }
 
-// retire unlinks s from p so that the next Send starts a new stream, and
-// empties its queue, counting the packets under reason when given.
-func (t *Transport) retire(p *peer, s *outStream, reason *dropReason) {
-	t.mu.Lock()
-	if p.out == s {
-		p.out = nil
+// armIdle (re)starts the timer that ends an idle stream. t.mu held.
+func (t *Transport) armIdle(p *peer, s *outStream) {
+	if s.idle == nil {
+		s.idle = time.AfterFunc(t.cfg.IdleTimeout, func() { t.endIdle(p, s) })
+		return
 	}
-	t.outConns--
+	s.idle.Reset(t.cfg.IdleTimeout)
+}
+
+// endIdle ends s unless packets arrived meanwhile.
+func (t *Transport) endIdle(p *peer, s *outStream) {
+	t.mu.Lock()
+	if s.writing || s.ended {
+		t.mu.Unlock()
+		return
+	}
+	conn, _ := t.endStream(p, s)
 	t.mu.Unlock()
-	// Send enqueues under t.mu after checking p.out, so nothing arrives now.
-	n := len(s.q)
-	for range n {
-		<-s.q
-	}
-	if reason != nil {
-		t.stats.drop(*reason, n)
+	closeConn(conn)
+}
+
+// failStream ends s after a dial or write error and counts the lost packets
+// (the batch in hand and the queue) under reason, unless the stream had
+// already been ended by the interface going away or by Close.
+func (t *Transport) failStream(p *peer, s *outStream, reason dropReason, inHand int) {
+	t.mu.Lock()
+	already := s.ended
+	conn, queued := t.endStream(p, s)
+	t.mu.Unlock()
+	closeConn(conn)
+	if !already {
+		t.stats.drop(reason, inHand+queued)
 	}
 }
 
-// retireIfIdle retires s unless packets arrived meanwhile.
-func (t *Transport) retireIfIdle(p *peer, s *outStream) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if len(s.q) > 0 {
-		return false
+// endStream unlinks s from p so that the next Send starts a new stream, and
+// empties it. It returns the connection to close (after t.mu is released)
+// and how many packets were still queued. Idempotent. t.mu held.
+func (t *Transport) endStream(p *peer, s *outStream) (*net.TCPConn, int) {
+	if s.ended {
+		return nil, 0
 	}
+	s.ended = true
 	if p.out == s {
 		p.out = nil
 	}
 	t.outConns--
-	return true
+	queued := len(s.q)
+	s.q = nil
+	if s.idle != nil {
+		s.idle.Stop()
+	}
+	conn := s.conn
+	s.conn = nil
+	return conn, queued
+}
+
+// endStreams ends the streams of the peers that match and returns their
+// connections to close after t.mu is released. t.mu held.
+func (t *Transport) endStreams(match func(*peer) bool) []*net.TCPConn {
+	var conns []*net.TCPConn
+	for _, p := range t.peers.byKey {
+		if p.out != nil && match(p) {
+			if c, _ := t.endStream(p, p.out); c != nil {
+				conns = append(conns, c)
+			}
+		}
+	}
+	return conns
+}
+
+func closeConn(c *net.TCPConn) {
+	if c != nil {
+		c.Close()
+	}
 }
 
 func (t *Transport) dial(ifc *ifaceState, b *binding, ip netip.Addr) (*net.TCPConn, error) {

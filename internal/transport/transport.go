@@ -119,13 +119,12 @@ func (t *Transport) RemoveIface(iface int) error {
 	}
 	delete(t.ifaces, iface)
 	t.forgetOwn(ifc)
-	for _, p := range t.peers.byKey {
-		if p.key.iface == iface {
-			p.out = nil // its writer exits with the interface's context
-		}
-	}
+	conns := t.endStreams(func(p *peer) bool { return p.key.iface == iface })
 	t.mu.Unlock()
 	ifc.cancel()
+	for _, c := range conns {
+		c.Close() // a writer blocked on it returns
+	}
 	ifc.wg.Wait()
 	return nil
 }
@@ -240,8 +239,12 @@ func (t *Transport) Close() error {
 	}
 	t.closed = true
 	t.ifaces = make(map[int]*ifaceState)
+	conns := t.endStreams(func(*peer) bool { return true })
 	t.mu.Unlock()
 	t.stop() // cancels every interface: their sockets close, their goroutines end
+	for _, c := range conns {
+		c.Close()
+	}
 	t.wg.Wait()
 	close(t.recv)
 	return nil

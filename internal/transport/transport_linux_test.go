@@ -420,3 +420,28 @@ func TestCloseStopsEverything(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// An idle stream keeps its connection but no goroutine; after IdleTimeout
+// it is closed, and the next reliable send dials again.
+func TestIdleStreamHoldsNoWriter(t *testing.T) {
+	const idle = 400 * time.Millisecond
+	p := newPair(t, Config{IdleTimeout: idle}, Config{})
+	p.introduce(t)
+	before := runtime.NumGoroutine()
+	send(t, p.a, node.Send{Iface: ifaceA, To: p.pB, Reliable: true, Op: wire.OpTracerPkt, Data: frame(wire.OpTracerPkt, 1, nil)})
+	expectPacket(t, p.b)
+	// B's reader of the accepted stream stays; A's writer must have left.
+	waitFor(t, "A's writer gone once its queue drained", func() bool {
+		return runtime.NumGoroutine() == before+1 && p.a.Stats().OutStreams == 1
+	})
+	waitFor(t, "idle stream closed on both sides", func() bool {
+		return p.a.Stats().OutStreams == 0 && p.b.Stats().InStreams == 0
+	})
+	send(t, p.a, node.Send{Iface: ifaceA, To: p.pB, Reliable: true, Op: wire.OpTracerPkt, Data: frame(wire.OpTracerPkt, 2, nil)})
+	if got := expectPacket(t, p.b); binary.BigEndian.Uint32(got.Data[8:]) != 2 {
+		t.Fatalf("after the idle close B got packet %d, want 2", binary.BigEndian.Uint32(got.Data[8:]))
+	}
+	if s := p.a.Stats(); len(s.Dropped) != 0 {
+		t.Fatalf("drops: %v", s.Dropped)
+	}
+}
