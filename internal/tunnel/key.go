@@ -10,7 +10,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"filippo.io/edwards25519"
+	"filippo.io/edwards25519/field"
 )
 
 // Key is a Curve25519 key, private or public, as WireGuard uses it. Its text
@@ -35,18 +35,68 @@ func GenerateKey() (Key, error) {
 //
 // Not crypto/ecdh: its init runs a P-256 self-test that links the NIST
 // curves, ~136 KB of a mips build, which the router's 5 MiB did not take.
-// filippo.io/edwards25519 is the code the standard library's copy came
-// from: [clamp(k)]B on the Edwards curve, then its Montgomery u-coordinate,
-// is X25519 of the base point (RFC 7748 §4.1's birational map). ScalarMult
-// rather than ScalarBaseMult, which would keep a 30 KB table in memory for
-// a computation done once.
+// Nor filippo.io/edwards25519's points and scalars (~31 KB of mips code for
+// one computation at start-up): this is RFC 7748's Montgomery ladder, as in
+// the standard library's crypto/internal/fips140/ecdh, over the field
+// arithmetic of filippo.io/edwards25519/field alone.
 func (k Key) Public() Key {
-	s, err := edwards25519.NewScalar().SetBytesWithClamping(k[:])
-	if err != nil {
+	return x25519(&k, &basePoint)
+}
+
+// basePoint is the u-coordinate 9 of X25519's base point.
+var basePoint = Key{9}
+
+// x25519 returns X25519(scalar, point) (RFC 7748 §5). It runs in constant
+// time in the scalar.
+func x25519(scalar, point *Key) Key {
+	e := *scalar
+	e[0] &= 248
+	e[31] &= 127
+	e[31] |= 64
+
+	var x1, x2, z2, x3, z3, tmp0, tmp1 field.Element
+	if _, err := x1.SetBytes(point[:]); err != nil {
 		// Cannot happen: the only error is for a length other than 32.
-		panic("tunnel: X25519 scalar: " + err.Error())
+		panic("tunnel: X25519 point: " + err.Error())
 	}
-	return Key(new(edwards25519.Point).ScalarMult(s, edwards25519.NewGeneratorPoint()).BytesMontgomery())
+	x2.One()
+	x3.Set(&x1)
+	z3.One()
+
+	swap := 0
+	for pos := 254; pos >= 0; pos-- {
+		b := int(e[pos/8]>>uint(pos&7)) & 1
+		swap ^= b
+		x2.Swap(&x3, swap)
+		z2.Swap(&z3, swap)
+		swap = b
+
+		tmp0.Subtract(&x3, &z3)
+		tmp1.Subtract(&x2, &z2)
+		x2.Add(&x2, &z2)
+		z2.Add(&x3, &z3)
+		z3.Multiply(&tmp0, &x2)
+		z2.Multiply(&z2, &tmp1)
+		tmp0.Square(&tmp1)
+		tmp1.Square(&x2)
+		x3.Add(&z3, &z2)
+		z2.Subtract(&z3, &z2)
+		x2.Multiply(&tmp1, &tmp0)
+		tmp1.Subtract(&tmp1, &tmp0)
+		z2.Square(&z2)
+
+		z3.Mult32(&tmp1, 121666) // (A+2)/4 of Curve25519
+		x3.Square(&x3)
+		tmp0.Add(&tmp0, &z3)
+		z3.Multiply(&x1, &z2)
+		z2.Multiply(&tmp1, &tmp0)
+	}
+	x2.Swap(&x3, swap)
+	z2.Swap(&z3, swap)
+
+	z2.Invert(&z2)
+	x2.Multiply(&x2, &z2)
+	return Key(x2.Bytes())
 }
 
 const keyTextLen = 44 // base64 of 32 bytes, with one '=' of padding

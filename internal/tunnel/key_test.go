@@ -2,6 +2,7 @@ package tunnel
 
 import (
 	"crypto/ecdh"
+	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -53,6 +54,62 @@ func TestKeyPublicMatchesECDH(t *testing.T) {
 		}
 		if got, want := k.Public(), Key(priv.PublicKey().Bytes()); got != want {
 			t.Fatalf("Public(%x) = %x, crypto/ecdh says %x", k, got, want)
+		}
+	}
+}
+
+// TestKeyX25519RFC7748 checks the ladder with points other than the base
+// point: RFC 7748 §5.2's two vectors (unclamped scalars, a u with its top
+// bit set) and its iterated function, 1000 times.
+func TestKeyX25519RFC7748(t *testing.T) {
+	for _, tc := range []struct{ scalar, u, out string }{
+		{"a546e36bf0527c9d3b16154b82465edd62144c0ac1fc5a18506a2244ba449ac4",
+			"e6db6867583030db3594c1a424b15f7c726624ec26b3353b10a903a6d0ab1c4c",
+			"c3da55379de9c6908e94ea4df28d084f32eccf03491c71f754b4075577a28552"},
+		{"4b66e9d4d1b4673c5ad22691957d6af5c11b6421e0ea01d42ca4169e7918ba0d",
+			"e5210f12786811d3f4b7959d0538ae2c31dbe7106fc03c3efc4cd549c715a493",
+			"95cbde9476e8907d7aade45cb4b873f88b595a68799fa152e6f8f7647aac7957"},
+	} {
+		scalar, u := hexKey(t, tc.scalar), hexKey(t, tc.u)
+		if got := x25519(&scalar, &u); got != hexKey(t, tc.out) {
+			t.Errorf("x25519(%s, %s) = %x, want %s", tc.scalar, tc.u, got[:], tc.out)
+		}
+	}
+	k, u := basePoint, basePoint
+	for range 1000 {
+		k, u = x25519(&k, &u), k
+	}
+	if want := hexKey(t, "684cf59ba83309552800ef566f2f4d3c1c3887c49360e3875f2eb94d99532c51"); k != want {
+		t.Errorf("1000 iterations: %x, want %x", k[:], want[:])
+	}
+}
+
+// TestKeyX25519MatchesECDH compares the ladder with the standard library on
+// random scalars (unclamped) and random points (other keys' public keys).
+func TestKeyX25519MatchesECDH(t *testing.T) {
+	for range 50 {
+		var a, b Key
+		if _, err := rand.Read(a[:]); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := rand.Read(b[:]); err != nil {
+			t.Fatal(err)
+		}
+		pa, err := ecdh.X25519().NewPrivateKey(a[:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		pb, err := ecdh.X25519().NewPrivateKey(b[:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		shared, err := pa.ECDH(pb.PublicKey())
+		if err != nil {
+			t.Fatal(err)
+		}
+		pubB := b.Public()
+		if got := x25519(&a, &pubB); got != Key(shared) {
+			t.Fatalf("x25519(%x, %x) = %x, crypto/ecdh says %x", a[:], pubB[:], got[:], shared)
 		}
 	}
 }
