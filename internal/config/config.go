@@ -76,6 +76,14 @@ type Address struct {
 	// BitsPerLevel is the width of each level, level 0 first, each 1..8;
 	// empty means addr.DefaultBits(Prefix). Default empty.
 	BitsPerLevel []uint8 `toml:"bits_per_level"`
+	// First is the address the node takes when it finds nobody to join and
+	// starts a network of its own; the gnodes above it get the ids this
+	// address holds. Unset means random. Only the first start after the
+	// daemon starts uses it: after losing an id collision the node hooks
+	// like any other. It gives a community's first router a known
+	// address, and the lab uses it to make islands collide on purpose.
+	// Default unset.
+	First netip.Addr `toml:"first"`
 }
 
 // Ports is the [ports] table.

@@ -223,6 +223,16 @@ func (d *decoder) value(p keyPath, v any, rv reflect.Value) {
 			*dst = pfx
 		}
 		return
+	case *netip.Addr:
+		if s, ok := d.str(p, v, `an address like "10.1.1.1"`); ok {
+			a, err := netip.ParseAddr(s)
+			if err != nil {
+				d.errf(p, `invalid address %q: want an IP address, like "10.1.1.1" or "fd00::1:1"`, s)
+				return
+			}
+			*dst = a
+		}
+		return
 	case *slog.Level:
 		if s, ok := d.str(p, v, "one of debug, info, warn, error"); ok {
 			l, ok := parseLevel(s)

@@ -71,6 +71,9 @@ func ruleCases() []errCase {
 		{"bits too many", "[address]\n@@bits_per_level = [8, 8, 8, 8]\n", "address.bits_per_level", "levels use 32 bits"},
 		{"bits level 0", "[address]\n@@bits_per_level = [1]\n", "address.bits_per_level", "level 0 needs at least 2 bits"},
 		{"bits byte", "[address]\nbits_per_level = [8, @@300]\n", "address.bits_per_level[1]", "300 is out of range"},
+		{"first outside", "[address]\n@@first = \"192.168.1.1\"\n", "address.first", "outside"},
+		{"first bad id", "[address]\n@@first = \"10.1.1.0\"\n", "address.first", "not a node address"},
+		{"first syntax", "[address]\n@@first = \"10.1.1\"\n", "address.first", "invalid address"},
 		{"bits v6", "[address]\nprefix = \"fd00::/120\"\n@@bits_per_level = [8, 8]\n", "address.bits_per_level", "leaves 8"},
 
 		// ports
@@ -236,6 +239,7 @@ func validCases() []string {
 		"[[interface]]\nname = \"wlan0\"\n[[interface]]\nname = \"eth0.100\"\nwifi_metrics = false\n",
 		"[[interface]]\nname = \"" + strings.Repeat("w", 15) + "\"\n",
 		"[address]\nprefix = \"fd00::/8\"\n",
+		"[address]\nfirst = \"10.1.2.3\"\n",
 		"[address]\nprefix = \"172.16.0.0/12\"\nbits_per_level = [6, 6]\n",
 		"[ports]\nradar = 1000\nstream = 1000\nandna = 1001\n",
 		"[kernel]\ntable = 100\n",

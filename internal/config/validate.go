@@ -225,6 +225,17 @@ func (c *Config) validateAddress(v *validator) {
 			key = "address.bits_per_level"
 		}
 		v.errf(key, "%v", err)
+		return
+	}
+	if f := c.Address.First; f.IsValid() {
+		s, _ := c.Scheme()
+		pos, err := s.Position(f)
+		if err == nil {
+			_, err = s.Addr(pos) // ids of every level, not only level 0
+		}
+		if err != nil {
+			v.errf("address.first", "not a node address of %v: %v", s, err)
+		}
 	}
 }
 

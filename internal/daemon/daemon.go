@@ -272,6 +272,11 @@ func NodeConfig(c *config.Config, s *addr.Scheme) node.Config {
 	nc.RoundSettle = min(c.QSPN.WaitRound/6, 10*time.Second)
 	nc.MaxRoutes = c.QSPN.MaxRoutes
 	nc.MaxAgeRounds = c.QSPN.MaxAgeRounds
+	if c.Address.First.IsValid() {
+		if p, err := s.Position(c.Address.First); err == nil { // validated with the config
+			nc.First, nc.HasFirst = p, true
+		}
+	}
 	return nc
 }
 

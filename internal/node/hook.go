@@ -167,6 +167,16 @@ func (n *Node) askNext() {
 func (n *Node) createGnode() {
 	n.Stats.Created++
 	n.hook.pos = n.cfg.Scheme.RandomPosition(n.rng)
+	for try := 0; try < 32 && n.hook.avoidLevel > 0 && n.hook.pos[n.hook.avoidLevel] == n.hook.avoid[n.hook.avoidLevel]; try++ {
+		// Not the id we just lost a collision for: the winner holds it
+		// and would be met again at once.
+		n.hook.pos = n.cfg.Scheme.RandomPosition(n.rng)
+	}
+	if n.cfg.HasFirst && n.Stats.Created == 1 && n.Stats.Rehooks == 0 {
+		// Only the first time: after a lost collision the same position
+		// would collide again.
+		n.hook.pos = n.cfg.First
+	}
 	n.hook.intMaps, n.hook.extMaps, n.hook.rounds = nil, nil, nil
 	n.finishHook()
 }

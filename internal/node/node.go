@@ -47,6 +47,10 @@ type Config struct {
 	// show (a gnode split whose parts stopped flooding), as OSPF refreshes
 	// its LSAs every 30 minutes.
 	RefreshRounds int
+	// First, when HasFirst, is the position the node takes the first time
+	// it creates a gnode (it found nobody to join) instead of a random one.
+	First    addr.Position
+	HasFirst bool
 	// Seed makes the node's random choices reproducible.
 	Seed uint64
 	// ANDNA runs the name system when set, with ANDNAKey as the node's
@@ -77,6 +81,11 @@ func (c *Config) validate() error {
 		return fmt.Errorf("node: max age rounds %d, want 1..100", c.MaxAgeRounds)
 	case c.RefreshRounds < 0 || c.RefreshRounds > 1000:
 		return fmt.Errorf("node: refresh rounds %d, want 0..1000", c.RefreshRounds)
+	}
+	if c.HasFirst {
+		if _, err := c.Scheme.Addr(c.First); err != nil {
+			return fmt.Errorf("node: first position: %w", err)
+		}
 	}
 	return c.Radar.Validate()
 }
@@ -378,6 +387,30 @@ func (n *Node) fillEcho(e *wire.Echo) {
 		return
 	}
 	e.Addr = n.ip
+	e.Lowest = n.nonces[n.cfg.Scheme.Levels()-1]
+}
+
+// topCollision settles a collision of top-level gnodes seen in a hooked
+// neighbour's echo: it shares our top-level gnode id (it is inside our
+// network by its address) but not its nonce. As for every collision the
+// higher nonce gives way, the same decision on both sides; the losers
+// re-hook one after the other, as each sees a neighbour of the winning
+// side, and their floods carry the collision to the rest of their island.
+func (n *Node) topCollision(e *wire.Echo) {
+	top := n.cfg.Scheme.Levels() - 1
+	if n.state != Hooked || e.Flags&wire.EchoHooking != 0 || e.Lowest == 0 || e.Lowest == n.nonces[top] || !e.Addr.IsValid() {
+		return
+	}
+	np, err := n.cfg.Scheme.Position(e.Addr)
+	if err != nil || np[top] != n.pos[top] {
+		return // another top-level gnode: no collision
+	}
+	if e.Lowest > n.nonces[top] {
+		n.Stats.drop("top-level gnode collision: the other side re-hooks")
+		return
+	}
+	n.why(fmt.Sprintf("nonce collision at level %d seen by a neighbour", top))
+	n.rehook(top)
 }
 
 // send encodes and queues a packet.
@@ -440,9 +473,13 @@ func (n *Node) onEcho(iface int, from radar.PeerID, h wire.Header, e *wire.Echo)
 		n.hook.lowest = e.Lowest
 		n.radar.ProbeNow(n.now)
 	}
+	n.topCollision(e)
 	hello := e.Flags&wire.EchoHello != 0
 	in := radar.Echo{Reply: e.Kind == wire.OpEchoReply, Hello: hello, Burst: e.Burst, Seq: e.Seq,
 		Hooking: hooking, Nonce: e.Nonce, Addr: e.Addr}
+	if !hooking {
+		in.TopNonce = e.Lowest
+	}
 	if e.Kind == wire.OpEchoReply {
 		n.radar.OnEcho(n.now, iface, from, in)
 		return

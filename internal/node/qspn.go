@@ -455,11 +455,19 @@ func (n *Node) meshSender(iface int, from radar.PeerID, hooking, stranger string
 		n.Stats.drop(stranger)
 		return nil, 0, false
 	}
-	_, ll, ok := n.peer(nb)
+	np, ll, ok := n.peer(nb)
 	if !ok {
 		n.Stats.drop(stranger)
+		return nb, ll, false
 	}
-	return nb, ll, ok
+	if top := n.cfg.Scheme.Levels() - 1; nb.TopNonce != 0 && nb.TopNonce != n.nonces[top] && np[top] == n.pos[top] {
+		// Another network holding our top-level id: its floods would look
+		// like collisions of every level below. The top-level collision
+		// (topCollision) settles it first, for its whole island at once.
+		n.Stats.drop("packet from a network that holds our top-level id")
+		return nb, ll, false
+	}
+	return nb, ll, true
 }
 
 // onBroadcast handles TRACER_PKT, QSPN_CLOSE and QSPN_OPEN.

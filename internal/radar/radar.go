@@ -122,8 +122,13 @@ type Neighbour struct {
 	Addr    netip.Addr // as the neighbour announces it; invalid while it hooks
 	Hooking bool
 	Nonce   uint32
-	RTT     time.Duration // smoothed
-	Cost    uint32        // announced cost (0 until announced)
+	// TopNonce is the nonce of its top-level gnode, from its last echo (0
+	// while it hooks): a neighbour inside our top-level gnode by its
+	// address but with another nonce belongs to another network that holds
+	// the same ids.
+	TopNonce uint32
+	RTT      time.Duration // smoothed
+	Cost     uint32        // announced cost (0 until announced)
 	// Penalty multiplies the measured cost by Penalty/1024 (0 means 1.0):
 	// the daemon sets it from the wifi driver's figures for the station.
 	Penalty uint32
@@ -229,7 +234,10 @@ type Echo struct {
 	Seq     uint8
 	Hooking bool
 	Nonce   uint32
-	Addr    netip.Addr
+	// TopNonce is the nonce of the sender's top-level gnode (0 while it
+	// hooks).
+	TopNonce uint32
+	Addr     netip.Addr
 	// A hello's announced interval, and what it says of us: HearsUs of our
 	// last 16 hellos heard, when HearsUsKnown (its list names us, or is
 	// short enough to name every neighbour it has and does not name us: 0).
@@ -508,6 +516,7 @@ func (r *Radar) heard(now time.Duration, iface int, peer PeerID, e *Echo) *Neigh
 		// restarted): its hello counter and its view of us start again.
 		n.helloKnown, n.helloAt, n.hearsUs = 0, now, -1
 	}
+	n.TopNonce = e.TopNonce
 	if n.Addr != e.Addr || n.Hooking != e.Hooking || n.Nonce != e.Nonce {
 		n.Addr, n.Hooking, n.Nonce = e.Addr, e.Hooking, e.Nonce
 		if n.announced {

@@ -57,7 +57,8 @@ type IHU struct {
 //	2   1    probe sequence number inside the burst
 //	3   1    flags (EchoHooking, EchoHello, EchoReplyWanted)
 //	4   4    nonce: the sender's node nonce (lowest hooking one creates the gnode)
-//	8   4    lowest: while hooking, the lowest hooking nonce heard (0 once hooked)
+//	8   4    lowest: while hooking, the lowest hooking nonce heard; once
+//	         hooked, the nonce of the sender's top-level gnode
 //	12  1+a  sender (probe) / replier (reply) address; family 0 while hooking
 //
 // and only on an ECHO_ME with EchoHello, the hello part:
@@ -78,8 +79,11 @@ type Echo struct {
 	Nonce uint32
 	// Lowest is, while the sender hooks, the lowest hooking nonce it has
 	// heard of (its own included), so that among routers that all start at
-	// once only the lowest of a whole connected group creates a gnode (0
-	// once hooked).
+	// once only the lowest of a whole connected group creates a gnode.
+	// Once the sender is hooked it is the nonce of its top-level gnode: two
+	// networks grown apart with the same top-level id (islands started from
+	// the same first address, joined by a tunnel) meet over links of a
+	// lower level, where no flood of the top level shows the collision.
 	Lowest uint32
 	Addr   netip.Addr // the zero Addr while the node has none
 	// Interval (units of 10 ms) and IHU are the hello part: set on a hello,
