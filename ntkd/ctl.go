@@ -14,6 +14,7 @@ import (
 
 	"github.com/ntkd/ntkd/internal/config"
 	"github.com/ntkd/ntkd/internal/ctl"
+	"github.com/ntkd/ntkd/internal/jsondec"
 )
 
 // runCtl asks the running daemon: tables for people, --json for scripts
@@ -56,7 +57,7 @@ func runCtl(args []string, stdout, stderr io.Writer) int {
 	}
 	if *asJSON {
 		var v any
-		_ = json.Unmarshal(raw, &v)
+		_ = jsondec.Unmarshal(raw, &v)
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(v)
@@ -99,13 +100,13 @@ func printTable(w io.Writer, cmd string, raw json.RawMessage) error {
 	switch cmd {
 	case ctl.CmdANDNAResolve:
 		var r ctl.ANDNAResolution
-		if err := json.Unmarshal(raw, &r); err != nil {
+		if err := jsondec.Unmarshal(raw, &r); err != nil {
 			return err
 		}
 		fmt.Fprintln(tw, r.Address)
 	case ctl.CmdANDNAReverse:
 		var r ctl.ANDNAResolution
-		if err := json.Unmarshal(raw, &r); err != nil {
+		if err := jsondec.Unmarshal(raw, &r); err != nil {
 			return err
 		}
 		for _, n := range r.Names {
@@ -113,13 +114,13 @@ func printTable(w io.Writer, cmd string, raw json.RawMessage) error {
 		}
 	case ctl.CmdANDNARegister, ctl.CmdANDNAUnregister:
 		var n ctl.ANDNAName
-		if err := json.Unmarshal(raw, &n); err != nil {
+		if err := jsondec.Unmarshal(raw, &n); err != nil {
 			return err
 		}
 		fmt.Fprintf(tw, "%s\t%s\n", n.Name, n.State)
 	case ctl.CmdANDNAList:
 		var list []ctl.ANDNAName
-		if err := json.Unmarshal(raw, &list); err != nil {
+		if err := jsondec.Unmarshal(raw, &list); err != nil {
 			return err
 		}
 		fmt.Fprintln(tw, "NAME\tSTATE\tEXPIRES IN\tERROR")
@@ -128,7 +129,7 @@ func printTable(w io.Writer, cmd string, raw json.RawMessage) error {
 		}
 	case ctl.CmdANDNACache:
 		var list []ctl.ANDNARecord
-		if err := json.Unmarshal(raw, &list); err != nil {
+		if err := jsondec.Unmarshal(raw, &list); err != nil {
 			return err
 		}
 		fmt.Fprintln(tw, "NAME\tOWNER\tQUEUED\tUPDATES\tBACKUP\tEXPIRES IN")
@@ -141,7 +142,7 @@ func printTable(w io.Writer, cmd string, raw json.RawMessage) error {
 		}
 	case ctl.CmdANDNACounters:
 		var list []ctl.ANDNACounter
-		if err := json.Unmarshal(raw, &list); err != nil {
+		if err := jsondec.Unmarshal(raw, &list); err != nil {
 			return err
 		}
 		fmt.Fprintln(tw, "KEY\tNAMES")
@@ -150,7 +151,7 @@ func printTable(w io.Writer, cmd string, raw json.RawMessage) error {
 		}
 	case ctl.CmdStatus:
 		var s ctl.Status
-		if err := json.Unmarshal(raw, &s); err != nil {
+		if err := jsondec.Unmarshal(raw, &s); err != nil {
 			return err
 		}
 		addr := s.Address
@@ -180,7 +181,7 @@ func printTable(w io.Writer, cmd string, raw json.RawMessage) error {
 			mib(m.HeapAlloc), mib(m.HeapInuse), mib(m.HeapSys-m.HeapReleased), mib(m.StackInuse), mib(m.Metadata), m.Goroutines)
 	case ctl.CmdNeighbours:
 		var ns []ctl.Neighbour
-		if err := json.Unmarshal(raw, &ns); err != nil {
+		if err := jsondec.Unmarshal(raw, &ns); err != nil {
 			return err
 		}
 		fmt.Fprintln(tw, "RNODE\tINTERFACE\tADDRESS\tSTATE\tRTT\tLOSS\tCOST\tWIFI")
@@ -198,7 +199,7 @@ func printTable(w io.Writer, cmd string, raw json.RawMessage) error {
 		}
 	case ctl.CmdMaps:
 		var ls []ctl.Level
-		if err := json.Unmarshal(raw, &ls); err != nil {
+		if err := jsondec.Unmarshal(raw, &ls); err != nil {
 			return err
 		}
 		for _, l := range ls {
@@ -214,7 +215,7 @@ func printTable(w io.Writer, cmd string, raw json.RawMessage) error {
 		}
 	case ctl.CmdRoutes:
 		var rs ctl.Routes
-		if err := json.Unmarshal(raw, &rs); err != nil {
+		if err := jsondec.Unmarshal(raw, &rs); err != nil {
 			return err
 		}
 		fmt.Fprintf(tw, "table %d: %d routes wanted, %d in the kernel\n", rs.Table, len(rs.Ours), len(rs.Kernel))
@@ -234,7 +235,7 @@ func printTable(w io.Writer, cmd string, raw json.RawMessage) error {
 		}
 	case ctl.CmdQSPN:
 		var q ctl.QSPN
-		if err := json.Unmarshal(raw, &q); err != nil {
+		if err := jsondec.Unmarshal(raw, &q); err != nil {
 			return err
 		}
 		fmt.Fprintf(tw, "wait round\t%gs\n", q.WaitRoundSec)
@@ -247,7 +248,7 @@ func printTable(w io.Writer, cmd string, raw json.RawMessage) error {
 		printCounts(tw, "re-hooks", q.RehookWhy)
 	case ctl.CmdVLinks:
 		var v ctl.VLinks
-		if err := json.Unmarshal(raw, &v); err != nil {
+		if err := jsondec.Unmarshal(raw, &v); err != nil {
 			return err
 		}
 		if !v.Enabled {
@@ -271,7 +272,7 @@ func printTable(w io.Writer, cmd string, raw json.RawMessage) error {
 		}
 	case ctl.CmdCounters:
 		var c ctl.Counters
-		if err := json.Unmarshal(raw, &c); err != nil {
+		if err := jsondec.Unmarshal(raw, &c); err != nil {
 			return err
 		}
 		fmt.Fprintln(tw, "OP\tSENT\tBYTES\tRECEIVED\tBYTES")

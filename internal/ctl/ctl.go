@@ -7,6 +7,7 @@ package ctl
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,6 +19,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/ntkd/ntkd/internal/jsondec"
 )
 
 // Commands the daemon answers.
@@ -134,7 +137,7 @@ func (s *Server) serve(ctx context.Context, c *net.UnixConn) {
 		return
 	}
 	var req Request
-	if err := json.Unmarshal(line, &req); err != nil {
+	if err := jsondec.Unmarshal(line, &req); err != nil {
 		writeResponse(c, nil, fmt.Errorf("bad request: %w", err))
 		return
 	}
@@ -190,17 +193,46 @@ func Call(ctx context.Context, path string, req Request, out any) (json.RawMessa
 	if _, err := c.Write(append(b, '\n')); err != nil {
 		return nil, fmt.Errorf("control socket %s: %w", path, err)
 	}
-	var r Response
-	if err := json.NewDecoder(io.LimitReader(c, 64<<20)).Decode(&r); err != nil {
+	r, err := readResponse(io.LimitReader(c, 64<<20))
+	if err != nil {
 		return nil, fmt.Errorf("control socket %s: reading the answer: %w", path, err)
 	}
 	if r.Error != "" {
 		return nil, fmt.Errorf("ntkd: %s", r.Error)
 	}
 	if out != nil {
-		if err := json.Unmarshal(r.Data, out); err != nil {
+		if err := jsondec.Unmarshal(r.Data, out); err != nil {
 			return nil, fmt.Errorf("control socket %s: decoding the answer: %w", path, err)
 		}
 	}
 	return r.Data, nil
+}
+
+// readResponse reads the answer and decodes it (jsondec, not encoding/json's
+// decoder: see package jsondec). The server writes one line; like the
+// json.Decoder this replaces, it reads on while the value is incomplete,
+// and reports an answer cut short as io.ErrUnexpectedEOF, none as io.EOF.
+func readResponse(rd io.Reader) (Response, error) {
+	var r Response
+	br := bufio.NewReader(rd)
+	var buf []byte
+	for {
+		line, err := br.ReadBytes('\n')
+		buf = append(buf, line...)
+		if err != nil && err != io.EOF {
+			return r, err
+		}
+		blank := len(bytes.TrimSpace(buf)) == 0
+		if !blank {
+			if derr := jsondec.Unmarshal(buf, &r); !jsondec.Truncated(derr) {
+				return r, derr
+			}
+		}
+		if err == io.EOF {
+			if blank {
+				return r, io.EOF
+			}
+			return r, io.ErrUnexpectedEOF
+		}
+	}
 }
