@@ -19,7 +19,8 @@ import (
 
 // A fixture is a recorded nl80211 session: the interface list and, per
 // poll, every link interface's station dump (what `iw dev X station dump`
-// prints, in mdlayher/wifi's units). Field names follow iw.
+// prints). Field names follow iw; interface types are mdlayher/wifi's
+// names for them.
 type fixture struct {
 	Description string             `json:"description"`
 	Interfaces  []fixtureInterface `json:"interfaces"`
@@ -61,7 +62,7 @@ type fixtureStation struct {
 
 // fakeSource replays a fixture: each Interfaces call starts the next poll.
 type fakeSource struct {
-	ifaces  []*mdwifi.Interface
+	ifaces  []*Interface
 	wired   []string
 	polls   []fakePoll
 	next    int
@@ -72,13 +73,13 @@ type fakeSource struct {
 }
 
 type fakePoll struct {
-	stations map[string][]*mdwifi.StationInfo
+	stations map[string][]*StationInfo
 	errs     map[string]error
 }
 
 var errFixtureDone = errors.New("fake: no more recorded polls")
 
-func (f *fakeSource) Interfaces() ([]*mdwifi.Interface, error) {
+func (f *fakeSource) Interfaces() ([]*Interface, error) {
 	if f.listErr != nil {
 		return nil, f.listErr
 	}
@@ -87,16 +88,15 @@ func (f *fakeSource) Interfaces() ([]*mdwifi.Interface, error) {
 	}
 	f.cur = &f.polls[f.next]
 	f.next++
-	out := make([]*mdwifi.Interface, len(f.ifaces))
+	out := make([]*Interface, len(f.ifaces))
 	for i, ifi := range f.ifaces {
 		c := *ifi
-		c.HardwareAddr = slices.Clone(ifi.HardwareAddr)
 		out[i] = &c
 	}
 	return out, nil
 }
 
-func (f *fakeSource) StationInfo(ifi *mdwifi.Interface) ([]*mdwifi.StationInfo, error) {
+func (f *fakeSource) StationInfo(ifi *Interface) ([]*StationInfo, error) {
 	f.calls = append(f.calls, ifi.Name)
 	if f.cur == nil {
 		return nil, errors.New("fake: StationInfo before Interfaces")
@@ -107,13 +107,13 @@ func (f *fakeSource) StationInfo(ifi *mdwifi.Interface) ([]*mdwifi.StationInfo, 
 	if err := f.cur.errs[ifi.Name]; err != nil {
 		return nil, err
 	}
-	var out []*mdwifi.StationInfo
+	var out []*StationInfo
 	for _, s := range f.cur.stations[ifi.Name] {
 		c := *s
 		c.HardwareAddr = slices.Clone(s.HardwareAddr)
 		out = append(out, &c)
 	}
-	return out, nil // like mdlayher/wifi: no stations is an empty slice
+	return out, nil // like nl80211.StationInfo: no stations is an empty slice
 }
 
 func (f *fakeSource) Close() error {
@@ -141,21 +141,19 @@ func decodeFixture(data []byte) (*fakeSource, error) {
 		return nil, errors.New("fixture: no polls")
 	}
 	f := &fakeSource{wired: fx.Wired}
-	byName := map[string]*mdwifi.Interface{}
+	byName := map[string]*Interface{}
 	for i, fi := range fx.Interfaces {
 		typ, ok := interfaceType(fi.Type)
 		if !ok {
 			return nil, fmt.Errorf("fixture: interface %d: unknown type %q", i, fi.Type)
 		}
-		mac, err := net.ParseMAC(fi.MAC)
-		if err != nil {
+		if _, err := net.ParseMAC(fi.MAC); err != nil {
 			return nil, fmt.Errorf("fixture: interface %d: %w", i, err)
 		}
 		if fi.Index < 0 || (fi.Name == "") != (fi.Index == 0) {
 			return nil, fmt.Errorf("fixture: interface %d: a netdev has both a name and an ifindex", i)
 		}
-		ifi := &mdwifi.Interface{Index: fi.Index, Name: fi.Name, HardwareAddr: mac,
-			PHY: fi.PHY, Type: typ, Frequency: fi.FrequencyMHz}
+		ifi := &Interface{Index: fi.Index, Name: fi.Name, Type: typ}
 		if fi.Name != "" {
 			if byName[fi.Name] != nil {
 				return nil, fmt.Errorf("fixture: interface %q listed twice", fi.Name)
@@ -170,7 +168,7 @@ func decodeFixture(data []byte) (*fakeSource, error) {
 		}
 	}
 	for p, fp := range fx.Polls {
-		poll := fakePoll{stations: map[string][]*mdwifi.StationInfo{}, errs: map[string]error{}}
+		poll := fakePoll{stations: map[string][]*StationInfo{}, errs: map[string]error{}}
 		for name, msg := range fp.Errors {
 			if byName[name] == nil {
 				return nil, fmt.Errorf("fixture: poll %d: error for unknown interface %q", p, name)
@@ -182,9 +180,9 @@ func decodeFixture(data []byte) (*fakeSource, error) {
 			if ifi == nil {
 				return nil, fmt.Errorf("fixture: poll %d: stations of unknown interface %q", p, name)
 			}
-			poll.stations[name] = []*mdwifi.StationInfo{}
+			poll.stations[name] = []*StationInfo{}
 			for j, s := range sts {
-				info, err := s.stationInfo(ifi.Index)
+				info, err := s.stationInfo()
 				if err != nil {
 					return nil, fmt.Errorf("fixture: poll %d: %s station %d: %w", p, name, j, err)
 				}
@@ -196,9 +194,10 @@ func decodeFixture(data []byte) (*fakeSource, error) {
 	return f, nil
 }
 
-// stationInfo converts as mdlayher/wifi does, int(u32) included: on a
-// 32-bit router a counter past 2^31 arrives negative.
-func (s fixtureStation) stationInfo(ifindex int) (*mdwifi.StationInfo, error) {
+// stationInfo converts as parseStation does, int(u32) included: on a
+// 32-bit router a counter past 2^31 arrives negative. Byte counts, the
+// receive rate and beacon losses are checked but not used.
+func (s fixtureStation) stationInfo() (*StationInfo, error) {
 	mac, err := net.ParseMAC(s.MAC)
 	if err != nil {
 		return nil, err
@@ -208,30 +207,25 @@ func (s fixtureStation) stationInfo(ifindex int) (*mdwifi.StationInfo, error) {
 			return nil, fmt.Errorf("bitrate %v Mbit/s out of range", r)
 		}
 	}
-	return &mdwifi.StationInfo{
-		InterfaceIndex:     ifindex,
+	return &StationInfo{
 		HardwareAddr:       mac,
 		Connected:          time.Duration(s.ConnectedS) * time.Second,
 		Inactive:           time.Duration(s.InactiveMS) * time.Millisecond,
-		ReceivedBytes:      int(s.RxBytes),
-		TransmittedBytes:   int(s.TxBytes),
-		ReceivedPackets:    int(s.RxPackets),
 		TransmittedPackets: int(s.TxPackets),
 		TransmitRetries:    int(s.TxRetries),
 		TransmitFailed:     int(s.TxFailed),
-		BeaconLoss:         int(s.BeaconLoss),
 		Signal:             int(s.SignalDBm),
 		SignalAverage:      int(s.SignalAvgDBm),
 		TransmitBitrate:    int(math.Round(s.TxBitrateMbit * 1e6)),
-		ReceiveBitrate:     int(math.Round(s.RxBitrateMbit * 1e6)),
 	}, nil
 }
 
-// interfaceType reads the library's own names for its types.
-func interfaceType(name string) (mdwifi.InterfaceType, bool) {
+// interfaceType reads mdlayher/wifi's names for the types, which number
+// them as nl80211 does.
+func interfaceType(name string) (InterfaceType, bool) {
 	for t := mdwifi.InterfaceTypeUnspecified; t <= mdwifi.InterfaceTypeNAN; t++ {
 		if t.String() == name {
-			return t, true
+			return InterfaceType(t), true
 		}
 	}
 	return 0, false

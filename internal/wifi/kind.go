@@ -1,10 +1,6 @@
 package wifi
 
-import (
-	"fmt"
-
-	mdwifi "github.com/mdlayher/wifi"
-)
+import "fmt"
 
 // Kind is how an interface carries links. The zero value, Wired, covers
 // every interface nl80211 does not list.
@@ -58,15 +54,15 @@ func (k *Kind) UnmarshalText(b []byte) error {
 }
 
 // kindOf maps nl80211's interface type.
-func kindOf(t mdwifi.InterfaceType) Kind {
+func kindOf(t InterfaceType) Kind {
 	switch t {
-	case mdwifi.InterfaceTypeAdHoc:
+	case InterfaceTypeAdHoc:
 		return AdHoc
-	case mdwifi.InterfaceTypeMeshPoint:
+	case InterfaceTypeMeshPoint:
 		return MeshPoint
-	case mdwifi.InterfaceTypeStation:
+	case InterfaceTypeStation:
 		return Station
-	case mdwifi.InterfaceTypeAP, mdwifi.InterfaceTypeAPVLAN:
+	case InterfaceTypeAP, InterfaceTypeAPVLAN:
 		return AP
 	}
 	return Other

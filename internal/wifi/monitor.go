@@ -9,8 +9,6 @@ import (
 	"sort"
 	"sync"
 	"time"
-
-	mdwifi "github.com/mdlayher/wifi"
 )
 
 // Metrics describe one station as seen from a local wireless interface.
@@ -55,8 +53,8 @@ type station struct {
 }
 
 // counters are nl80211's u32 station counters. They are kept as uint32 so
-// that they wrap as the kernel's do: on 32-bit MIPS mdlayher/wifi hands them
-// over as negative ints past 2^31.
+// that they wrap as the kernel's do: on 32-bit MIPS StationInfo holds them
+// as negative ints past 2^31.
 type counters struct {
 	packets, retries, failed uint32
 	connected                time.Duration // since the station (re)associated
@@ -125,7 +123,7 @@ func (m *Monitor) Poll() error {
 }
 
 // sample builds a station's new snapshot from its previous one (nil if new).
-func sample(old *station, info *mdwifi.StationInfo) *station {
+func sample(old *station, info *StationInfo) *station {
 	s := &station{metrics: Metrics{
 		MAC:       slices.Clone(info.HardwareAddr),
 		TxBitrate: info.TransmitBitrate,

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	mdwifi "github.com/mdlayher/wifi"
 )
 
 type ratios struct{ retry, fail float64 }
@@ -250,10 +248,10 @@ func TestStationIsACopy(t *testing.T) {
 // 32-bit router) at random, and wants sane ratios every time.
 func TestCountersNeverNegative(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	ifi := &mdwifi.Interface{Index: 5, Name: "wlan0", Type: mdwifi.InterfaceTypeAdHoc}
+	ifi := &Interface{Index: 5, Name: "wlan0", Type: InterfaceTypeAdHoc}
 	mac := mustMAC(t, "02:00:00:00:00:01")
 	for walk := range 200 {
-		src := &fakeSource{ifaces: []*mdwifi.Interface{ifi}}
+		src := &fakeSource{ifaces: []*Interface{ifi}}
 		var pk, rt, fl, conn int64
 		for range 50 {
 			switch r.IntN(6) {
@@ -270,13 +268,13 @@ func TestCountersNeverNegative(t *testing.T) {
 				fl += r.Int64N(100)
 				conn += 5
 			}
-			info := &mdwifi.StationInfo{
-				InterfaceIndex: 5, HardwareAddr: mac, Connected: time.Duration(conn) * time.Second,
+			info := &StationInfo{
+				HardwareAddr: mac, Connected: time.Duration(conn) * time.Second,
 				TransmittedPackets: int(int32(uint32(pk))), // as int(u32) on a 32-bit router
 				TransmitRetries:    int(uint32(rt)),
 				TransmitFailed:     int(uint32(fl)),
 			}
-			src.polls = append(src.polls, fakePoll{stations: map[string][]*mdwifi.StationInfo{"wlan0": {info}}})
+			src.polls = append(src.polls, fakePoll{stations: map[string][]*StationInfo{"wlan0": {info}}})
 		}
 		m := NewMonitor(src)
 		for p := range src.polls {
@@ -294,15 +292,15 @@ func TestCountersNeverNegative(t *testing.T) {
 // counters even when they happen to exceed the old ones; its shorter
 // connected time gives it away.
 func TestMonitorReassociation(t *testing.T) {
-	ifi := &mdwifi.Interface{Index: 7, Name: "mesh0", Type: mdwifi.InterfaceTypeMeshPoint}
+	ifi := &Interface{Index: 7, Name: "mesh0", Type: InterfaceTypeMeshPoint}
 	mac := mustMAC(t, "02:00:00:00:00:07")
 	poll := func(connected time.Duration, packets, retries, failed int) fakePoll {
-		return fakePoll{stations: map[string][]*mdwifi.StationInfo{"mesh0": {{
-			InterfaceIndex: 7, HardwareAddr: mac, Connected: connected,
+		return fakePoll{stations: map[string][]*StationInfo{"mesh0": {{
+			HardwareAddr: mac, Connected: connected,
 			TransmittedPackets: packets, TransmitRetries: retries, TransmitFailed: failed,
 		}}}}
 	}
-	src := &fakeSource{ifaces: []*mdwifi.Interface{ifi}, polls: []fakePoll{
+	src := &fakeSource{ifaces: []*Interface{ifi}, polls: []fakePoll{
 		poll(100*time.Second, 50, 10, 0),
 		poll(3*time.Second, 200, 100, 20), // re-added: all 200 packets are new
 	}}
@@ -317,12 +315,12 @@ func TestMonitorReassociation(t *testing.T) {
 // the new sample is what the counters hold now, never a negative or
 // wrapped-around difference.
 func TestMonitorCountersRestart(t *testing.T) {
-	ifi := &mdwifi.Interface{Index: 7, Name: "wlan0", Type: mdwifi.InterfaceTypeAdHoc}
+	ifi := &Interface{Index: 7, Name: "wlan0", Type: InterfaceTypeAdHoc}
 	mac := mustMAC(t, "02:00:00:00:00:08")
 	type sample struct{ packets, retries, failed int }
 	poll := func(connected time.Duration, s sample) fakePoll {
-		return fakePoll{stations: map[string][]*mdwifi.StationInfo{"wlan0": {{
-			InterfaceIndex: 7, HardwareAddr: mac, Connected: connected,
+		return fakePoll{stations: map[string][]*StationInfo{"wlan0": {{
+			HardwareAddr: mac, Connected: connected,
 			TransmittedPackets: s.packets, TransmitRetries: s.retries, TransmitFailed: s.failed,
 		}}}}
 	}
@@ -337,7 +335,7 @@ func TestMonitorCountersRestart(t *testing.T) {
 		{"retries only", sample{5200, 30, 36}, ratios{30.0 / 5200, 36.0 / 5200}},
 		{"failures only", sample{5200, 1000, 2}, ratios{1000.0 / 5200, 2.0 / 5200}},
 	} {
-		src := &fakeSource{ifaces: []*mdwifi.Interface{ifi}, polls: []fakePoll{
+		src := &fakeSource{ifaces: []*Interface{ifi}, polls: []fakePoll{
 			poll(100*time.Second, before), poll(105*time.Second, c.after),
 		}}
 		m := NewMonitor(src)

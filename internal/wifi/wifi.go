@@ -1,8 +1,9 @@
-// Package wifi reads nl80211 station metrics (github.com/mdlayher/wifi) so
-// the radar can price a link over a wifi station by more than RTT and loss.
+// Package wifi reads nl80211 station metrics (over generic netlink, parsed
+// as github.com/mdlayher/wifi does) so the radar can price a link over a
+// wifi station by more than RTT and loss.
 //
-// A Monitor polls every wireless interface through a Source (a *wifi.Client
-// in the daemon, a fake fed by recorded fixtures in tests), keeps one
+// A Monitor polls every wireless interface through a Source (nl80211 in
+// the daemon, a fake fed by recorded fixtures in tests), keeps one
 // snapshot of counters per station and turns the deltas between polls into
 // retry and failure ratios. Kind reports how each interface is used
 // (ad-hoc, 802.11s mesh point, station, access point; wired when nl80211
@@ -43,18 +44,16 @@ import (
 	"errors"
 	"fmt"
 	"os"
-
-	mdwifi "github.com/mdlayher/wifi"
 )
 
 // ErrNoWifi means the kernel has no nl80211: no wifi metrics, not a failure.
 var ErrNoWifi = errors.New("wifi: nl80211 not available")
 
-// Source is the part of *wifi.Client ntkd uses; tests use a fake fed by
-// recorded fixtures.
+// Source is what ntkd reads of nl80211; tests use a fake fed by recorded
+// fixtures.
 type Source interface {
-	Interfaces() ([]*mdwifi.Interface, error)
-	StationInfo(ifi *mdwifi.Interface) ([]*mdwifi.StationInfo, error)
+	Interfaces() ([]*Interface, error)
+	StationInfo(ifi *Interface) ([]*StationInfo, error)
 	Close() error
 }
 
@@ -63,7 +62,7 @@ type Source interface {
 // than fail. Any other error is a real failure, wrapped with context.
 func Open() (Source, error) {
 	return open(func() (Source, error) {
-		c, err := mdwifi.New()
+		c, err := dialNL80211()
 		if err != nil {
 			return nil, err // not c: a typed nil would pass a nil check
 		}
