@@ -1,5 +1,3 @@
-//go:build !router
-
 package main
 
 import (
@@ -16,7 +14,9 @@ import (
 
 // openVLinks loads (or makes) the tunnel key and picks the tunnel backend:
 // kernel WireGuard, or in developer builds wireguard-go where the module is
-// missing.
+// missing. Router builds have only the kernel backend (tunnel.DefaultBackend
+// is build-tagged), so there a missing module is an error naming the
+// package that brings it.
 func openVLinks(cfg *config.Config, k *kernel.Kernel, log *slog.Logger) (daemon.VLinks, error) {
 	key, err := tunnel.LoadOrCreateKey(cfg.VLayer.KeyFile)
 	if err != nil {
