@@ -16,10 +16,13 @@ cd "$(dirname "$0")"
 
 VERSION=${NTKD_VERSION:-$(cat VERSION)}
 LDFLAGS="-s -w -X main.version=${VERSION}"
-# Router builds inline only in the runtime and crypto: ntkd's CPU time is a
-# few hundred control packets a minute, and flash and RAM are what routers
+# Router builds inline only in the runtime: ntkd's CPU time is a few
+# hundred control packets a minute, and flash and RAM are what routers
 # lack. It takes about 8 % off the binary (and off the RSS its pages take).
-ROUTER_GCFLAGS=(-gcflags=all=-l -gcflags=runtime= "-gcflags=internal/runtime/...=" "-gcflags=crypto/...=")
+# Crypto is not inlined either: ANDNA signs and checks a signature per
+# registration, not per packet, and inlining made Ed25519 ~25 % quicker for
+# 8 KB of tables (docs/BENCHMARKS.md, "Router binary size").
+ROUTER_GCFLAGS=(-gcflags=all=-l -gcflags=runtime= "-gcflags=internal/runtime/...=")
 DIST=dist
 
 # name GOARCH extra-env: the targets OpenWrt routers run.
@@ -34,7 +37,7 @@ TARGETS=(
 # Packages whose tests must also pass on big-endian MIPS: the codecs and maps.
 # PKG or PKG:REGEXP (only the tests matching it: the codecs, not the
 # namespace tests, which qemu-user cannot run).
-MIPS_TEST_PKGS=(./internal/addr ./internal/maps ./internal/wire ./internal/config ./internal/wifi ./internal/andna ./internal/dnsd
+MIPS_TEST_PKGS=(./internal/addr ./internal/maps ./internal/wire ./internal/config ./internal/wifi ./internal/andna ./internal/dnsd ./internal/jsondec
 	"./internal/tunnel:^(TestKey|TestUAPI|TestAttr|TestCheck)")
 
 build_one() { # name goarch [VAR=value]
