@@ -21,7 +21,7 @@ LDFLAGS="-s -w -X main.version=${VERSION}"
 # lack. It takes about 8 % off the binary (and off the RSS its pages take).
 # Crypto is not inlined either: ANDNA signs and checks a signature per
 # registration, not per packet, and inlining made Ed25519 ~25 % quicker for
-# 8 KB of tables (docs/BENCHMARKS.md, "Router binary size").
+# 7 KB of tables (docs/BENCHMARKS.md, "Router binary size with the tunnels").
 ROUTER_GCFLAGS=(-gcflags=all=-l -gcflags=runtime= "-gcflags=internal/runtime/...=")
 DIST=dist
 
