@@ -217,7 +217,8 @@ func (c *Config) validateAddress(v *validator) {
 		v.errf("address.prefix", "%v has bits set after the prefix length; did you mean %v?", pfx, pfx.Masked())
 		return
 	}
-	if _, err := c.Scheme(); err != nil {
+	s, err := c.Scheme()
+	if err != nil {
 		// Blame the bits only when they were given: a default split that
 		// does not work is the prefix's fault (e.g. a /31).
 		key := "address.prefix"
@@ -228,7 +229,6 @@ func (c *Config) validateAddress(v *validator) {
 		return
 	}
 	if f := c.Address.First; f.IsValid() {
-		s, _ := c.Scheme()
 		pos, err := s.Position(f)
 		if err == nil {
 			_, err = s.Addr(pos) // ids of every level, not only level 0

@@ -13,28 +13,37 @@ import (
 	"time"
 )
 
+// serveTest runs a control server with handler h on a socket in a test
+// directory until the test ends, and returns its path and a context that
+// bounds the test's calls.
+func serveTest(t *testing.T, h func(context.Context, Request) (any, error)) (string, context.Context) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "ctl.sock")
+	s, err := Listen(path, h, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	go s.Serve(ctx)
+	t.Cleanup(func() { s.Close() })
+	return path, ctx
+}
+
 // TestCallRoundTrip runs a server and a client over a real socket: the
 // request arrives as sent and the answer decodes as encoding/json would.
 func TestCallRoundTrip(t *testing.T) {
 	want := Status{Version: "v", PID: 7, UptimeSec: 1.5, State: "hooked", Prefix: "10.0.0.0/8",
 		Gnodes: []Gnode{{Level: 1, ID: 2, Nonce: 4294967295, Members: 3}},
 		Memory: Memory{Limit: 9223372036854775807, Sys: 18446744073709551615}}
-	path := filepath.Join(t.TempDir(), "ctl.sock")
 	var got Request
-	s, err := Listen(path, func(_ context.Context, req Request) (any, error) {
+	path, ctx := serveTest(t, func(_ context.Context, req Request) (any, error) {
 		got = req
 		if req.Cmd != CmdStatus {
 			return nil, errors.New("no such command")
 		}
 		return want, nil
-	}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	go s.Serve(ctx)
-	defer s.Close()
+	})
 
 	var st Status
 	raw, err := Call(ctx, path, Request{Cmd: CmdStatus, Level: 2, Arg: "x"}, &st)
@@ -58,15 +67,7 @@ func TestCallRoundTrip(t *testing.T) {
 
 // TestBadRequest: a request that is not JSON gets encoding/json's words.
 func TestBadRequest(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "ctl.sock")
-	s, err := Listen(path, func(context.Context, Request) (any, error) { return "ok", nil }, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	go s.Serve(ctx)
-	defer s.Close()
+	path, _ := serveTest(t, func(context.Context, Request) (any, error) { return "ok", nil })
 	for _, req := range []string{`{"cmd":`, `{"cmd":1}`, `status`, `{"level":"x","cmd":"status"}`} {
 		c, err := net.Dial("unix", path)
 		if err != nil {

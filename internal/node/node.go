@@ -397,13 +397,15 @@ func (n *Node) fillEcho(e *wire.Echo) {
 // re-hook one after the other, as each sees a neighbour of the winning
 // side, and their floods carry the collision to the rest of their island.
 func (n *Node) topCollision(e *wire.Echo) {
-	top := n.cfg.Scheme.Levels() - 1
-	if n.state != Hooked || e.Flags&wire.EchoHooking != 0 || e.Lowest == 0 || e.Lowest == n.nonces[top] || !e.Addr.IsValid() {
+	if n.state != Hooked || e.Flags&wire.EchoHooking != 0 || !n.cfg.Scheme.Contains(e.Addr) {
 		return
 	}
-	np, err := n.cfg.Scheme.Position(e.Addr)
-	if err != nil || np[top] != n.pos[top] {
-		return // another top-level gnode: no collision
+	top := n.cfg.Scheme.Levels() - 1
+	if !n.otherNetwork(n.cfg.Scheme.ID(e.Addr, top), e.Lowest) {
+		return
+	}
+	if _, err := n.cfg.Scheme.Position(e.Addr); err != nil {
+		return // not a node address: nothing to settle with it
 	}
 	if e.Lowest > n.nonces[top] {
 		n.Stats.drop("top-level gnode collision: the other side re-hooks")
@@ -411,6 +413,14 @@ func (n *Node) topCollision(e *wire.Echo) {
 	}
 	n.why(fmt.Sprintf("nonce collision at level %d seen by a neighbour", top))
 	n.rehook(top)
+}
+
+// otherNetwork says whether a hooked neighbour whose address holds topID at
+// the top level and whose top-level gnode has topNonce (0: unknown) belongs
+// to another network that holds our top-level id.
+func (n *Node) otherNetwork(topID uint8, topNonce uint32) bool {
+	top := n.cfg.Scheme.Levels() - 1
+	return topNonce != 0 && topNonce != n.nonces[top] && topID == n.pos[top]
 }
 
 // send encodes and queues a packet.

@@ -460,7 +460,7 @@ func (n *Node) meshSender(iface int, from radar.PeerID, hooking, stranger string
 		n.Stats.drop(stranger)
 		return nb, ll, false
 	}
-	if top := n.cfg.Scheme.Levels() - 1; nb.TopNonce != 0 && nb.TopNonce != n.nonces[top] && np[top] == n.pos[top] {
+	if n.otherNetwork(np[n.cfg.Scheme.Levels()-1], nb.TopNonce) {
 		// Another network holding our top-level id: its floods would look
 		// like collisions of every level below. The top-level collision
 		// (topCollision) settles it first, for its whole island at once.

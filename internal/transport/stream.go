@@ -56,7 +56,6 @@ func (t *Transport) enqueue(ifc *ifaceState, p *peer, pkt []byte) error {
 // dial or write error ends the stream and drops what it held: the next Send
 // starts a new one and so reconnects.
 func (t *Transport) writeStream(ifc *ifaceState, b *binding, p *peer, s *outStream) {
-	batch := make([][]byte, 0, maxBatch)
 	for {
 		t.mu.Lock()
 		if s.ended {
@@ -71,8 +70,9 @@ func (t *Transport) writeStream(ifc *ifaceState, b *binding, p *peer, s *outStre
 			t.mu.Unlock()
 			return
 		}
-		batch = append(batch[:0], s.q[:n]...)
-		clear(s.q[:n])
+		// The batch keeps the front of the queue's array; appends go
+		// behind it, so it needs no copy.
+		batch := s.q[:n:n]
 		s.q = s.q[n:]
 		conn := s.conn
 		t.mu.Unlock()
