@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -30,12 +31,20 @@ veth pairs as links. Needs root.
 
 commands:
   up       --topology ring|line|grid|random|FILE --nodes N [--seed S] [--ntkd PATH] [--wait 60s] [--json]
+           [--islands K]      K islands of N nodes each (n1..nN the first), all
+                              from the same first address so their ids collide;
+                              the first node of each is a gate on a shared
+                              "internet" with a tunnel to every other gate.
+                              Each island converges apart, then the internet
+                              is connected and they join.
   status   [--json]           routes per node; exit 0 once every node reaches every other
   exec     NODE -- CMD...     run CMD inside NODE's namespace
   cut      A B [--silent]     take the link A-B down (--silent: carrier up, packets dropped)
   restore  A B                undo cut
   kill     NODE [--term]      SIGKILL NODE's daemon (a crash), or SIGTERM (a clean stop)
   start    NODE               start NODE's daemon again
+  connect    [ISLAND...]      connect the islands' gates to the internet (default all)
+  disconnect [ISLAND...]      take them off it: their tunnels go silent
   down                        remove everything, also what a crashed lab left
 
 every command takes --dir DIR (default $NTKD_LAB_DIR or /run/ntkd-lab) and
@@ -51,6 +60,7 @@ func runLab(args []string, stdout, stderr io.Writer) int {
 	cmds := map[string]func(string, []string, io.Writer, io.Writer) int{
 		"up": labUp, "status": labStatus, "exec": labExec, "cut": labCut, "restore": labRestore,
 		"kill": labKill, "start": labStart, "down": labDown,
+		"connect": labConnect, "disconnect": labConnect,
 	}
 	lead, args := leadingLabFlags(args)
 	if len(args) == 0 {
@@ -158,7 +168,8 @@ func labUp(name string, args []string, stdout, stderr io.Writer) int {
 	var l lab.Lab
 	fs := labFlags(name, stderr, &l)
 	spec := fs.String("topology", "ring", "a generator ("+strings.Join(topo.Kinds(), ", ")+") or a topology `FILE` (lines: a b)")
-	nodes := fs.Int("nodes", 8, "number of nodes of a generated topology")
+	nodes := fs.Int("nodes", 8, "number of nodes of a generated topology (of each island with --islands)")
+	islands := fs.Int("islands", 0, "make K islands of the topology that join through tunnels (K >= 2)")
 	seed := fs.Uint64("seed", 1, "seed of the random generators (the same as ntkd sim's)")
 	ntkd := fs.String("ntkd", "", "the ntkd `binary` each node runs (default: this one)")
 	wait := fs.Duration("wait", 60*time.Second, "wait this long for every node to have a route to every other; 0: do not wait")
@@ -196,7 +207,11 @@ func labUp(name string, args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 	}
-	s, err := l.Up(ctx, lab.UpOptions{Topology: tp, Seed: *seed, Ntkd: bin, ExtraConfig: string(extraConfig)})
+	if flagSet(fs, "islands") && *islands < 2 {
+		fmt.Fprintln(stderr, "ntkd lab up: --islands wants 2 or more")
+		return exitUsage
+	}
+	s, err := l.Up(ctx, lab.UpOptions{Topology: tp, Seed: *seed, Ntkd: bin, ExtraConfig: string(extraConfig), Islands: *islands})
 	if err != nil {
 		fmt.Fprintln(stderr, "ntkd lab up:", err)
 		return exitFail
@@ -217,17 +232,36 @@ func labUp(name string, args []string, stdout, stderr io.Writer) int {
 	wctx, cancel := context.WithTimeout(ctx, *wait)
 	defer cancel()
 	prog := newProgress(stderr)
-	st, err := l.Wait(wctx, 500*time.Millisecond, func(st *lab.Status) error {
+	watch := func(st *lab.Status) error {
 		prog.show(st, time.Since(started))
 		if st.Running < len(st.Nodes) {
 			return errDaemonDown
 		}
 		return nil
-	})
+	}
+	var st *lab.Status
+	var apart time.Duration
+	if len(s.Islands) > 0 {
+		st, err = l.WaitUntil(wctx, 500*time.Millisecond, (*lab.Status).IslandsFull, watch)
+		apart = time.Since(started)
+		if err == nil {
+			prog.done()
+			if !*jsonOut {
+				fmt.Fprintf(stdout, "\nevery island converged apart in %.1fs; connecting the internet\n", apart.Seconds())
+			}
+			err = l.Connect(true)
+		}
+	}
+	if err == nil {
+		st, err = l.Wait(wctx, 500*time.Millisecond, watch)
+	}
 	prog.done()
 	elapsed := time.Since(started)
 	if *jsonOut {
 		out := map[string]any{"state": s, "status": st, "converged": err == nil, "seconds": elapsed.Seconds()}
+		if len(s.Islands) > 0 {
+			out["islands_apart_seconds"] = apart.Seconds()
+		}
 		if err != nil {
 			out["error"] = err.Error()
 		}
@@ -236,6 +270,9 @@ func labUp(name string, args []string, stdout, stderr io.Writer) int {
 	switch {
 	case err == nil:
 		if !*jsonOut {
+			if len(s.Islands) > 0 {
+				fmt.Fprintf(stdout, "\nthe islands joined %.1fs after the internet came up\n", (elapsed - apart).Seconds())
+			}
 			fmt.Fprintf(stdout, "\nconverged in %.1fs: every node has a route to every other (%d/%d)\n\n", elapsed.Seconds(), st.Reached, st.Pairs)
 			printStatusTable(stdout, s, st)
 			printHints(stdout, l, st)
@@ -276,6 +313,9 @@ func printLabHeader(w io.Writer, l lab.Lab, s *lab.State, spec string) {
 	}
 	fmt.Fprintf(w, "\n  daemons     %s run -c %s/<node>/ntkd.toml\n", s.Ntkd, l.Dir)
 	fmt.Fprintf(w, "  namespaces  %s .. %s\n", s.Nodes[0].Namespace, s.Nodes[len(s.Nodes)-1].Namespace)
+	for j, is := range s.Islands {
+		fmt.Fprintf(w, "  island %-4d %s..%s, gate %s at %s on the internet (%s)\n", j+1, is.Nodes[0], is.Nodes[len(is.Nodes)-1], is.Gate, is.Address, s.Internet)
+	}
 	fmt.Fprintf(w, "  state       %s (logs: %s/<node>/ntkd.log)\n", l.Dir, l.Dir)
 }
 
@@ -299,6 +339,15 @@ func newProgress(w io.Writer) *progress {
 
 func (p *progress) show(st *lab.Status, elapsed time.Duration) {
 	line := fmt.Sprintf("converging: %d/%d nodes hooked, %d/%d routes", st.Hooked, len(st.Nodes), st.Reached, st.Pairs)
+	if len(st.Islands) > 0 {
+		full := 0
+		for _, is := range st.Islands {
+			if is.Full {
+				full++
+			}
+		}
+		line += fmt.Sprintf(", %d/%d islands whole", full, len(st.Islands))
+	}
 	switch {
 	case p.tty:
 		fmt.Fprintf(p.w, "\r\033[K%s (%ds)", line, int(elapsed.Seconds()))
@@ -599,6 +648,33 @@ func labStart(name string, args []string, stdout, stderr io.Writer) int {
 		return exitFail
 	}
 	fmt.Fprintf(stdout, "%s: started, pid %d (log: %s/%s/ntkd.log)\n", pos[0], pid, l.Dir, pos[0])
+	return exitOK
+}
+
+// labConnect is `lab connect` and `lab disconnect`.
+func labConnect(name string, args []string, stdout, stderr io.Writer) int {
+	var l lab.Lab
+	fs := labFlags(name, stderr, &l)
+	pos, code, ok := parseLabArgs(fs, args, -1, "lab "+name+" [ISLAND...]")
+	if !ok {
+		return code
+	}
+	if !needRoot(stderr) {
+		return exitFail
+	}
+	var islands []int
+	for _, a := range pos {
+		j, err := strconv.Atoi(a)
+		if err != nil {
+			fmt.Fprintf(stderr, "ntkd lab %s: %q is not an island number\n", name, a)
+			return exitUsage
+		}
+		islands = append(islands, j)
+	}
+	if err := l.Connect(name == "connect", islands...); err != nil {
+		fmt.Fprintf(stderr, "ntkd lab %s: %v\n", name, err)
+		return exitFail
+	}
 	return exitOK
 }
 

@@ -27,6 +27,10 @@ func nodeConfig(s *State, n *Node) ([]byte, error) {
 	for _, ifc := range n.Interfaces {
 		fmt.Fprintf(&b, "\n[[interface]]\nname = %s\nwifi_metrics = false\n", tomlString(ifc))
 	}
+	if n.Island > 0 {
+		fmt.Fprintf(&b, "\n[address]\nfirst = %s\n", tomlString(FirstAddress))
+		b.WriteString(vlayerConfig(s, n))
+	}
 	fmt.Fprintf(&b, "\n[control]\nsocket = %s\n", tomlString(n.Socket))
 	fmt.Fprintf(&b, "\n[andna]\nenabled = true\nkey_dir = %s\nnames = [%s]\n", tomlString(n.Dir), tomlString(n.Name))
 	fmt.Fprintf(&b, "\n[dns]\nenabled = true\nlisten = \"127.0.0.1:%d\"\nsuffix = \"ntk\"\n", DNSPort)

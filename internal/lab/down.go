@@ -41,9 +41,13 @@ func (l Lab) Down() (*DownReport, error) {
 	}
 	// A state file written with another prefix still names its own.
 	if s, err := l.Load(); err == nil {
+		own := []string{s.Internet}
 		for _, n := range s.Nodes {
-			if _, err := os.Stat(filepath.Join(netnsDir, n.Namespace)); err == nil && !slices.Contains(names, n.Namespace) {
-				names = append(names, n.Namespace)
+			own = append(own, n.Namespace)
+		}
+		for _, ns := range own {
+			if _, err := os.Stat(filepath.Join(netnsDir, ns)); ns != "" && err == nil && !slices.Contains(names, ns) {
+				names = append(names, ns)
 			}
 		}
 	}

@@ -111,6 +111,10 @@ type State struct {
 	Links    []Link    `json:"links"`
 	// ExtraConfig is TOML appended to every node's configuration.
 	ExtraConfig string `json:"extra_config,omitempty"`
+	// Islands, when the lab has them, are its islands in order, and
+	// Internet the namespace of the bridge their gates share.
+	Islands  []Island `json:"islands,omitempty"`
+	Internet string   `json:"internet,omitempty"`
 }
 
 // Node is one daemon of the lab and the files it uses.
@@ -123,6 +127,7 @@ type Node struct {
 	PIDFile    string   `json:"pid_file"`
 	Socket     string   `json:"socket"`     // control socket
 	Interfaces []string `json:"interfaces"` // veths inside the namespace, each named after its peer
+	Island     int      `json:"island,omitempty"` // 1..K in a lab of islands, else 0
 }
 
 // Link is a veth pair between two nodes.

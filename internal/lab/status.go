@@ -34,6 +34,38 @@ type Status struct {
 	Reached  int          `json:"reached"` // pairs (x, y) where x has a route to y
 	Full     bool         `json:"full"`    // every node has a route to every other
 	Running  int          `json:"running"` // daemons running
+	// Islands, in a lab of islands, counts the routes inside each.
+	Islands []IslandStatus `json:"islands,omitempty"`
+}
+
+// IslandStatus is how far one island's nodes reach each other.
+type IslandStatus struct {
+	Pairs   int  `json:"pairs"`
+	Reached int  `json:"reached"`
+	Full    bool `json:"full"`
+}
+
+// distinct says whether no two hooked nodes hold the same address: one that
+// routes to the other would count as reaching it.
+func (st *Status) distinct() bool {
+	seen := make(map[netip.Addr]bool, len(st.Nodes))
+	for _, n := range st.Nodes {
+		if n.Hooked && seen[n.Address] {
+			return false
+		}
+		seen[n.Address] = true
+	}
+	return true
+}
+
+// IslandsFull says whether every island is converged on its own.
+func (st *Status) IslandsFull() bool {
+	for _, is := range st.Islands {
+		if !is.Full {
+			return false
+		}
+	}
+	return len(st.Islands) > 0
 }
 
 // NodeStatus is one node's part of Status.
@@ -104,6 +136,7 @@ func (l Lab) Status() (*Status, error) {
 	}
 	n := len(s.Nodes)
 	st.Pairs = n * (n - 1)
+	st.Islands = make([]IslandStatus, len(s.Islands))
 	for i := range st.Nodes {
 		x := &st.Nodes[i]
 		for j := range st.Nodes {
@@ -111,7 +144,14 @@ func (l Lab) Status() (*Status, error) {
 				continue
 			}
 			y := &st.Nodes[j]
-			if views[i] != nil && y.Hooked && views[i].routes.reaches(y.Address) {
+			reached := views[i] != nil && y.Hooked && views[i].routes.reaches(y.Address)
+			if k := s.Nodes[i].Island; k > 0 && k == s.Nodes[j].Island {
+				st.Islands[k-1].Pairs++
+				if reached {
+					st.Islands[k-1].Reached++
+				}
+			}
+			if reached {
 				x.Reaches++
 			} else {
 				x.Unreached = append(x.Unreached, y.Name)
@@ -119,7 +159,14 @@ func (l Lab) Status() (*Status, error) {
 		}
 		st.Reached += x.Reaches
 	}
-	st.Full = st.Reached == st.Pairs && st.Hooked == n
+	st.Full = st.Reached == st.Pairs && st.Hooked == n && st.distinct()
+	for k := range st.Islands {
+		is := &st.Islands[k]
+		is.Full = is.Reached == is.Pairs
+		for _, name := range s.Islands[k].Nodes {
+			is.Full = is.Full && st.Nodes[s.index(name)].Hooked
+		}
+	}
 	for _, lk := range s.Links {
 		ls := LinkStatus{A: lk.A, B: lk.B}
 		ia, ib := s.index(lk.A), s.index(lk.B)
@@ -280,6 +327,11 @@ func (t *routeTable) reaches(dst netip.Addr) bool {
 // status and ctx's error), or until progress returns an error (the last
 // status and that error). progress, when not nil, sees every status read.
 func (l Lab) Wait(ctx context.Context, interval time.Duration, progress func(*Status) error) (*Status, error) {
+	return l.WaitUntil(ctx, interval, func(st *Status) bool { return st.Full }, progress)
+}
+
+// WaitUntil is Wait for another condition: it returns once done says so.
+func (l Lab) WaitUntil(ctx context.Context, interval time.Duration, done func(*Status) bool, progress func(*Status) error) (*Status, error) {
 	if interval <= 0 {
 		interval = 500 * time.Millisecond
 	}
@@ -295,7 +347,7 @@ func (l Lab) Wait(ctx context.Context, interval time.Duration, progress func(*St
 				return st, err
 			}
 		}
-		if st.Full {
+		if done(st) {
 			return st, nil
 		}
 		select {

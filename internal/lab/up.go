@@ -29,6 +29,11 @@ type UpOptions struct {
 	// ExtraConfig is TOML added to every node's configuration (tables the
 	// lab does not write itself, e.g. faster [qspn] or [radar] timers).
 	ExtraConfig string
+	// Islands, when 2 or more, makes the lab that many copies of Topology
+	// (see IslandTopology), every node started from FirstAddress, the
+	// first node of each island a gate on a shared internet with a tunnel
+	// to every other gate. The internet stays disconnected until Connect.
+	Islands int
 }
 
 // Up builds the lab: a namespace per node, a veth pair per link, a config
@@ -43,7 +48,13 @@ func (l Lab) Up(ctx context.Context, opt UpOptions) (*State, error) {
 	if opt.Topology == nil {
 		return nil, errors.New("no topology")
 	}
-	if err := checkTopology(opt.Topology); err != nil {
+	t := opt.Topology
+	if opt.Islands > 1 {
+		var err error
+		if t, err = IslandTopology(t, opt.Islands); err != nil {
+			return nil, err
+		}
+	} else if err := checkTopology(t); err != nil {
 		return nil, err
 	}
 	ntkd, err := checkBinary(opt.Ntkd)
@@ -58,9 +69,9 @@ func (l Lab) Up(ctx context.Context, opt UpOptions) (*State, error) {
 	}
 	name := opt.Name
 	if name == "" {
-		name = opt.Topology.Name
+		name = t.Name
 	}
-	s := l.plan(opt.Topology, name, opt.Seed, ntkd)
+	s := l.plan(t, name, opt.Seed, ntkd)
 	s.ExtraConfig = opt.ExtraConfig
 
 	if err := os.MkdirAll(l.Dir, 0o755); err != nil {
@@ -69,7 +80,7 @@ func (l Lab) Up(ctx context.Context, opt UpOptions) (*State, error) {
 	if err := os.WriteFile(filepath.Join(l.Dir, markerFile), []byte("ntkd lab state directory: `ntkd lab down` deletes it\n"), 0o644); err != nil {
 		return nil, fmt.Errorf("creating lab directory: %w", err)
 	}
-	if err := l.build(ctx, s); err != nil {
+	if err := l.build(ctx, s, opt.Islands); err != nil {
 		if _, derr := l.Down(); derr != nil {
 			err = errors.Join(err, fmt.Errorf("cleaning up: %w", derr))
 		}
@@ -78,14 +89,21 @@ func (l Lab) Up(ctx context.Context, opt UpOptions) (*State, error) {
 	return s, nil
 }
 
-func (l Lab) build(ctx context.Context, s *State) error {
+func (l Lab) build(ctx context.Context, s *State, islands int) error {
+	for i := range s.Nodes {
+		if err := os.Mkdir(s.Nodes[i].Dir, 0o755); err != nil {
+			return fmt.Errorf("node %s: %w", s.Nodes[i].Name, err)
+		}
+	}
+	if islands > 1 {
+		if err := planIslands(s, islands); err != nil {
+			return err
+		}
+	}
 	for i := range s.Nodes {
 		n := &s.Nodes[i]
 		if err := ctx.Err(); err != nil {
 			return err
-		}
-		if err := os.Mkdir(n.Dir, 0o755); err != nil {
-			return fmt.Errorf("node %s: %w", n.Name, err)
 		}
 		if err := writeConfig(s, n); err != nil {
 			return err
@@ -99,6 +117,11 @@ func (l Lab) build(ctx context.Context, s *State) error {
 			return err
 		}
 		if err := addLink(s.Prefix, lk); err != nil {
+			return err
+		}
+	}
+	if len(s.Islands) > 0 {
+		if err := buildInternet(s); err != nil {
 			return err
 		}
 	}

@@ -92,8 +92,15 @@ func (n *Node) decide() {
 	if n.hook.lowest < n.nonce {
 		lowerHooking = true // a lower hooking router further away
 	}
+	// After a lost collision below the top level the flood that told us
+	// reaches the whole losing gnode, whose members re-hook about now:
+	// wait for the lowest of them to create the new gnode. A top-level
+	// collision is seen by a gate alone, in an echo over the link between
+	// the two networks; its island learns of it only from the gate's
+	// floods once it has hooked again, so the gate must not wait for it.
+	followLoser := n.hook.avoidLevel > 0 && n.hook.avoidLevel < n.cfg.Scheme.Levels()-1
 	if len(hooked) == 0 {
-		if (lowerHooking || n.hook.avoidLevel > 0) && n.hook.waits < maxHookWaits {
+		if (lowerHooking || followLoser) && n.hook.waits < maxHookWaits {
 			// A router hooking at the same time won the tie: let it
 			// create the gnode and join the wave of joins it starts.
 			n.hook.waits++
