@@ -24,7 +24,7 @@ const (
 	// FirstAddress is the [address] first of every island node.
 	FirstAddress = "10.1.1.1"
 	// MaxIslands bounds the address plan below (one /24 for the gates).
-	MaxIslands = 64
+	MaxIslands     = 64
 	internetName   = "inet"    // namespace suffix of the internet
 	internetBridge = "inet0"   // the bridge inside it
 	gateIface      = "inet"    // a gate's interface on the internet

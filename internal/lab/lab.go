@@ -125,8 +125,8 @@ type Node struct {
 	Config     string   `json:"config"`
 	Log        string   `json:"log"` // the daemon's stdout and stderr
 	PIDFile    string   `json:"pid_file"`
-	Socket     string   `json:"socket"`     // control socket
-	Interfaces []string `json:"interfaces"` // veths inside the namespace, each named after its peer
+	Socket     string   `json:"socket"`           // control socket
+	Interfaces []string `json:"interfaces"`       // veths inside the namespace, each named after its peer
 	Island     int      `json:"island,omitempty"` // 1..K in a lab of islands, else 0
 }
 
