@@ -9,7 +9,7 @@ import (
 )
 
 // export writes f as `uci export` does: every value single-quoted, a quote
-// inside a value written '\”.
+// inside a value written as quote, backslash, quote, quote.
 func export(f *File) string {
 	q := func(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 	var b strings.Builder

@@ -5,7 +5,8 @@ package uci
 //
 // Where libuci is lenient in ways that hide mistakes, Parse reports them:
 // a ';' outside quotes (libuci silently drops what follows it) and an
-// extra empty word after a command (” is ignored by libuci). Everything
+// extra empty word after a command (an empty quoted word is ignored by
+// libuci). Everything
 // libuci accepts otherwise, Parse accepts with the same meaning.
 func Parse(name string, data []byte) (*File, error) {
 	p := &parser{f: &File{Name: name}, data: data, line: 1}
@@ -93,7 +94,7 @@ func (p *parser) parseLine() error {
 }
 
 // word reads the next word of the command; ok is false when the line has
-// ended. A word may be empty (” or "").
+// ended. A word may be empty (an empty pair of quotes).
 func (p *parser) word() (v Value, ok bool, err error) {
 	if p.eol {
 		return Value{}, false, nil
