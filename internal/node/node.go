@@ -259,6 +259,7 @@ func (n *Node) SetVirtual(iface int, on bool) {
 		n.virtual = append(n.virtual, false)
 	}
 	n.virtual[iface] = on
+	n.radar.SetVirtual(iface, on)
 }
 
 // Virtual reports whether an interface is a virtual link.

@@ -93,3 +93,34 @@ func (n *Node) RoundPending() bool {
 	}
 	return false
 }
+
+// PhysicalRoute says whether the node reaches dst over physical links
+// only: through a neighbour on a physical interface, at a cost below that
+// of any virtual link (radar.Config.VirtualCost), so that no tunnel lies
+// further along either. A tunnel to a node reached so is redundant (seed
+// 002, "Removal of virtual links"). The route is the one to the element
+// holding dst in our maps: its gnode, when dst is outside our own.
+func (n *Node) PhysicalRoute(dst netip.Addr) bool {
+	if n.state != Hooked {
+		return false
+	}
+	p, err := n.cfg.Scheme.Position(dst)
+	if err != nil {
+		return false
+	}
+	l := n.cfg.Scheme.Levels() - 1
+	for l >= 0 && p[l] == n.pos[l] {
+		l--
+	}
+	if l < 0 {
+		return false // ourselves
+	}
+	limit := n.cfg.Radar.VirtualCost.Microseconds()
+	for _, rt := range n.maps.Levels[l].Routes(nil, p[l]) {
+		nb := n.radar.ByIndex(rt.Gw)
+		if nb != nil && !n.Virtual(nb.Iface) && int64(rt.Cost) < limit {
+			return true
+		}
+	}
+	return false
+}

@@ -71,6 +71,10 @@ type Config struct {
 	RefreshEvery int           // a hello asks for replies once a neighbour's RTT is this many intervals old
 	ChangeRatio  float64       // relative cost change that is announced
 	HopCost      time.Duration // per-hop term of the cost
+	// VirtualCost is added to the RTT of links over virtual interfaces
+	// (tunnels, SetVirtual): a path over physical links wins while one
+	// exists, and a route cheaper than VirtualCost crosses no tunnel.
+	VirtualCost time.Duration
 }
 
 // DefaultConfig holds the daemon's defaults (justified in docs/RADAR.md).
@@ -78,7 +82,7 @@ func DefaultConfig() Config {
 	return Config{
 		Interval: 5 * time.Second, ProbeTimeout: 500 * time.Millisecond, Burst: 16,
 		BurstGap: 50 * time.Millisecond, DeadAfter: 3, Window: 16, RefreshEvery: 6,
-		ChangeRatio: 0.3, HopCost: time.Millisecond,
+		ChangeRatio: 0.3, HopCost: time.Millisecond, VirtualCost: time.Second,
 	}
 }
 
@@ -96,6 +100,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("radar: refresh every %d intervals, want >= 1", c.RefreshEvery)
 	case c.ChangeRatio < 0:
 		return fmt.Errorf("radar: negative change ratio")
+	case c.VirtualCost < 0 || c.VirtualCost > time.Hour:
+		return fmt.Errorf("radar: virtual link cost %v, want 0..1h", c.VirtualCost)
 	}
 	return nil
 }
@@ -283,6 +289,7 @@ type Radar struct {
 	ifaces  map[int]*ifaceState
 	order   []int // interface ids, sorted: Tick visits them in this order
 	nbs     map[key]*Neighbour
+	virtual map[int]bool // interfaces that are tunnels (SetVirtual)
 	byIndex [MaxNeighbours]*Neighbour
 	probes  map[probeKey]*outstanding
 	counter uint32 // next unicast probe id (24 bits used)
@@ -316,6 +323,20 @@ func (r *Radar) IfaceUp(now time.Duration, iface int) {
 	if !st.up {
 		st.up = true
 		st.nextHello, st.onDemand = now, true
+	}
+}
+
+// SetVirtual marks an interface as a tunnel, whose links cost
+// Config.VirtualCost more. Set it before the interface's neighbours are
+// measured: costs already announced change only as they are re-measured.
+func (r *Radar) SetVirtual(iface int, on bool) {
+	if on {
+		if r.virtual == nil {
+			r.virtual = map[int]bool{}
+		}
+		r.virtual[iface] = true
+	} else {
+		delete(r.virtual, iface)
 	}
 }
 
@@ -647,6 +668,9 @@ func (r *Radar) costOf(now time.Duration, n *Neighbour) uint32 {
 	n.DeliveryIn = float64(in) / float64(HelloWindow*s)
 	n.DeliveryOut = float64(out) / HelloWindow
 	base := (n.RTT + r.cfg.HopCost).Microseconds()
+	if r.virtual[n.Iface] {
+		base += r.cfg.VirtualCost.Microseconds()
+	}
 	c := base * HelloWindow * HelloWindow * s / (in * out)
 	if n.Penalty > 0 {
 		c = c * int64(n.Penalty) / 1024

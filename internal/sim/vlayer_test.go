@@ -1,12 +1,14 @@
 package sim
 
 import (
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ntkd/ntkd/internal/addr"
+	"github.com/ntkd/ntkd/internal/node"
 
 	"github.com/ntkd/ntkd/internal/oracle"
 	"github.com/ntkd/ntkd/internal/topo"
@@ -164,5 +166,106 @@ func TestIslandsJoinThroughTunnelWithCollidingIDs(t *testing.T) {
 				t.Fatalf("seed %d: node %d moved from %v to %v after the network went quiet", seed, i, addrs[i], got)
 			}
 		}
+	}
+}
+
+// Seed 002, "Removal of virtual links": two islands joined by a tunnel
+// (0-4) get a physical link (2-6). Once routes over it exist the tunnel is
+// redundant and goes (node.TunnelUpkeep, the code the daemon runs); the
+// islands still deliver over the physical link. When that link fails the
+// tunnel comes back and they deliver over it again.
+func TestTunnelShedWhenPhysicalLinkAppears(t *testing.T) {
+	for seed := uint64(1); seed <= 10; seed++ {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) { tunnelShed(t, seed) })
+	}
+}
+
+func tunnelShed(t *testing.T, seed uint64) {
+	tp := &topo.Topology{Name: "two islands, a tunnel and a late link", Nodes: 8}
+	for _, base := range []int{0, 4} {
+		for i := range 4 {
+			a, b := base+i, base+(i+1)%4
+			tp.Links = append(tp.Links, topo.Link{A: min(a, b), B: max(a, b), Latency: 2 * time.Millisecond})
+		}
+	}
+	tp.Links = append(tp.Links,
+		topo.Link{A: 0, B: 4, Latency: 25 * time.Millisecond, Virtual: true},
+		topo.Link{A: 2, B: 6, Latency: 2 * time.Millisecond})
+	// Islands from the same first address: the one that re-addresses takes
+	// a top-level gnode of its own, so each island is one gnode, as in the
+	// lab. (A gnode held together only by the tunnel keeps it: its
+	// members reach each other physically only through another gnode,
+	// which routes inside a gnode never do, so PhysicalRoute says no.)
+	cfg := testConfig(t, "10.0.0.0/8")
+	cfg.First, cfg.HasFirst = addr.Position{1, 1, 1}, true
+	s := newSim(t, tp, cfg, seed)
+	tunnel, physical := s.findLink(0, 4), s.findLink(2, 6)
+	s.SetLinkCarrier(physical, false)
+
+	upkeep := make([]node.TunnelUpkeep, s.Nodes())
+	// step runs the simulation for d, with every node's upkeep every 5 s;
+	// it returns when the tunnel last went down or came back.
+	var shed, back time.Duration
+	step := func(d time.Duration) {
+		for end := s.Now() + d; s.Now() < end; {
+			s.Run(s.Now() + 5*time.Second)
+			for i := range s.Nodes() {
+				down, up := upkeep[i].Step(s.Node(i))
+				for _, iface := range down {
+					if li := s.nodes[i].ports[iface].link; li != tunnel {
+						t.Fatalf("node %d sheds link %d, not the tunnel", i, li)
+					}
+					if s.links[tunnel].up {
+						s.SetLinkCarrier(tunnel, false)
+						shed = s.Now()
+					}
+				}
+				for range up {
+					if !s.links[tunnel].up {
+						s.SetLinkCarrier(tunnel, true)
+						back = s.Now()
+					}
+				}
+			}
+		}
+	}
+	delivers := func(what string) {
+		t.Helper()
+		if !s.RunUntilQuiet(30*time.Second, s.Now()+time.Hour) {
+			t.Fatalf("%s: no quiet period", what)
+		}
+		checkAll(t, s, what)
+		if r := oracle.CheckDelivery(s.Dump()); !r.Passed() {
+			t.Fatalf("%s: %v", what, r)
+		}
+	}
+
+	step(120 * time.Second)
+	delivers("joined by the tunnel")
+	step(60 * time.Second)
+	if shed != 0 || !s.links[tunnel].up {
+		t.Fatalf("the tunnel went at %v with no physical path between the islands", shed)
+	}
+
+	s.SetLinkCarrier(physical, true)
+	linked := s.Now()
+	step(120 * time.Second)
+	if s.links[tunnel].up {
+		t.Fatal("the tunnel stayed up 120 s after a physical link joined the islands")
+	}
+	t.Logf("tunnel shed %v after the physical link came up", shed-linked)
+	delivers("joined by the physical link")
+
+	s.SetLinkCarrier(physical, false)
+	cut := s.Now()
+	step(120 * time.Second)
+	if !s.links[tunnel].up {
+		t.Fatal("the tunnel did not come back when the physical link went")
+	}
+	t.Logf("tunnel back %v after the physical link went", back-cut)
+	delivers("joined by the tunnel again")
+	step(60 * time.Second)
+	if !s.links[tunnel].up || back < cut {
+		t.Fatal("the tunnel flapped with no physical path")
 	}
 }
