@@ -24,10 +24,10 @@ function compile(path) {
 	return new Function(...args, '_', 'N_', 'E', 'L', src + '\n//# sourceURL=' + path);
 }
 
-// load(path, stubs): runs the file with stubs[module] for each directive
-// (baseclass defaults to one whose extend() returns the object) and _ as
-// the identity.
-function load(path, stubs = {}) {
+// load(path, stubs, globals): runs the file with stubs[module] for each
+// directive (baseclass defaults to one whose extend() returns the object),
+// _ as the identity and globals.E, globals.L for LuCI's E() and L.
+function load(path, stubs = {}, globals = {}) {
 	const src = fs.readFileSync(path, 'utf8');
 	const deps = requires(src).map((r) => {
 		if (r.module in stubs)
@@ -37,7 +37,7 @@ function load(path, stubs = {}) {
 		throw new Error(`${path}: no stub for 'require ${r.module}'`);
 	});
 	const ident = (s) => s;
-	return compile(path)(...deps, ident, ident, undefined, undefined);
+	return compile(path)(...deps, ident, ident, globals.E, globals.L);
 }
 
 module.exports = { requires, compile, load };

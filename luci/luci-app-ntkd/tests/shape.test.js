@@ -196,6 +196,10 @@ test('settings validators', () => {
 	assert.strictEqual(shape.checkWgKey('FfYCXBOnNccsIra4nFZjnrm0oSN5vXHSCVwnFj+icIw='), null);
 	for (const bad of [ '', 'FfYCXBOnNccsIra4nFZjnrm0oSN5vXHSCVwnFj+icIw', 'FfYCXBOnNccsIra4nFZjnrm0oSN5vXHSCVwnFj+icIx=', 'FfYCXBOnNccsIra4nFZjnrm0oSN5vXHSCVwnFj+ic$w=' ])
 		assert.ok(shape.checkWgKey(bad), bad);
+	for (const ok of [ 'mesh', 'ntk_mesh', 'wlan0-1', 'eth0.2', 'x'.repeat(15) ])
+		assert.strictEqual(shape.checkIfaceName(ok), null, ok);
+	for (const bad of [ '', '-x', 'a b', 'a/b', 'x'.repeat(16), 'a;b' ])
+		assert.ok(shape.checkIfaceName(bad), bad);
 	assert.strictEqual(shape.checkPort('27000'), null);
 	assert.strictEqual(shape.checkPort('0', true), null);
 	assert.ok(shape.checkPort('0'));

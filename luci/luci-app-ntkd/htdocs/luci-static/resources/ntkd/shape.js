@@ -24,12 +24,9 @@ function num(v) {
 	return (typeof v === 'number' && isFinite(v)) ? v : null;
 }
 
-/* Translation: LuCI's global _(), identity in the tests. fmt() fills %s
- * and %d in order, like LuCI's String.format for those two. */
-function tr(s) {
-	return (typeof _ === 'function') ? _(s) : s;
-}
-
+/* Texts go through LuCI's global _() (the identity in the tests), so that
+ * LuCI's i18n scanner finds them. fmt() fills %s and %d in order, like
+ * LuCI's String.format does for those two. */
 function fmt(s) {
 	const args = Array.prototype.slice.call(arguments, 1);
 	let i = 0;
@@ -40,12 +37,12 @@ function fmt(s) {
  * wrapped under the method's name; a missing answer is an error. */
 function unwrap(res, key) {
 	if (res == null || typeof res !== 'object')
-		return { error: tr('No answer from the rpcd plugin') };
+		return { error: _('No answer from the rpcd plugin') };
 	if (typeof res.error === 'string')
 		return { error: res.error };
 	if (key != null) {
 		if (!Array.isArray(res[key]))
-			return { error: fmt(tr('Unexpected answer: no %s list'), key) };
+			return { error: fmt(_('Unexpected answer: no %s list'), key) };
 		return { data: res[key] };
 	}
 	return { data: res };
@@ -127,19 +124,19 @@ function signalQuality(dbm) {
 
 function stateLabel(s) {
 	const labels = {
-		idle: tr('idle'),
-		scanning: tr('looking for neighbours'),
-		joining: tr('joining'),
-		hooked: tr('hooked'),
-		measuring: tr('measuring'),
-		alive: tr('alive'),
-		suspect: tr('suspect'),
-		registering: tr('registering'),
-		registered: tr('registered'),
-		unregistered: tr('unregistered')
+		idle: _('idle'),
+		scanning: _('looking for neighbours'),
+		joining: _('joining'),
+		hooked: _('hooked'),
+		measuring: _('measuring'),
+		alive: _('alive'),
+		suspect: _('suspect'),
+		registering: _('registering'),
+		registered: _('registered'),
+		unregistered: _('unregistered')
 	};
 	if (typeof s === 'string' && s.indexOf('refused: ') === 0)
-		return fmt(tr('refused (%s)'), s.substr(9));
+		return fmt(_('refused (%s)'), s.substr(9));
 	return labels[s] || String(s == null ? '-' : s);
 }
 
@@ -148,14 +145,14 @@ function stateLabel(s) {
 function statusInfo(st) {
 	const mem = st.memory || {};
 	return [
-		[ esc(tr('State')), esc(stateLabel(st.state)) ],
-		[ esc(tr('Address')), esc(st.address || tr('none yet')) ],
-		[ esc(tr('Mesh prefix')), esc(st.prefix || '-') ],
-		[ esc(tr('Neighbours')), esc(num(st.neighbours) != null ? st.neighbours : '-') ],
-		[ esc(tr('Routes')), esc(num(st.routes) != null ? st.routes : '-') ],
-		[ esc(tr('Version')), esc(st.version || '-') ],
-		[ esc(tr('Uptime')), esc(fmtDuration(st.uptime_s)) ],
-		[ esc(tr('Memory')), esc(fmt(tr('%s live heap, %s from the system'),
+		[ esc(_('State')), esc(stateLabel(st.state)) ],
+		[ esc(_('Address')), esc(st.address || _('none yet')) ],
+		[ esc(_('Mesh prefix')), esc(st.prefix || '-') ],
+		[ esc(_('Neighbours')), esc(num(st.neighbours) != null ? st.neighbours : '-') ],
+		[ esc(_('Routes')), esc(num(st.routes) != null ? st.routes : '-') ],
+		[ esc(_('Version')), esc(st.version || '-') ],
+		[ esc(_('Uptime')), esc(fmtDuration(st.uptime_s)) ],
+		[ esc(_('Memory')), esc(fmt(_('%s live heap, %s from the system'),
 			fmtBytes(mem.heap_alloc), fmtBytes(mem.sys))) ]
 	];
 }
@@ -164,7 +161,7 @@ function gnodeRows(st) {
 	return (st.gnodes || []).slice().sort(function(a, b) { return a.level - b.level; }).map(function(g) {
 		return [
 			esc(g.level),
-			esc(g.level === 0 ? tr('node') : tr('gnode')),
+			esc(g.level === 0 ? _('node') : _('gnode')),
 			esc(g.id),
 			esc(g.members),
 			esc(fmtHex32(g.nonce))
@@ -174,13 +171,13 @@ function gnodeRows(st) {
 
 function interfaceRows(st) {
 	const kinds = {
-		wired: tr('wired'), adhoc: tr('ad-hoc wifi'), mesh: tr('802.11s mesh'),
-		sta: tr('wifi client'), ap: tr('wifi access point'), other: tr('other')
+		wired: _('wired'), adhoc: _('ad-hoc wifi'), mesh: _('802.11s mesh'),
+		sta: _('wifi client'), ap: _('wifi access point'), other: _('other')
 	};
 	return (st.interfaces || []).map(function(i) {
 		return [
 			esc(i.name),
-			esc(i.up ? tr('up') : (i.ifindex ? tr('down') : tr('missing'))),
+			esc(i.up ? _('up') : (i.ifindex ? _('down') : _('missing'))),
 			esc(kinds[i.kind] || i.kind || '-')
 		];
 	});
@@ -191,11 +188,11 @@ function neighbourRows(list) {
 		const w = n.wifi;
 		let state = stateLabel(n.state);
 		if (n.hooking)
-			state += ' (' + tr('hooking') + ')';
+			state += ' (' + _('hooking') + ')';
 		return [
 			esc(n.rnode),
 			esc(n.interface),
-			esc(n.address || tr('hooking')),
+			esc(n.address || _('hooking')),
 			esc(state),
 			esc(num(n.cost) != null ? n.cost : '-'),
 			esc(fmtRTT(n.rtt_us)),
@@ -208,11 +205,11 @@ function neighbourRows(list) {
 }
 
 function hopText(h) {
-	let s = h.via + ' ' + tr('dev') + ' ' + h.dev;
+	let s = h.via + ' ' + _('dev') + ' ' + h.dev;
 	if (num(h.weight) != null)
-		s += ' ' + tr('weight') + ' ' + h.weight;
+		s += ' ' + _('weight') + ' ' + h.weight;
 	if (num(h.cost) != null && h.cost > 0)
-		s += ' ' + tr('cost') + ' ' + h.cost;
+		s += ' ' + _('cost') + ' ' + h.cost;
 	return s;
 }
 
@@ -225,27 +222,27 @@ function routeRows(r) {
 		return [
 			esc(rt.dst),
 			(rt.hops || []).map(function(h) { return esc(hopText(h)); }).join('<br />'),
-			esc(missing[rt.dst] ? tr('missing from the kernel') : tr('installed'))
+			esc(missing[rt.dst] ? _('missing from the kernel') : _('installed'))
 		];
 	});
 	(r.extra || []).forEach(function(p) {
-		rows.push([ esc(p), '-', esc(tr('in the kernel, not wanted')) ]);
+		rows.push([ esc(p), '-', esc(_('in the kernel, not wanted')) ]);
 	});
 	return rows;
 }
 
 function vlinkRows(v) {
 	return ((v && v.links) || []).map(function(l) {
-		let state = l.neighbour ? tr('neighbour') : tr('no neighbour');
+		let state = l.neighbour ? _('neighbour') : _('no neighbour');
 		if (l.error)
-			state = fmt(tr('error: %s'), l.error);
+			state = fmt(_('error: %s'), l.error);
 		return [
 			esc(l.interface),
 			esc(l.public_key),
 			esc(l.endpoint || '-'),
 			esc(l.listen_port),
 			esc(num(l.handshake_ago_sec) != null && l.handshake_ago_sec >= 0
-				? fmt(tr('%s ago'), fmtDuration(l.handshake_ago_sec)) : tr('never')),
+				? fmt(_('%s ago'), fmtDuration(l.handshake_ago_sec)) : _('never')),
 			esc(l.neighbour ? fmtRTT(l.rtt_us) : '-'),
 			esc(fmtBytes(l.rx_bytes) + ' / ' + fmtBytes(l.tx_bytes)),
 			esc(state)
@@ -268,12 +265,12 @@ function andnaRows(list) {
 
 function resolveText(res) {
 	if (res == null || typeof res !== 'object')
-		return tr('No answer from the rpcd plugin');
+		return _('No answer from the rpcd plugin');
 	if (res.error)
-		return fmt(tr('Not resolved: %s'), res.error);
+		return fmt(_('Not resolved: %s'), res.error);
 	if (res.names)
-		return fmt(tr('%s is %s (valid for %s more)'), res.address, res.names.join(', '), fmtDuration(res.ttl_s));
-	return fmt(tr('%s is %s (valid for %s more)'), res.name, res.address, fmtDuration(res.ttl_s));
+		return fmt(_('%s is %s (valid for %s more)'), res.address, res.names.join(', '), fmtDuration(res.ttl_s));
+	return fmt(_('%s is %s (valid for %s more)'), res.name, res.address, fmtDuration(res.ttl_s));
 }
 
 /* Addresses. parseIP returns {v4, bytes} or null. */
@@ -365,17 +362,17 @@ const PRIVATE = [
 function checkPrefix(s) {
 	const p = parsePrefix(s);
 	if (!p)
-		return tr('Want an address range such as 10.0.0.0/8 or fd00::/8');
+		return _('Want an address range such as 10.0.0.0/8 or fd00::/8');
 	const r = PRIVATE.filter(function(r) {
 		return r.p.v4 === p.v4 && p.bits >= r.p.bits && inPrefix(p.bytes, r.p.bytes, r.p.bits);
 	})[0];
 	if (!r)
-		return tr('The range must be inside 10.0.0.0/8, 172.16.0.0/12 or fc00::/7');
+		return _('The range must be inside 10.0.0.0/8, 172.16.0.0/12 or fc00::/7');
 	for (let i = p.bits; i < p.bytes.length * 8; i++)
 		if (p.bytes[i >> 3] & (0x80 >> (i % 8)))
-			return tr('The address has bits set after the prefix length');
+			return _('The address has bits set after the prefix length');
 	if (p.bytes.length * 8 - p.bits < 2)
-		return tr('The range is too small: nodes need at least 2 bits');
+		return _('The range is too small: nodes need at least 2 bits');
 	return null;
 }
 
@@ -394,31 +391,31 @@ function parseSize(s) {
 function checkMemoryLimit(s) {
 	const n = parseSize(s);
 	if (n == null)
-		return tr('Want a size with a binary unit, such as 16MiB or 512KiB, or 0 for no limit');
+		return _('Want a size with a binary unit, such as 16MiB or 512KiB, or 0 for no limit');
 	if (n !== 0 && n < 4 * 1048576)
-		return tr('At least 4MiB (or 0 for no limit)');
+		return _('At least 4MiB (or 0 for no limit)');
 	return null;
 }
 
 /* checkName: an ANDNA name, as ntkd's configuration takes it. */
 function checkName(s) {
 	if (typeof s !== 'string' || s === '')
-		return tr('Empty name');
+		return _('Empty name');
 	if (s.length > 253)
-		return tr('At most 253 characters');
+		return _('At most 253 characters');
 	if (/[A-Z]/.test(s))
-		return tr('Names are lowercase');
+		return _('Names are lowercase');
 	const labels = s.split('.');
 	for (let i = 0; i < labels.length; i++) {
 		const l = labels[i];
 		if (l === '')
-			return tr('Empty label: no dots at the ends, no two dots in a row');
+			return _('Empty label: no dots at the ends, no two dots in a row');
 		if (l.length > 63)
-			return tr('A label is at most 63 characters');
+			return _('A label is at most 63 characters');
 		if (!/^[a-z0-9-]+$/.test(l))
-			return tr('Use only a-z, 0-9, hyphens and dots');
+			return _('Use only a-z, 0-9, hyphens and dots');
 		if (l[0] === '-' || l[l.length - 1] === '-')
-			return tr('A label does not start or end with a hyphen');
+			return _('A label does not start or end with a hyphen');
 	}
 	return null;
 }
@@ -429,7 +426,7 @@ function checkHostPort(s, optional) {
 		return null;
 	const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(s || '');
 	if (!m || !parseIP(m[1] || m[2]) || (m[2] && !parseIPv4(m[2])) || +m[3] < 1 || +m[3] > 65535)
-		return tr('Want an address and a port, such as 127.0.0.1:5373 or [fd00::1]:53');
+		return _('Want an address and a port, such as 127.0.0.1:5373 or [fd00::1]:53');
 	return null;
 }
 
@@ -440,13 +437,13 @@ function checkSuffix(s) {
 /* checkWgKey: a WireGuard public key, 44 characters of base64. */
 function checkWgKey(s) {
 	if (!/^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/.test(s || ''))
-		return tr('Want a WireGuard public key: 44 characters of base64, as wg pubkey prints');
+		return _('Want a WireGuard public key: 44 characters of base64, as wg pubkey prints');
 	return null;
 }
 
 function checkPort(s, allowZero) {
 	if (!/^\d{1,5}$/.test(String(s)) || +s > 65535 || (+s === 0 && !allowZero))
-		return allowZero ? tr('Want a port 0..65535') : tr('Want a port 1..65535');
+		return allowZero ? _('Want a port 0..65535') : _('Want a port 1..65535');
 	return null;
 }
 
@@ -455,16 +452,24 @@ function checkPort(s, allowZero) {
 function checkSSID(s) {
 	const n = typeof s === 'string' ? unescape(encodeURIComponent(s)).length : 0;
 	if (n < 1 || n > 32)
-		return tr('Want 1..32 bytes');
+		return _('Want 1..32 bytes');
+	return null;
+}
+
+/* checkIfaceName: an entry of the interface list: a logical network of
+ * /etc/config/network ("mesh") or a Linux interface name ("wlan0-1"). */
+function checkIfaceName(s) {
+	if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$/.test(s || ''))
+		return _('Want a network name: up to 15 letters, digits, underscores, dots or hyphens');
 	return null;
 }
 
 /* checkNetworkName: a new logical interface of /etc/config/network. */
 function checkNetworkName(s, existing) {
 	if (!/^[a-zA-Z0-9_]{1,15}$/.test(s || ''))
-		return tr('Want 1..15 letters, digits or underscores');
+		return _('Want 1..15 letters, digits or underscores');
 	if ((existing || []).indexOf(s) >= 0)
-		return tr('A network with this name exists already');
+		return _('A network with this name exists already');
 	return null;
 }
 
@@ -481,17 +486,17 @@ function meshWifiPlan(opts, radios, networks) {
 	const errors = {};
 	let e;
 	if ((radios || []).indexOf(opts.radio) < 0)
-		errors.radio = tr('Pick a radio');
+		errors.radio = _('Pick a radio');
 	if (opts.mode !== 'mesh' && opts.mode !== 'adhoc')
-		errors.mode = tr('Pick 802.11s or ad-hoc');
+		errors.mode = _('Pick 802.11s or ad-hoc');
 	if ((e = checkSSID(opts.id)))
 		errors.id = e;
 	if ((e = checkNetworkName(opts.network, networks)))
 		errors.network = e;
 	if (opts.key && opts.mode !== 'mesh')
-		errors.key = tr('Ad-hoc networks are open: encryption needs 802.11s');
+		errors.key = _('Ad-hoc networks are open: encryption needs 802.11s');
 	else if (opts.key && (opts.key.length < 8 || opts.key.length > 63))
-		errors.key = tr('Want 8..63 characters');
+		errors.key = _('Want 8..63 characters');
 	if (Object.keys(errors).length)
 		return { errors: errors };
 
@@ -534,8 +539,8 @@ function layout(st, maps, neighbours, level) {
 	const self = {
 		key: 'self', kind: 'self', ring: 0,
 		label: own ? String(own.id) : '?',
-		title: level === 0 ? fmt(tr('this node, %s'), (st && st.address) || tr('no address yet'))
-			: fmt(tr('our gnode at level %d'), level)
+		title: level === 0 ? fmt(_('this node, %s'), (st && st.address) || _('no address yet'))
+			: fmt(_('our gnode at level %d'), level)
 	};
 	nodes.push(self);
 
@@ -545,11 +550,11 @@ function layout(st, maps, neighbours, level) {
 		const node = {
 			key: 'r' + n.rnode, kind: n.state === 'alive' ? 'rnode' : 'rnode-weak', ring: 1,
 			label: n.address ? n.address.replace(/^.*[.:]/, '') : '#' + n.rnode,
-			title: fmt(tr('neighbour %s on %s, %s'), n.address || '#' + n.rnode, n.interface, stateLabel(n.state))
+			title: fmt(_('neighbour %s on %s, %s'), n.address || '#' + n.rnode, n.interface, stateLabel(n.state))
 		};
 		rnodes[n.rnode] = node;
 		nodes.push(node);
-		edges.push({ from: 'self', to: node.key, kind: 'link', cost: num(n.cost), title: fmt(tr('link cost %s, RTT %s'), n.cost, fmtRTT(n.rtt_us)) });
+		edges.push({ from: 'self', to: node.key, kind: 'link', cost: num(n.cost), title: fmt(_('link cost %s, RTT %s'), n.cost, fmtRTT(n.rtt_us)) });
 	});
 
 	// A route through an rnode we do not know (it went away) still gets one.
@@ -557,7 +562,7 @@ function layout(st, maps, neighbours, level) {
 		if (!rnodes[rt.rnode]) {
 			const node = { key: 'r' + rt.rnode, kind: 'rnode-weak', ring: 1,
 				label: rt.via ? rt.via.replace(/^.*[.:]/, '') : '#' + rt.rnode,
-				title: fmt(tr('gateway %s'), rt.via || '#' + rt.rnode) };
+				title: fmt(_('gateway %s'), rt.via || '#' + rt.rnode) };
 			rnodes[rt.rnode] = node;
 			nodes.push(node);
 		}
@@ -580,14 +585,14 @@ function layout(st, maps, neighbours, level) {
 		node = {
 			key: 'e' + el.id, kind: routes.length ? 'element' : 'lost', ring: 2,
 			label: String(el.id),
-			title: fmt(level === 0 ? tr('node %s') : tr('gnode %s'), el.prefix) +
-				(routes.length ? '' : ' · ' + tr('no route'))
+			title: fmt(level === 0 ? _('node %s') : _('gnode %s'), el.prefix) +
+				(routes.length ? '' : ' · ' + _('no route'))
 		};
 		nodes.push(node);
 		routes.forEach(function(rt, i) {
 			const gw = gateway(rt);
 			edges.push({ from: gw.key, to: node.key, kind: i === 0 ? 'best' : 'alt', cost: num(rt.cost),
-				title: fmt(tr('via %s, cost %s'), rt.via || '#' + rt.rnode, rt.cost) });
+				title: fmt(_('via %s, cost %s'), rt.via || '#' + rt.rnode, rt.cost) });
 			if (i === 0)
 				node.gateway = gw.key;
 		});
@@ -636,7 +641,7 @@ function svg(lay) {
 	const out = [];
 	out.push('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ' + lay.width + ' ' + lay.height +
 		'" width="100%" style="max-width:' + lay.width + 'px" role="img" aria-label="' +
-		esc(fmt(tr('Map of level %d'), lay.level)) + '">');
+		esc(fmt(_('Map of level %d'), lay.level)) + '">');
 	out.push('<g fill="none">');
 	lay.edges.forEach(function(e) {
 		const a = at[e.from], b = at[e.to];
@@ -662,11 +667,11 @@ function svg(lay) {
 	});
 	// Legend.
 	const legend = [
-		[ 'self', lay.level === 0 ? tr('this node') : tr('our gnode') ],
-		[ 'rnode', tr('neighbour') ],
-		[ 'rnode-weak', tr('neighbour, not alive') ],
-		[ 'element', lay.level === 0 ? tr('node') : tr('gnode') ],
-		[ 'lost', tr('no route') ]
+		[ 'self', lay.level === 0 ? _('this node') : _('our gnode') ],
+		[ 'rnode', _('neighbour') ],
+		[ 'rnode-weak', _('neighbour, not alive') ],
+		[ 'element', lay.level === 0 ? _('node') : _('gnode') ],
+		[ 'lost', _('no route') ]
 	];
 	legend.forEach(function(l, i) {
 		const y = lay.height - 12 - (legend.length - 1 - i) * 16;
@@ -711,6 +716,7 @@ return baseclass.extend({
 	checkSuffix: checkSuffix,
 	checkWgKey: checkWgKey,
 	checkPort: checkPort,
+	checkIfaceName: checkIfaceName,
 	checkSSID: checkSSID,
 	checkNetworkName: checkNetworkName,
 	meshWifiPlan: meshWifiPlan,

@@ -1,0 +1,207 @@
+'use strict';
+'require view';
+'require form';
+'require uci';
+'require ui';
+'require ntkd.shape as shape';
+
+// /etc/config/ntkd as a form; the init script renders it into the daemon's
+// TOML (files/etc/ntkd.example.toml documents every key). Every field is
+// checked here with the rules ntkd's own configuration check applies.
+// The mesh wifi helper stages a new wifi interface and network for the
+// chosen radio and adds it to the mesh; Save & Apply applies all three.
+
+var isReadonlyView = !L.hasViewPermission() || null;
+
+// validator(check, optional): a form validate function from a shape check.
+function validator(check, optional) {
+	return function(section_id, value) {
+		if (optional && (value == null || value === ''))
+			return true;
+		return check(value) || true;
+	};
+}
+
+function field(label, widget, err) {
+	return E('div', { 'class': 'cbi-value' }, [
+		E('label', { 'class': 'cbi-value-title' }, [ label ]),
+		E('div', { 'class': 'cbi-value-field' }, [ widget, E('div', { 'class': 'cbi-value-description', 'style': 'color:#c00', 'data-error': err }) ])
+	]);
+}
+
+return view.extend({
+	load: function() {
+		return Promise.all([
+			uci.load('ntkd'),
+			L.resolveDefault(uci.load('network'), null),
+			L.resolveDefault(uci.load('wireless'), null)
+		]);
+	},
+
+	networks: function() {
+		return uci.sections('network', 'interface').map(function(s) { return s['.name']; })
+			.filter(function(n) { return n !== 'loopback'; });
+	},
+
+	radios: function() {
+		return uci.sections('wireless', 'wifi-device').map(function(s) { return s['.name']; });
+	},
+
+	// handleMeshWifi opens the helper; its answer is staged into uci and
+	// the form drawn again from it.
+	handleMeshWifi: function(m) {
+		var radios = this.radios(), networks = this.networks();
+		if (!radios.length) {
+			ui.addNotification(null, E('p', [ _('This router has no wifi radio in /etc/config/wireless.') ]), 'warning');
+			return;
+		}
+		var radio = E('select', { 'class': 'cbi-input-select' }, radios.map(function(r) {
+			var band = uci.get('wireless', r, 'band') || uci.get('wireless', r, 'hwmode') || '';
+			var channel = uci.get('wireless', r, 'channel') || 'auto';
+			return E('option', { 'value': r }, [ '%s (%s, %s %s)'.format(r, band || '?', _('channel'), channel) ]);
+		}));
+		var mode = E('select', { 'class': 'cbi-input-select' }, [
+			E('option', { 'value': 'mesh' }, [ _('802.11s mesh point') ]),
+			E('option', { 'value': 'adhoc' }, [ _('Ad-hoc (IBSS)') ])
+		]);
+		var id = E('input', { 'class': 'cbi-input-text', 'value': 'netsukuku' });
+		var net = E('input', { 'class': 'cbi-input-text', 'value': networks.indexOf('ntkmesh') < 0 ? 'ntkmesh' : '' });
+		var key = E('input', { 'class': 'cbi-input-password', 'type': 'password', 'placeholder': _('empty: open mesh') });
+
+		ui.showModal(_('Create a mesh wifi interface'), [
+			E('p', [ _('Adds a wifi interface on the chosen radio, a network for it (no address: ntkd uses the link-local one) and puts that network in the mesh. Every router of the mesh needs the same mode, ID, channel and key. Encrypted 802.11s needs a wpad package with mesh support.') ]),
+			field(_('Radio'), radio, 'radio'),
+			field(_('Mode'), mode, 'mode'),
+			field(_('Mesh ID / SSID'), id, 'id'),
+			field(_('New network name'), net, 'network'),
+			field(_('Key (SAE)'), key, 'key'),
+			E('div', { 'class': 'right' }, [
+				E('button', { 'class': 'btn', 'click': ui.hideModal }, [ _('Cancel') ]), ' ',
+				E('button', {
+					'class': 'btn cbi-button-positive',
+					'click': ui.createHandlerFn(this, function(ev) {
+						var plan = shape.meshWifiPlan({
+							radio: radio.value, mode: mode.value, id: id.value,
+							network: net.value.trim(), key: key.value
+						}, radios, networks);
+						var modal = ev.target.closest('.modal') || document;
+						modal.querySelectorAll('[data-error]').forEach(function(el) {
+							el.textContent = (plan.errors && plan.errors[el.getAttribute('data-error')]) || '';
+						});
+						if (plan.errors)
+							return;
+						// Keep what was typed in the form, then stage the plan.
+						return m.parse().then(function() {
+							plan.ops.forEach(function(op) {
+								if (op.op === 'add') {
+									var sid = uci.add(op.config, op.type, op.name || undefined);
+									Object.keys(op.values).forEach(function(k) { uci.set(op.config, sid, k, op.values[k]); });
+								} else if (op.op === 'list_add') {
+									var cur = L.toArray(uci.get(op.config, op.section, op.option));
+									if (cur.indexOf(op.value) < 0)
+										uci.set(op.config, op.section, op.option, cur.concat([ op.value ]));
+								}
+							});
+							ui.hideModal();
+							ui.addNotification(null, E('p', [ _('The wifi interface and the network %s are staged: Save & Apply to create them.').format(plan.ops[0].name) ]), 'info');
+							return m.load().then(function() { return m.reset(); });
+						}, function() {
+							ui.hideModal();
+							ui.addNotification(null, E('p', [ _('Fix the invalid fields of the form first.') ]), 'warning');
+						});
+					})
+				}, [ _('Create') ])
+			])
+		]);
+	},
+
+	render: function() {
+		var m, s, o;
+		var networks = this.networks();
+
+		m = new form.Map('ntkd', _('Netsukuku mesh'),
+			_('ntkd builds routes across a wifi or wired mesh of routers, with no central server. Pick the interfaces it runs on and enable it; every router of one mesh needs the same prefix.'));
+
+		s = m.section(form.NamedSection, 'main', 'ntkd', _('General'));
+		s.addremove = false;
+
+		o = s.option(form.Flag, 'enabled', _('Enabled'),
+			_('ntkd is off until this is set and at least one interface is chosen.'));
+		o.rmempty = false;
+
+		o = s.option(form.DynamicList, 'interface', _('Mesh interfaces'),
+			_('Networks (from Network → Interfaces) ntkd runs on. Every router on them should run ntkd.'));
+		networks.forEach(function(n) { o.value(n); });
+		o.validate = validator(shape.checkIfaceName, true);
+
+		o = s.option(form.Button, '_meshwifi', _('Mesh wifi'),
+			_('Create a wifi interface in 802.11s or ad-hoc mode on a radio and add it to the mesh interfaces.'));
+		o.inputtitle = _('Create mesh wifi…');
+		o.inputstyle = 'add';
+		o.readonly = isReadonlyView;
+		o.onclick = L.bind(function() { return this.handleMeshWifi(m); }, this);
+
+		o = s.option(form.ListValue, 'log_level', _('Log level'));
+		o.value('debug', _('Debug'));
+		o.value('info', _('Info'));
+		o.value('warn', _('Warnings'));
+		o.value('error', _('Errors'));
+		o.default = 'info';
+
+		o = s.option(form.Value, 'prefix', _('Mesh prefix'),
+			_('The address range the mesh lives in: inside 10.0.0.0/8, 172.16.0.0/12 or fc00::/7. ntkd never leaves it and never touches the default route.'));
+		o.placeholder = '10.0.0.0/8';
+		o.validate = validator(shape.checkPrefix, true);
+
+		o = s.option(form.Value, 'memory_limit', _('Memory limit'),
+			_('A guard against growth (GOMEMLIMIT), with a binary unit such as 16MiB; 0 for none. Below 8MiB the collector works hard.'));
+		o.placeholder = '16MiB';
+		o.validate = validator(shape.checkMemoryLimit, true);
+
+		// The other sections appear when /etc/config/ntkd has them.
+		if (uci.get('ntkd', 'andna')) {
+			s = m.section(form.NamedSection, 'andna', 'andna', _('Names (ANDNA)'),
+				_('Names this node registers in the mesh, kept across restarts. The key that owns them is created on first start: back up /etc/ntkd to keep them.'));
+			o = s.option(form.Flag, 'enabled', _('Enabled'));
+			o.default = o.enabled;
+			o = s.option(form.DynamicList, 'names', _('Names'), _('Lowercase letters, digits and hyphens, dots between labels: myrouter, files.myrouter.'));
+			o.validate = validator(shape.checkName, true);
+		}
+
+		if (uci.get('ntkd', 'dns')) {
+			s = m.section(form.NamedSection, 'dns', 'dns', _('DNS'),
+				_('Answer DNS queries for mesh names (NAME.ntk). dnsmasq keeps port 53: add list server \'/ntk/127.0.0.1#5373\' to its configuration.'));
+			o = s.option(form.Flag, 'enabled', _('Enabled'));
+			o = s.option(form.Value, 'listen', _('Listen on'));
+			o.placeholder = '127.0.0.1:5373';
+			o.validate = validator(function(v) { return shape.checkHostPort(v); }, true);
+			o = s.option(form.Value, 'suffix', _('Suffix'));
+			o.placeholder = 'ntk';
+			o.validate = validator(shape.checkSuffix, true);
+			o = s.option(form.Value, 'upstream', _('Forward other names to'), _('ip:port; empty refuses them.'));
+			o.validate = validator(function(v) { return shape.checkHostPort(v, true); }, true);
+		}
+
+		if (uci.get('ntkd', 'vlayer')) {
+			s = m.section(form.NamedSection, 'vlayer', 'vlayer', _('Virtual layer'),
+				_('Tunnels (WireGuard, kmod-wireguard) that join separate mesh islands.'));
+			o = s.option(form.Flag, 'enabled', _('Enabled'));
+
+			s = m.section(form.GridSection, 'link', _('Tunnels'), _('One per other vnode; its public key is shown on its Virtual links page.'));
+			s.addremove = true;
+			s.anonymous = true;
+			o = s.option(form.Value, 'name', _('Interface'));
+			o.placeholder = 'ntkv0';
+			o.validate = validator(shape.checkIfaceName, true);
+			o = s.option(form.Value, 'listen_port', _('Listen port'));
+			o.placeholder = '0';
+			o.validate = validator(function(v) { return shape.checkPort(v, true); }, true);
+			o = s.option(form.Value, 'public_key', _('Peer public key'));
+			o.validate = validator(shape.checkWgKey, false);
+			o = s.option(form.Value, 'endpoint', _('Endpoint'), _('ip:port; empty waits for the other end.'));
+			o.validate = validator(function(v) { return shape.checkHostPort(v, true); }, true);
+		}
+
+		return m.render();
+	}
+});
