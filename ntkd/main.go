@@ -38,6 +38,7 @@ func commands() map[string]command {
 		"check-config": {"validate a configuration file: check-config -c FILE", runCheckConfig},
 		"run":          {"run the daemon: run [-c FILE]", runDaemon},
 		"ctl":          {"ask the running daemon: ctl status|neighbours|maps|routes|qspn|counters [--json]", runCtl},
+		"uci-render":   {"UCI into TOML for the init script: uci-render -c /etc/config/ntkd -o FILE", runUCIRender},
 	}
 	for name, c := range toolCommands() {
 		cmds[name] = c
