@@ -41,6 +41,7 @@ commands:
   exec     NODE -- CMD...     run CMD inside NODE's namespace
   cut      A B [--silent]     take the link A-B down (--silent: carrier up, packets dropped)
   restore  A B                undo cut
+  link     A B                a new link between A and B (both daemons reload)
   kill     NODE [--term]      SIGKILL NODE's daemon (a crash), or SIGTERM (a clean stop)
   start    NODE               start NODE's daemon again
   connect    [ISLAND...]      connect the islands' gates to the internet (default all)
@@ -60,7 +61,7 @@ func runLab(args []string, stdout, stderr io.Writer) int {
 	cmds := map[string]func(string, []string, io.Writer, io.Writer) int{
 		"up": labUp, "status": labStatus, "exec": labExec, "cut": labCut, "restore": labRestore,
 		"kill": labKill, "start": labStart, "down": labDown,
-		"connect": labConnect, "disconnect": labConnect,
+		"connect": labConnect, "disconnect": labConnect, "link": labLink,
 	}
 	lead, args := leadingLabFlags(args)
 	if len(args) == 0 {
@@ -648,6 +649,24 @@ func labStart(name string, args []string, stdout, stderr io.Writer) int {
 		return exitFail
 	}
 	fmt.Fprintf(stdout, "%s: started, pid %d (log: %s/%s/ntkd.log)\n", pos[0], pid, l.Dir, pos[0])
+	return exitOK
+}
+
+func labLink(name string, args []string, stdout, stderr io.Writer) int {
+	var l lab.Lab
+	fs := labFlags(name, stderr, &l)
+	pos, code, ok := parseLabArgs(fs, args, 2, "lab link A B")
+	if !ok {
+		return code
+	}
+	if !needRoot(stderr) {
+		return exitFail
+	}
+	if err := l.AddLink(pos[0], pos[1]); err != nil {
+		fmt.Fprintln(stderr, "ntkd lab link:", err)
+		return exitFail
+	}
+	fmt.Fprintf(stdout, "%s-%s linked\n", pos[0], pos[1])
 	return exitOK
 }
 

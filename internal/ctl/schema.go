@@ -87,6 +87,9 @@ type VLink struct {
 	Neighbour bool   `json:"neighbour"`
 	RTTMicros int64  `json:"rtt_us,omitempty"`
 	Error     string `json:"error,omitempty"` // why the tunnel is not there
+	// Standby says why the tunnel is held down on purpose (a physical path
+	// joins its ends, seed 002); empty when it is not.
+	Standby string `json:"standby,omitempty"`
 }
 
 // Wifi is what the driver says of the station behind a neighbour.

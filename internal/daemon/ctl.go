@@ -272,7 +272,7 @@ func (d *Daemon) vlinks() ctl.VLinks {
 	}
 	for _, l := range d.opt.VLinks.List() {
 		v := ctl.VLink{Interface: l.Name, PublicKey: l.PublicKey.String(), ListenPort: l.ListenPort,
-			HandshakeAgoSec: -1, RxBytes: l.RxBytes, TxBytes: l.TxBytes, Error: l.Err}
+			HandshakeAgoSec: -1, RxBytes: l.RxBytes, TxBytes: l.TxBytes, Error: l.Err, Standby: l.Standby}
 		if l.Endpoint.IsValid() {
 			v.Endpoint = l.Endpoint.String()
 		}

@@ -60,6 +60,9 @@ type VLinks interface {
 	Apply(*config.Config) error
 	List() []vlink.Info
 	PublicKey() tunnel.Key
+	// SetStandby holds a link down (why: the reason) or, with "", makes it
+	// again.
+	SetStandby(name, why string) error
 	Close() error
 }
 
@@ -167,7 +170,9 @@ type Daemon struct {
 	// vlinkErr is the last error making virtual links; they are tried
 	// again while there is one.
 	vlinkErr error
-	start    time.Time
+	// upkeep sheds tunnels that physical paths replaced (seed 002).
+	upkeep node.TunnelUpkeep
+	start  time.Time
 
 	ifaces []*iface
 	addr   netip.Prefix // the node's address on the mesh interfaces
@@ -333,6 +338,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			if d.vlinkErr != nil {
 				d.applyVLinks(d.cfg)
 			}
+			d.upkeepVLinks()
 			d.scanIfaces()
 		case <-resync.C:
 			d.resync("periodic")
@@ -538,6 +544,38 @@ func (d *Daemon) applyVLinks(c *config.Config) {
 		d.log.Warn("virtual links", "err", err)
 	}
 	d.vlinkErr = err
+}
+
+// upkeepVLinks puts on standby the tunnels a physical path replaced and
+// makes again those whose path went (node.TunnelUpkeep decides); the next
+// interface scan sees their devices go or come.
+func (d *Daemon) upkeepVLinks() {
+	if d.opt.VLinks == nil {
+		return
+	}
+	down, up := d.upkeep.Step(d.node)
+	set := func(id int, why string) {
+		if id < 0 || id >= len(d.ifaces) || d.ifaces[id].removed || !d.ifaces[id].virtual {
+			d.upkeep.Forget(id)
+			return
+		}
+		name := d.ifaces[id].name
+		if err := d.opt.VLinks.SetStandby(name, why); err != nil {
+			d.log.Warn("virtual link upkeep", "vlink", name, "err", err)
+			return
+		}
+		if why != "" {
+			d.log.Info("virtual link on standby: a physical path joins its ends", "vlink", name)
+		} else {
+			d.log.Info("virtual link back: the physical path is gone", "vlink", name)
+		}
+	}
+	for _, id := range down {
+		set(id, "physical path")
+	}
+	for _, id := range up {
+		set(id, "")
+	}
 }
 
 // scanIfaces brings interfaces up and down in the node as they appear,

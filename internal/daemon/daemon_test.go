@@ -504,9 +504,10 @@ func (v *fakeVLinks) Apply(c *config.Config) error {
 	}
 	return nil
 }
-func (v *fakeVLinks) List() []vlink.Info    { return nil }
-func (v *fakeVLinks) PublicKey() tunnel.Key { return tunnel.Key{} }
-func (v *fakeVLinks) Close() error          { v.mu.Lock(); v.closed = true; v.mu.Unlock(); return nil }
+func (v *fakeVLinks) List() []vlink.Info              { return nil }
+func (v *fakeVLinks) PublicKey() tunnel.Key           { return tunnel.Key{} }
+func (v *fakeVLinks) SetStandby(string, string) error { return nil }
+func (v *fakeVLinks) Close() error                    { v.mu.Lock(); v.closed = true; v.mu.Unlock(); return nil }
 func (v *fakeVLinks) state() (int, bool) {
 	v.mu.Lock()
 	defer v.mu.Unlock()

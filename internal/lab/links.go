@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os/exec"
 	"regexp"
+	"syscall"
 
 	"github.com/vishvananda/netlink"
 )
@@ -185,4 +186,52 @@ func nft(namespace, script string) error {
 		return fmt.Errorf("a silent cut needs nft (nftables): %w", err)
 	}
 	return run(exec.Command("ip", "netns", "exec", namespace, "nft", "-f", "-"), []byte(script))
+}
+
+// AddLink joins nodes a and b with a new veth pair while the lab runs (a
+// cable plugged in, or two islands coming into radio range): the state
+// and both configurations list it, and both daemons reload (SIGHUP) to
+// take it as a mesh interface.
+func (l Lab) AddLink(a, b string) error {
+	s, err := l.Load()
+	if err != nil {
+		return err
+	}
+	na, err := s.Node(a)
+	if err != nil {
+		return err
+	}
+	nb, err := s.Node(b)
+	if err != nil {
+		return err
+	}
+	if a == b {
+		return fmt.Errorf("a link from %s to itself", a)
+	}
+	if _, err := s.Link(a, b); err == nil {
+		return fmt.Errorf("%s and %s are already linked", a, b)
+	}
+	lk := Link{A: a, B: b, IfA: ifName(b), IfB: ifName(a)}
+	if err := addLink(s.Prefix, lk); err != nil {
+		return err
+	}
+	s.Links = append(s.Links, lk)
+	na.Interfaces = append(na.Interfaces, lk.IfA)
+	nb.Interfaces = append(nb.Interfaces, lk.IfB)
+	for _, n := range []*Node{na, nb} {
+		if err := writeConfig(s, n); err != nil {
+			return err
+		}
+	}
+	if err := l.save(s); err != nil {
+		return err
+	}
+	for _, n := range []*Node{na, nb} {
+		if pid := daemonPID(n); pid != 0 {
+			if err := syscall.Kill(pid, syscall.SIGHUP); err != nil {
+				return fmt.Errorf("reloading %s: %w", n.Name, err)
+			}
+		}
+	}
+	return nil
 }

@@ -1,11 +1,13 @@
 package lab
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -217,5 +219,79 @@ func TestLabCheck(t *testing.T) {
 	t.Setenv(EnvPrefix, "")
 	if l := FromEnv(); l.Dir != "/tmp/somewhere" || l.Prefix != DefaultPrefix {
 		t.Errorf("FromEnv: %+v", l)
+	}
+}
+
+// A lab of islands: K copies of the topology, nodes numbered island by
+// island, the first of each a gate whose config holds a tunnel to every
+// other gate (ports and endpoints matching at both ends), every node
+// starting from the same first address; configs parse as the daemon's.
+func TestIslandsPlanAndConfigs(t *testing.T) {
+	line, err := topo.Generate("line", 3, nil, topo.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := IslandTopology(line, 1); err == nil {
+		t.Error("one island accepted")
+	}
+	all, err := IslandTopology(line, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if all.Nodes != 9 || len(all.Links) != 6 || all.Connected() {
+		t.Fatalf("3 islands of a 3-line: %d nodes, %d links, connected %v", all.Nodes, len(all.Links), all.Connected())
+	}
+	l := Lab{Dir: t.TempDir(), Prefix: "x-"}
+	s := l.plan(all, "line", 1, "/bin/true")
+	for i := range s.Nodes {
+		if err := os.Mkdir(s.Nodes[i].Dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := planIslands(s, 3); err != nil {
+		t.Fatal(err)
+	}
+	if s.Internet != "x-inet" || len(s.Islands) != 3 {
+		t.Fatalf("internet %q, %d islands", s.Internet, len(s.Islands))
+	}
+	cfgs := map[string]*config.Config{}
+	for i := range s.Nodes {
+		n := &s.Nodes[i]
+		data, err := nodeConfig(s, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := config.Parse(n.Config, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Address.First != netip.MustParseAddr(FirstAddress) || n.Island != i/3+1 {
+			t.Errorf("%s: first %v, island %d", n.Name, c.Address.First, n.Island)
+		}
+		cfgs[n.Name] = c
+	}
+	for j, is := range s.Islands {
+		if is.Gate != NodeName(3*j) || is.Address != netip.MustParseAddr(fmt.Sprintf("192.0.2.%d", j+1)) {
+			t.Errorf("island %d: %+v", j+1, is)
+		}
+		c := cfgs[is.Gate]
+		if !c.VLayer.Enabled || len(c.VLayer.Links) != 2 {
+			t.Fatalf("gate %s: vlayer %+v", is.Gate, c.VLayer)
+		}
+		for _, lk := range c.VLayer.Links {
+			// The other end lists us with our key, at the port we listen on.
+			k := slices.IndexFunc(s.Islands, func(o Island) bool { return "v"+o.Gate == lk.Name })
+			if k < 0 || k == j || lk.PublicKey != s.Islands[k].PublicKey {
+				t.Fatalf("gate %s: link %+v", is.Gate, lk)
+			}
+			back := cfgs[s.Islands[k].Gate].VLayer.Links
+			i := slices.IndexFunc(back, func(o config.VLink) bool { return o.Name == "v"+is.Gate })
+			if i < 0 || back[i].Endpoint != fmt.Sprintf("%v:%d", is.Address, lk.ListenPort) || back[i].PublicKey != is.PublicKey {
+				t.Fatalf("gate %s listens on %d, %s's link to it: %+v", is.Gate, lk.ListenPort, s.Islands[k].Gate, back)
+			}
+		}
+	}
+	if c := cfgs["n2"]; c.VLayer.Enabled {
+		t.Error("a node inside an island has the virtual layer on")
 	}
 }

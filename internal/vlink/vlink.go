@@ -38,6 +38,9 @@ type Info struct {
 	RxBytes       uint64
 	TxBytes       uint64
 	Err           string // why the link is not there, when it is not
+	// Standby says why the link is held down on purpose (a physical path
+	// replaced it: SetStandby); "" when it is not.
+	Standby string
 }
 
 // Manager creates, updates and removes the devices of the configured links.
@@ -52,9 +55,10 @@ type Manager struct {
 }
 
 type link struct {
-	cfg config.VLink
-	dev tunnel.Device // nil when making it failed
-	err error
+	cfg     config.VLink
+	dev     tunnel.Device // nil when making it failed or on standby
+	err     error
+	standby string // why it is held down; "" when it is not
 }
 
 // New returns a manager making devices with backend and key.
@@ -92,7 +96,7 @@ func (m *Manager) Apply(c *config.Config) error {
 	var errs []error
 	for name, l := range m.devs {
 		w, keep := want[name]
-		if keep && l.dev != nil && w.ListenPort == l.cfg.ListenPort {
+		if keep && (l.dev != nil || l.standby != "") && w.ListenPort == l.cfg.ListenPort {
 			continue
 		}
 		if l.dev != nil {
@@ -105,6 +109,10 @@ func (m *Manager) Apply(c *config.Config) error {
 	for _, name := range names {
 		w := want[name]
 		l := m.devs[name]
+		if l != nil && l.standby != "" {
+			l.cfg = w
+			continue
+		}
 		if l == nil {
 			l = &link{cfg: w}
 			l.dev, l.err = m.create(name, w)
@@ -152,15 +160,53 @@ func (m *Manager) setPeer(dev tunnel.Device, w config.VLink) error {
 	return dev.SetPeer(p)
 }
 
+// SetStandby holds the link called name down (why says the reason, shown
+// in List) or, with why "", makes it again. Seed 002: a tunnel goes while
+// a physical path joins its two ends, and comes back when that path goes.
+func (m *Manager) SetStandby(name, why string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l := m.devs[name]
+	if l == nil {
+		return fmt.Errorf("vlink %s: no such link", name)
+	}
+	if why != "" {
+		l.standby = why
+		if l.dev == nil {
+			return nil
+		}
+		err := l.dev.Close()
+		l.dev = nil
+		if err != nil && !errors.Is(err, tunnel.ErrClosed) {
+			return fmt.Errorf("vlink %s: remove: %w", name, err)
+		}
+		return nil
+	}
+	if l.standby == "" {
+		return nil
+	}
+	l.standby = ""
+	l.dev, l.err = m.create(name, l.cfg)
+	if l.err != nil {
+		return l.err
+	}
+	if err := m.setPeer(l.dev, l.cfg); err != nil {
+		l.err = err
+		return err
+	}
+	return nil
+}
+
 // List describes every link, in name order.
 func (m *Manager) List() []Info {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := make([]Info, 0, len(m.devs))
 	for name, l := range m.devs {
-		in := Info{Name: name, ListenPort: l.cfg.ListenPort}
+		in := Info{Name: name, ListenPort: l.cfg.ListenPort, Standby: l.standby}
 		_ = in.PublicKey.UnmarshalText([]byte(l.cfg.PublicKey))
 		switch {
+		case l.standby != "":
 		case l.err != nil:
 			in.Err = l.err.Error()
 		case l.dev != nil:

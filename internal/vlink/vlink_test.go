@@ -127,3 +127,42 @@ func TestLinkLocalDiffersByKey(t *testing.T) {
 		t.Errorf("%v %v", LinkLocal(a), LinkLocal(b))
 	}
 }
+
+// A link on standby has no device, stays listed with the reason, keeps
+// following the configuration, and is made again (with the newest peer)
+// when the standby ends.
+func TestStandby(t *testing.T) {
+	own, peer := key(t), key(t).Public()
+	b := &fakeBackend{}
+	m := New(b, &fakeLinks{}, own)
+	a := config.VLink{PublicKey: peer.String(), ListenPort: 27000, Endpoint: "192.0.2.7:27000"}
+	if err := m.Apply(conf(t, a)); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SetStandby("ntkv0", "physical route to 10.1.1.1"); err != nil {
+		t.Fatal(err)
+	}
+	if !b.made[0].closed {
+		t.Fatal("the device stayed on standby")
+	}
+	list := m.List()
+	if len(list) != 1 || list[0].Standby != "physical route to 10.1.1.1" || list[0].Err != "" {
+		t.Fatalf("listed as %+v", list)
+	}
+	a.Endpoint = "192.0.2.8:27000"
+	if err := m.Apply(conf(t, a)); err != nil || len(b.made) != 1 {
+		t.Fatalf("apply on standby: %v, %d devices made", err, len(b.made))
+	}
+	if err := m.SetStandby("ntkv0", ""); err != nil {
+		t.Fatal(err)
+	}
+	if len(b.made) != 2 || b.made[1].closed || b.made[1].peer.Endpoint != netip.MustParseAddrPort("192.0.2.8:27000") {
+		t.Fatalf("after standby: %d devices, %+v", len(b.made), b.made[len(b.made)-1])
+	}
+	if m.List()[0].Standby != "" {
+		t.Fatal("still listed on standby")
+	}
+	if err := m.SetStandby("ntkv9", "x"); err == nil {
+		t.Fatal("standby of an unknown link")
+	}
+}
