@@ -553,8 +553,8 @@ func (d *Daemon) upkeepVLinks() {
 	if d.opt.VLinks == nil {
 		return
 	}
-	down, up := d.upkeep.Step(d.node)
-	set := func(id int, why string) {
+	act := d.upkeep.Step(d.node)
+	set := func(id int, why, msg string) {
 		if id < 0 || id >= len(d.ifaces) || d.ifaces[id].removed || !d.ifaces[id].virtual {
 			d.upkeep.Forget(id)
 			return
@@ -564,17 +564,19 @@ func (d *Daemon) upkeepVLinks() {
 			d.log.Warn("virtual link upkeep", "vlink", name, "err", err)
 			return
 		}
-		if why != "" {
-			d.log.Info("virtual link on standby: a physical path joins its ends", "vlink", name)
-		} else {
-			d.log.Info("virtual link back: the physical path is gone", "vlink", name)
-		}
+		d.log.Info(msg, "vlink", name)
 	}
-	for _, id := range down {
-		set(id, "physical path")
+	for _, id := range act.Shed {
+		set(id, "physical path", "virtual link on standby: a physical path joins its ends")
 	}
-	for _, id := range up {
-		set(id, "")
+	for _, id := range act.Restore {
+		set(id, "", "virtual link back: the physical path is gone")
+	}
+	for _, id := range act.Dead {
+		set(id, "dead: no answer over it", "virtual link dead: nobody answers over it; torn down, tried again later")
+	}
+	for _, id := range act.Retry {
+		set(id, "", "virtual link made again after it died")
 	}
 }
 

@@ -210,8 +210,8 @@ func tunnelShed(t *testing.T, seed uint64) {
 		for end := s.Now() + d; s.Now() < end; {
 			s.Run(s.Now() + 5*time.Second)
 			for i := range s.Nodes() {
-				down, up := upkeep[i].Step(s.Node(i))
-				for _, iface := range down {
+				act := upkeep[i].Step(s.Node(i))
+				for _, iface := range act.Shed {
 					if li := s.nodes[i].ports[iface].link; li != tunnel {
 						t.Fatalf("node %d sheds link %d, not the tunnel", i, li)
 					}
@@ -220,7 +220,7 @@ func tunnelShed(t *testing.T, seed uint64) {
 						shed = s.Now()
 					}
 				}
-				for range up {
+				for range act.Restore {
 					if !s.links[tunnel].up {
 						s.SetLinkCarrier(tunnel, true)
 						back = s.Now()
@@ -267,5 +267,82 @@ func tunnelShed(t *testing.T, seed uint64) {
 	step(60 * time.Second)
 	if !s.links[tunnel].up || back < cut {
 		t.Fatal("the tunnel flapped with no physical path")
+	}
+}
+
+// Seed 000 §4: a tunnel over which nobody answers any more (here the
+// Internet path between the gates breaks) is found dead and torn down at
+// both ends, made again after a wait that doubles while it stays dead, and
+// carries the islands' traffic again once the path is back.
+func TestDeadTunnelTornDownAndRetried(t *testing.T) {
+	tp := &topo.Topology{Name: "two islands and a tunnel", Nodes: 6}
+	for _, l := range [][2]int{{0, 1}, {1, 2}, {3, 4}, {4, 5}} {
+		tp.Links = append(tp.Links, topo.Link{A: l[0], B: l[1], Latency: 2 * time.Millisecond})
+	}
+	tp.Links = append(tp.Links, topo.Link{A: 0, B: 3, Latency: 25 * time.Millisecond, Virtual: true})
+	s := newSim(t, tp, testConfig(t, "10.0.0.0/8"), 1)
+	tunnel := s.findLink(0, 3)
+	upkeep := []node.TunnelUpkeep{{DeadSteps: 4, MaxRetrySteps: 16}, {}, {}, {DeadSteps: 4, MaxRetrySteps: 16}}
+	broken, torn := false, false
+	var deaths, retries []time.Duration
+	step := func(d time.Duration) {
+		for end := s.Now() + d; s.Now() < end; {
+			s.Run(s.Now() + 5*time.Second)
+			for _, i := range []int{0, 3} {
+				act := upkeep[i].Step(s.Node(i))
+				if len(act.Shed)+len(act.Restore) > 0 {
+					t.Fatalf("node %d sheds or restores %+v with no physical path", i, act)
+				}
+				// Either end tearing its device down takes the link down.
+				if len(act.Dead) > 0 && !torn {
+					s.SetLinkCarrier(tunnel, false)
+					torn = true
+					deaths = append(deaths, s.Now())
+				}
+				if len(act.Retry) > 0 && torn {
+					s.SetLinkCarrier(tunnel, true)
+					s.SetLink(tunnel, !broken)
+					torn = false
+					retries = append(retries, s.Now())
+				}
+			}
+		}
+	}
+	step(120 * time.Second)
+	if len(deaths) > 0 {
+		t.Fatalf("a working tunnel died at %v", deaths)
+	}
+	if r := oracle.CheckDelivery(s.Dump()); !r.Passed() {
+		t.Fatalf("joined: %v", r)
+	}
+
+	s.SetLink(tunnel, false) // silent: the carrier stays, nothing crosses
+	broken = true
+	cut := s.Now()
+	step(300 * time.Second)
+	if len(deaths) < 3 || len(retries) < 2 {
+		t.Fatalf("broken tunnel: deaths %v, retries %v (cut at %v)", deaths, retries, cut)
+	}
+	if first := deaths[0] - cut; first > 40*time.Second {
+		t.Fatalf("the dead tunnel was found %v after the cut, want within 4 steps of the neighbour's death", first)
+	}
+	// The wait before each retry doubles, 4, 8, 16 steps, and stays at
+	// MaxRetrySteps.
+	for k := 1; k < len(retries); k++ {
+		gap, prev := retries[k]-deaths[k], retries[k-1]-deaths[k-1]
+		if gap < prev || k == 1 && gap <= prev || gap > 16*5*time.Second {
+			t.Fatalf("retry waits %v then %v: not doubling up to 80 s (deaths %v, retries %v)", prev, gap, deaths, retries)
+		}
+	}
+
+	broken = false
+	healed := s.Now()
+	step(200 * time.Second)
+	if torn || !s.RunUntilQuiet(30*time.Second, s.Now()+time.Hour) {
+		t.Fatalf("the tunnel is not back %v after the path healed (retries %v)", s.Now()-healed, retries)
+	}
+	checkAll(t, s, "healed")
+	if r := oracle.CheckDelivery(s.Dump()); !r.Passed() {
+		t.Fatalf("healed: %v", r)
 	}
 }
