@@ -200,6 +200,27 @@ test('settings validators', () => {
 		assert.strictEqual(shape.checkIfaceName(ok), null, ok);
 	for (const bad of [ '', '-x', 'a b', 'a/b', 'x'.repeat(16), 'a;b' ])
 		assert.ok(shape.checkIfaceName(bad), bad);
+	assert.strictEqual(shape.checkGogc('25'), null);
+	assert.strictEqual(shape.checkGogc('-1', '16MiB'), null);
+	for (const [ g, lim ] of [ [ '0', '' ], [ '-2', '' ], [ 'x', '' ], [ '-1', '0' ], [ '2.5', '' ] ])
+		assert.ok(shape.checkGogc(g, lim), g + ' ' + lim);
+	assert.strictEqual(shape.checkMaxProcs('0'), null);
+	assert.ok(shape.checkMaxProcs('257'));
+	assert.strictEqual(shape.checkTable('main'), null);
+	assert.strictEqual(shape.checkTable('100'), null);
+	for (const bad of [ '0', '253', 'local', '' ])
+		assert.ok(shape.checkTable(bad), bad);
+	assert.strictEqual(shape.checkAndnaPort('277', '269', '269'), null);
+	assert.strictEqual(shape.checkAndnaPort('277', '', ''), null);
+	assert.ok(shape.checkAndnaPort('269', '', ''));
+	assert.ok(shape.checkAndnaPort('300', '269', '300'));
+	assert.ok(shape.checkAndnaPort('0', '269', '269'));
+	for (const ok of [ '25s', '0s', '1m30s', '2h', '500ms' ])
+		assert.strictEqual(shape.checkDuration(ok, 65535), null, ok);
+	for (const bad of [ '', '25', '1.5s', '19h', 's', '5 s' ])
+		assert.ok(shape.checkDuration(bad, 65535), bad);
+	assert.strictEqual(shape.checkAbsPath('/etc/ntkd'), null);
+	assert.ok(shape.checkAbsPath('etc/ntkd'));
 	assert.strictEqual(shape.checkPort('27000'), null);
 	assert.strictEqual(shape.checkPort('0', true), null);
 	assert.ok(shape.checkPort('0'));

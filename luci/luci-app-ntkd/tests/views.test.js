@@ -105,3 +105,29 @@ test('every JSON file of the package parses', () => {
 	for (const f of files)
 		assert.doesNotThrow(() => JSON.parse(fs.readFileSync(f, 'utf8')), f);
 });
+
+// The settings form against the renderer's option table (ntkd/uci.go's
+// uciOpts): every option the form binds is one `ntkd uci-render` reads.
+test('settings binds only options ntkd uci-render knows', () => {
+	const bound = [];
+	const option = (sect) => (cls, name) => {
+		if (!name.startsWith('_'))
+			bound.push(`${sect}.${name}`);
+		return { value() {} };
+	};
+	const section = (type) => ({ tab() {}, option: option(type), taboption: (tab, cls, name) => option(type)(cls, name) });
+	const form = { Map: function() {
+		return { section: (cls, a, b) => section(cls === 'grid' ? a : b), render: () => 'rendered' };
+	}, NamedSection: 'named', GridSection: 'grid', Flag: 1, Value: 1, ListValue: 1, DynamicList: 1, Button: 1 };
+	const st = Object.assign(stubs([]), { form, uci: { load: () => Promise.resolve(), get() {}, sections: () => [] } });
+	const settings = load(path.join(viewDir, 'settings.js'), st, { L });
+	assert.strictEqual(settings.render(), 'rendered');
+
+	const src = fs.readFileSync(path.join(root, '../../ntkd/uci.go'), 'utf8');
+	const known = new Set([ ...src.matchAll(/\{"(\w+)", "(\w+)", "[\w.]*", '(\w)'\}/g) ]
+		.filter((m) => m[3] !== 'x').map((m) => `${m[1]}.${m[2]}`));
+	assert.ok(known.size > 20, 'found the option table in ntkd/uci.go');
+	assert.ok(bound.length > 20);
+	for (const b of bound)
+		assert.ok(known.has(b), `the form binds ${b}, which uci-render does not read`);
+});

@@ -447,6 +447,56 @@ function checkPort(s, allowZero) {
 	return null;
 }
 
+/* checkGogc: the collector's target, a percentage >= 1, or -1 (off),
+ * which needs a memory limit. */
+function checkGogc(s, memoryLimit) {
+	if (!/^-?\d{1,6}$/.test(String(s)) || (+s < 1 && +s !== -1))
+		return _('Want a percentage of at least 1, or -1 (off, with a memory limit)');
+	if (+s === -1 && !parseSize(memoryLimit == null || memoryLimit === '' ? '16MiB' : memoryLimit))
+		return _('-1 turns the collector off: it needs a memory limit');
+	return null;
+}
+
+function checkMaxProcs(s) {
+	if (!/^\d{1,3}$/.test(String(s)) || +s > 256)
+		return _('Want 0..256 (0: one per CPU)');
+	return null;
+}
+
+function checkTable(s) {
+	if (s !== 'main' && !(/^\d{1,3}$/.test(String(s)) && +s >= 1 && +s <= 252))
+		return _('Want main or a table number 1..252');
+	return null;
+}
+
+/* checkAndnaPort: ANDNA's port (UDP and TCP) differs from radar's (UDP)
+ * and stream's (TCP); those two may share one. */
+function checkAndnaPort(andna, radar, stream) {
+	const e = checkPort(andna);
+	if (e)
+		return e;
+	if (+andna === +(radar || 269) || +andna === +(stream || 269))
+		return _('ANDNA needs a port of its own, not the radar or stream port');
+	return null;
+}
+
+/* checkDuration: a Go duration such as 25s, 1m30s or 0s, at most maxSec. */
+function checkDuration(s, maxSec) {
+	const m = /^(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?$/.exec(s || '');
+	if (!m || s === '')
+		return _('Want a duration with units, such as 25s, 1m30s or 0s');
+	const sec = (+(m[1] || 0)) * 3600 + (+(m[2] || 0)) * 60 + (+(m[3] || 0)) + (+(m[4] || 0)) / 1000;
+	if (maxSec != null && sec > maxSec)
+		return fmt(_('At most %s seconds'), maxSec);
+	return null;
+}
+
+function checkAbsPath(s) {
+	if (!/^\/[^\0]*$/.test(s || ''))
+		return _('Want an absolute path');
+	return null;
+}
+
 /* The mesh wifi helper. */
 
 function checkSSID(s) {
@@ -717,6 +767,12 @@ return baseclass.extend({
 	checkWgKey: checkWgKey,
 	checkPort: checkPort,
 	checkIfaceName: checkIfaceName,
+	checkGogc: checkGogc,
+	checkMaxProcs: checkMaxProcs,
+	checkTable: checkTable,
+	checkAndnaPort: checkAndnaPort,
+	checkDuration: checkDuration,
+	checkAbsPath: checkAbsPath,
 	checkSSID: checkSSID,
 	checkNetworkName: checkNetworkName,
 	meshWifiPlan: meshWifiPlan,

@@ -5,9 +5,10 @@
 'require ui';
 'require ntkd.shape as shape';
 
-// /etc/config/ntkd as a form; the init script renders it into the daemon's
-// TOML (files/etc/ntkd.example.toml documents every key). Every field is
-// checked here with the rules ntkd's own configuration check applies.
+// /etc/config/ntkd as a form (sections main, andna, dns, vlayer and one
+// vlink per tunnel); the init script renders it into the daemon's TOML with
+// `ntkd uci-render`. Every field is checked here with the rules ntkd's own
+// configuration check applies.
 // The mesh wifi helper stages a new wifi interface and network for the
 // chosen radio and adds it to the mesh; Save & Apply applies all three.
 
@@ -124,83 +125,135 @@ return view.extend({
 
 		s = m.section(form.NamedSection, 'main', 'ntkd', _('General'));
 		s.addremove = false;
+		s.tab('general', _('General'));
+		s.tab('advanced', _('Advanced'));
 
-		o = s.option(form.Flag, 'enabled', _('Enabled'),
+		o = s.taboption('general', form.Flag, 'enabled', _('Enabled'),
 			_('ntkd is off until this is set and at least one interface is chosen.'));
 		o.rmempty = false;
 
-		o = s.option(form.DynamicList, 'interface', _('Mesh interfaces'),
-			_('Networks (from Network → Interfaces) ntkd runs on. Every router on them should run ntkd.'));
+		o = s.taboption('general', form.DynamicList, 'interface', _('Mesh interfaces'),
+			_('Networks (from Network → Interfaces) or Linux devices ntkd runs on. Every router on them should run ntkd.'));
 		networks.forEach(function(n) { o.value(n); });
 		o.validate = validator(shape.checkIfaceName, true);
 
-		o = s.option(form.Button, '_meshwifi', _('Mesh wifi'),
+		o = s.taboption('general', form.Button, '_meshwifi', _('Mesh wifi'),
 			_('Create a wifi interface in 802.11s or ad-hoc mode on a radio and add it to the mesh interfaces.'));
 		o.inputtitle = _('Create mesh wifi…');
 		o.inputstyle = 'add';
 		o.readonly = isReadonlyView;
 		o.onclick = L.bind(function() { return this.handleMeshWifi(m); }, this);
 
-		o = s.option(form.ListValue, 'log_level', _('Log level'));
+		o = s.taboption('general', form.Flag, 'wifi_metrics', _('Wifi metrics'),
+			_('Add the wifi driver\'s station figures (signal, bitrate, retries) to link costs.'));
+		o.default = o.enabled;
+
+		o = s.taboption('general', form.Value, 'prefix', _('Mesh prefix'),
+			_('The address range the mesh lives in: inside 10.0.0.0/8, 172.16.0.0/12 or fc00::/7. ntkd never leaves it and never touches the default route.'));
+		o.placeholder = '10.0.0.0/8';
+		o.validate = validator(shape.checkPrefix, true);
+
+		o = s.taboption('general', form.ListValue, 'log_level', _('Log level'));
 		o.value('debug', _('Debug'));
 		o.value('info', _('Info'));
 		o.value('warn', _('Warnings'));
 		o.value('error', _('Errors'));
 		o.default = 'info';
 
-		o = s.option(form.Value, 'prefix', _('Mesh prefix'),
-			_('The address range the mesh lives in: inside 10.0.0.0/8, 172.16.0.0/12 or fc00::/7. ntkd never leaves it and never touches the default route.'));
-		o.placeholder = '10.0.0.0/8';
-		o.validate = validator(shape.checkPrefix, true);
-
-		o = s.option(form.Value, 'memory_limit', _('Memory limit'),
+		o = s.taboption('advanced', form.Value, 'memory_limit', _('Memory limit'),
 			_('A guard against growth (GOMEMLIMIT), with a binary unit such as 16MiB; 0 for none. Below 8MiB the collector works hard.'));
 		o.placeholder = '16MiB';
 		o.validate = validator(shape.checkMemoryLimit, true);
 
-		// The other sections appear when /etc/config/ntkd has them.
-		if (uci.get('ntkd', 'andna')) {
-			s = m.section(form.NamedSection, 'andna', 'andna', _('Names (ANDNA)'),
-				_('Names this node registers in the mesh, kept across restarts. The key that owns them is created on first start: back up /etc/ntkd to keep them.'));
-			o = s.option(form.Flag, 'enabled', _('Enabled'));
-			o.default = o.enabled;
-			o = s.option(form.DynamicList, 'names', _('Names'), _('Lowercase letters, digits and hyphens, dots between labels: myrouter, files.myrouter.'));
-			o.validate = validator(shape.checkName, true);
-		}
+		o = s.taboption('advanced', form.Value, 'gogc', _('Collector target (GOGC)'),
+			_('Percent: lower saves memory, higher saves CPU; -1 switches the collector off until the memory limit.'));
+		o.placeholder = '25';
+		o.validate = function(section_id, value) {
+			if (value == null || value === '')
+				return true;
+			return shape.checkGogc(value, this.section.formvalue(section_id, 'memory_limit')) || true;
+		};
 
-		if (uci.get('ntkd', 'dns')) {
-			s = m.section(form.NamedSection, 'dns', 'dns', _('DNS'),
-				_('Answer DNS queries for mesh names (NAME.ntk). dnsmasq keeps port 53: add list server \'/ntk/127.0.0.1#5373\' to its configuration.'));
-			o = s.option(form.Flag, 'enabled', _('Enabled'));
-			o = s.option(form.Value, 'listen', _('Listen on'));
-			o.placeholder = '127.0.0.1:5373';
-			o.validate = validator(function(v) { return shape.checkHostPort(v); }, true);
-			o = s.option(form.Value, 'suffix', _('Suffix'));
-			o.placeholder = 'ntk';
-			o.validate = validator(shape.checkSuffix, true);
-			o = s.option(form.Value, 'upstream', _('Forward other names to'), _('ip:port; empty refuses them.'));
-			o.validate = validator(function(v) { return shape.checkHostPort(v, true); }, true);
-		}
+		o = s.taboption('advanced', form.Value, 'max_procs', _('Threads (GOMAXPROCS)'), _('0: one per CPU.'));
+		o.placeholder = '1';
+		o.validate = validator(shape.checkMaxProcs, true);
 
-		if (uci.get('ntkd', 'vlayer')) {
-			s = m.section(form.NamedSection, 'vlayer', 'vlayer', _('Virtual layer'),
-				_('Tunnels (WireGuard, kmod-wireguard) that join separate mesh islands.'));
-			o = s.option(form.Flag, 'enabled', _('Enabled'));
+		o = s.taboption('advanced', form.Value, 'radar_port', _('Radar port (UDP)'), _('Every node of a mesh uses the same ports.'));
+		o.placeholder = '269';
+		o.validate = validator(function(v) { return shape.checkPort(v); }, true);
 
-			s = m.section(form.GridSection, 'link', _('Tunnels'), _('One per other vnode; its public key is shown on its Virtual links page.'));
-			s.addremove = true;
-			s.anonymous = true;
-			o = s.option(form.Value, 'name', _('Interface'));
-			o.placeholder = 'ntkv0';
-			o.validate = validator(shape.checkIfaceName, true);
-			o = s.option(form.Value, 'listen_port', _('Listen port'));
-			o.placeholder = '0';
-			o.validate = validator(function(v) { return shape.checkPort(v, true); }, true);
-			o = s.option(form.Value, 'public_key', _('Peer public key'));
-			o.validate = validator(shape.checkWgKey, false);
-			o = s.option(form.Value, 'endpoint', _('Endpoint'), _('ip:port; empty waits for the other end.'));
-			o.validate = validator(function(v) { return shape.checkHostPort(v, true); }, true);
-		}
+		o = s.taboption('advanced', form.Value, 'stream_port', _('Stream port (TCP)'));
+		o.placeholder = '269';
+		o.validate = validator(function(v) { return shape.checkPort(v); }, true);
+
+		o = s.taboption('advanced', form.Value, 'andna_port', _('ANDNA port (UDP and TCP)'));
+		o.placeholder = '277';
+		o.validate = function(section_id, value) {
+			if (value == null || value === '')
+				value = '277';
+			return shape.checkAndnaPort(value, this.section.formvalue(section_id, 'radar_port'),
+				this.section.formvalue(section_id, 'stream_port')) || true;
+		};
+
+		o = s.taboption('advanced', form.Value, 'table', _('Routing table'), _('main, or a number 1..252 for a table of their own.'));
+		o.placeholder = 'main';
+		o.validate = validator(shape.checkTable, true);
+
+		s = m.section(form.NamedSection, 'andna', 'andna', _('Names (ANDNA)'),
+			_('Names this node registers in the mesh, kept across restarts. The key that owns them is created on first start: back up its directory to keep them.'));
+		s.addremove = true;
+		o = s.option(form.Flag, 'enabled', _('Enabled'));
+		o.default = o.enabled;
+		o = s.option(form.DynamicList, 'name', _('Names'), _('Lowercase letters, digits and hyphens, dots between labels: myrouter, files.myrouter.'));
+		o.validate = validator(shape.checkName, true);
+		o = s.option(form.Value, 'key_dir', _('Key directory'));
+		o.placeholder = '/etc/ntkd';
+		o.validate = validator(shape.checkAbsPath, true);
+
+		s = m.section(form.NamedSection, 'dns', 'dns', _('DNS'),
+			_('Answer DNS queries for mesh names (NAME.ntk). dnsmasq keeps port 53: add list server \'/ntk/127.0.0.1#5373\' to its configuration.'));
+		s.addremove = true;
+		o = s.option(form.Flag, 'enabled', _('Enabled'));
+		o = s.option(form.Value, 'listen', _('Listen on'));
+		o.placeholder = '127.0.0.1:5373';
+		o.validate = validator(function(v) { return shape.checkHostPort(v); }, true);
+		o = s.option(form.Value, 'suffix', _('Suffix'));
+		o.placeholder = 'ntk';
+		o.validate = validator(shape.checkSuffix, true);
+		o = s.option(form.Value, 'upstream', _('Forward other names to'), _('ip:port; empty refuses them.'));
+		o.validate = validator(function(v) { return shape.checkHostPort(v, true); }, true);
+
+		s = m.section(form.NamedSection, 'vlayer', 'vlayer', _('Virtual layer'),
+			_('Tunnels (WireGuard, kmod-wireguard) that join separate mesh islands.'));
+		s.addremove = true;
+		o = s.option(form.Flag, 'enabled', _('Enabled'));
+		o = s.option(form.Value, 'internet', _('Internet network'), _('The network that reaches the Internet: the tunnels\' ports are opened on it.'));
+		o.placeholder = 'wan';
+		networks.forEach(function(n) { o.value(n); });
+		o.validate = validator(shape.checkIfaceName, true);
+		o = s.option(form.Value, 'key_file', _('Key file'));
+		o.placeholder = '/etc/ntkd/vlayer.key';
+		o.validate = validator(shape.checkAbsPath, true);
+
+		s = m.section(form.GridSection, 'vlink', _('Tunnels'), _('One per other vnode; its public key is shown on its Virtual links page.'));
+		s.addremove = true;
+		s.anonymous = true;
+		o = s.option(form.Flag, 'enabled', _('Enabled'));
+		o.default = o.enabled;
+		o.editable = true;
+		o = s.option(form.Value, 'name', _('Interface'));
+		o.placeholder = 'ntkv0';
+		o.validate = validator(shape.checkIfaceName, true);
+		o = s.option(form.Value, 'listen_port', _('Listen port'));
+		o.placeholder = '0';
+		o.validate = validator(function(v) { return shape.checkPort(v, true); }, true);
+		o = s.option(form.Value, 'public_key', _('Peer public key'));
+		o.validate = validator(shape.checkWgKey, false);
+		o = s.option(form.Value, 'endpoint', _('Endpoint'), _('ip:port; empty waits for the other end.'));
+		o.validate = validator(function(v) { return shape.checkHostPort(v, true); }, true);
+		o = s.option(form.Value, 'keepalive', _('Keepalive'), _('Keeps NAT mappings open while idle; 0s turns it off.'));
+		o.placeholder = '25s';
+		o.validate = validator(function(v) { return shape.checkDuration(v, 65535); }, true);
 
 		return m.render();
 	}
