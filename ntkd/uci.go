@@ -33,7 +33,9 @@ const defaultUCIPath = "/etc/config/ntkd"
 
 // uciOpt is one option of one section type. kind: 's' string, 'i' whole
 // number, 'b' boolean, 'L' list of strings, 'I' list of whole numbers,
-// 'n' a network name for the init script, 'x' no such setting yet.
+// 'n' a network name for the init script. Settings the daemon does not
+// have yet (entry servers, coordinates) are not here: /etc/config/ntkd
+// shows them commented out, and set they are unknown options.
 type uciOpt struct {
 	sect, name string
 	key        string // TOML key: dotted from the top, or inside its [[array]] entry; "" when the daemon does not read it
@@ -65,9 +67,6 @@ var uciOpts = [...]uciOpt{
 	{"vlayer", "enabled", "vlayer.enabled", 'b'},
 	{"vlayer", "key_file", "vlayer.key_file", 's'},
 	{"vlayer", "internet", "", 'n'},
-	{"vlayer", "entry_server", "", 'x'},
-	{"vlayer", "latitude", "", 'x'},
-	{"vlayer", "longitude", "", 'x'},
 	{"vlink", "enabled", "", 'b'},
 	{"vlink", "name", "name", 's'},
 	{"vlink", "listen_port", "listen_port", 'i'},
@@ -80,13 +79,13 @@ var uciOpts = [...]uciOpt{
 type uciOrigin struct {
 	key, ref string
 	pos      uci.Pos
+	_        [0]func() // not comparable: no equality function in the binary
 }
 
 type uciRender struct {
 	f       *uci.File
 	devs    []string // NET=DEV from the command line
 	errs    strings.Builder
-	warns   strings.Builder
 	enabled bool
 	nets    strings.Builder // --networks output after "enabled"
 	toml    strings.Builder // dotted keys first,
@@ -99,12 +98,7 @@ func runUCIRender(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("uci-render", stderr)
 	in := fs.String("c", defaultUCIPath, "UCI `file` to read")
 	out := fs.String("o", defaultConfigPath, "TOML `file` to write")
-	nets := fs.Bool("networks", false, "print 'enabled 0|1' and the networks to resolve; write nothing")
-	fs.Usage = func() {
-		io.WriteString(stderr, "usage: ntkd uci-render [-c UCI] [-o TOML] [--networks] [NETWORK=DEVICE ...]\n"+
-			"  NETWORK=DEVICE: the Linux device of a logical network; NETWORK= leaves it out (not up yet)\n")
-		fs.PrintDefaults()
-	}
+	nets := fs.Bool("networks", false, "print 'enabled 0|1' and the networks to resolve, then give NET=DEV (DEV empty: not up) arguments")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -127,7 +121,6 @@ func runUCIRender(args []string, stdout, stderr io.Writer) int {
 		io.WriteString(stderr, r.errs.String())
 		return exitFail
 	}
-	io.WriteString(stderr, r.warns.String())
 	if *nets {
 		on := "enabled 0\n"
 		if r.enabled {
@@ -139,7 +132,36 @@ func runUCIRender(args []string, stdout, stderr io.Writer) int {
 	text := "# Generated from " + *in + " by ntkd uci-render: edit that file, not this one.\n" + r.toml.String() + r.arrays.String()
 	cfg, err := config.Parse(*out, []byte(text))
 	if err != nil {
-		r.configErrors(err, stderr)
+		// What internal/config found, at the UCI options the TOML keys
+		// came from; a missing key ("vlayer.link[0].public_key") at its
+		// entry (the vlink section).
+		errs, _ := err.(config.Errors)
+		var b strings.Builder
+		for _, e := range errs {
+			found := false
+			for k := e.Key; k != "" && !found; {
+				for _, o := range r.origins {
+					if o.key == k {
+						r.errf(&b, o.pos, o.ref+e.Key[len(k):], e.Msg)
+						found = true
+						break
+					}
+				}
+				i := len(k) - 1
+				for i > 0 && k[i] != '.' && k[i] != '[' {
+					i--
+				}
+				k = k[:i]
+			}
+			if !found {
+				// A default the UCI file does not set (cross-field checks).
+				b.WriteString(*in + ": " + e.Key + ": " + e.Msg + "\n")
+			}
+		}
+		if len(errs) == 0 {
+			b.WriteString(err.Error() + "\n")
+		}
+		io.WriteString(stderr, b.String())
 		return exitFail
 	}
 	// Atomically: procd and `ntkd run` never see half a file.
@@ -151,13 +173,32 @@ func runUCIRender(args []string, stdout, stderr io.Writer) int {
 		io.WriteString(stderr, "ntkd uci-render: "+err.Error()+"\n")
 		return exitFail
 	}
-	r.printFacts(cfg)
+	// What the init script needs from the checked config.
+	fact := func(k, v string) { r.facts.WriteString(k + " " + v + "\n") }
+	for _, in := range cfg.Interfaces {
+		fact("mesh", in.Name)
+	}
+	for _, n := range cfg.VLinkNames() {
+		fact("mesh", n)
+	}
+	for i, p := range [...]int{cfg.Ports.Radar, cfg.Ports.Stream, cfg.Ports.ANDNA, cfg.Ports.ANDNA} {
+		fact("udp tcp udp tcp"[i*4:i*4+3], strconv.Itoa(p))
+	}
+	for _, l := range cfg.VLayer.Links {
+		if cfg.VLayer.Enabled && l.ListenPort != 0 {
+			fact("vlayer_udp", strconv.Itoa(l.ListenPort))
+		}
+	}
+	if cfg.MemoryLimit > 0 {
+		fact("gomemlimit", cfg.MemoryLimit.String())
+	}
+	fact("gogc", strconv.Itoa(cfg.GOGC))
 	io.WriteString(stdout, r.facts.String())
 	return exitOK
 }
 
 func (r *uciRender) origin(key, ref string, pos uci.Pos) {
-	r.origins = append(r.origins, uciOrigin{key, ref, pos})
+	r.origins = append(r.origins, uciOrigin{key: key, ref: ref, pos: pos})
 }
 
 // errf reports a problem at a UCI position; ref is like ntkd.main.prefix.
@@ -168,11 +209,16 @@ func (r *uciRender) errf(b *strings.Builder, at uci.Pos, ref, msg string) {
 // walk checks every section and option and writes the TOML lines.
 func (r *uciRender) walk() {
 	seen := " "
-	links := 0
+	links, ifs := 0, 0
 	for _, s := range r.f.Sections {
-		sref := "ntkd." + s.Ref()
+		// ntkd.NAME, or ntkd.@TYPE[INDEX] as uci names anonymous sections
+		// (s.Ref, written out: the router binary has a size budget).
+		sref := "ntkd." + s.Name
+		if s.Name == "" {
+			sref = "ntkd.@" + s.Type + "[" + strconv.Itoa(s.Index) + "]"
+		}
 		if strings.Contains(seen, " "+s.Type+" ") && s.Type != "vlink" {
-			r.errf(&r.errs, s.Pos, sref, "a second '"+s.Type+"' section: put its options in the first")
+			r.errf(&r.errs, s.Pos, sref, "a second "+s.Type+" section")
 			continue
 		}
 		seen += s.Type + " "
@@ -189,7 +235,7 @@ func (r *uciRender) walk() {
 			known = known || uciOpts[i].sect == s.Type
 		}
 		if !known {
-			r.errf(&r.errs, s.Pos, sref, "unknown section type '"+s.Type+"' (want ntkd, andna, dns, vlayer or vlink)")
+			r.errf(&r.errs, s.Pos, sref, "unknown section type (want ntkd, andna, dns, vlayer, vlink)")
 			continue
 		}
 		for _, o := range s.Options {
@@ -204,14 +250,11 @@ func (r *uciRender) walk() {
 				r.errf(&r.errs, o.Pos, ref, "unknown option")
 				continue
 			}
-			v, _ := o.Value()
+			v := o.Values[len(o.Values)-1] // never empty
 			isList := so.kind == 'L' || so.kind == 'I'
 			switch {
 			case o.List && !isList:
-				r.errf(&r.errs, o.Pos, ref, "one value: write 'option', not 'list'")
-				continue
-			case so.kind == 'x':
-				r.errf(&r.warns, o.Pos, ref, "warning: ignored, this ntkd has no such setting yet")
+				r.errf(&r.errs, o.Pos, ref, "one value: option, not list")
 				continue
 			}
 			var val strings.Builder
@@ -233,7 +276,7 @@ func (r *uciRender) walk() {
 			case so.name == "interface" && s.Type == "ntkd":
 				ifaces = o
 			case so.name == "wifi_metrics":
-				wifi = uciOrigin{text, ref, v.Pos}
+				wifi = uciOrigin{key: text, ref: ref, pos: v.Pos}
 			case so.kind == 'n':
 				r.nets.WriteString(o.Name + " " + v.Text + "\n")
 			case so.name == "enabled" && s.Type == "vlink":
@@ -256,7 +299,34 @@ func (r *uciRender) walk() {
 			r.arrays.WriteString("\n[[vlayer.link]]\n" + link.String())
 			links++
 		}
-		r.interfaces(s, ifaces, wifi)
+		if ifaces == nil {
+			continue
+		}
+		// One [[interface]] per mesh interface, each logical network
+		// replaced by the device the init script found for it.
+		for _, v := range ifaces.Values {
+			r.nets.WriteString("network " + v.Text + "\n")
+			name := v.Text
+			for _, d := range r.devs {
+				if net, dev, _ := strings.Cut(d, "="); net == v.Text {
+					name = dev
+				}
+			}
+			if name == "" {
+				r.facts.WriteString("skipped " + v.Text + "\n")
+				continue
+			}
+			var b strings.Builder
+			r.value(&b, uci.Value{Text: name, Pos: v.Pos}, 's', "")
+			key := "interface[" + strconv.Itoa(ifs) + "]"
+			ifs++
+			r.arrays.WriteString("\n[[interface]]\nname = " + b.String() + "\n")
+			r.origin(key+".name", sref+".interface", v.Pos)
+			if wifi.key != "" {
+				r.arrays.WriteString("wifi_metrics = " + wifi.key + "\n")
+				r.origin(key+".wifi_metrics", wifi.ref, wifi.pos)
+			}
+		}
 	}
 }
 
@@ -271,125 +341,21 @@ func (r *uciRender) value(b *strings.Builder, v uci.Value, kind byte, ref string
 	case 'b':
 		t := " 1 yes on true enabled "
 		if !strings.Contains(t+"0 no off false disabled ", " "+v.Text+" ") || v.Text == "" || strings.Contains(v.Text, " ") {
-			r.errf(&r.errs, v.Pos, ref, strconv.Quote(v.Text)+" is not a boolean: want 1 or 0 (yes/no, on/off, true/false, enabled/disabled)")
+			r.errf(&r.errs, v.Pos, ref, strconv.Quote(v.Text)+" is not a boolean (1/0, yes/no, on/off, true/false)")
 		}
 		b.WriteString(strconv.FormatBool(strings.Contains(t, " "+v.Text+" ")))
-	case 'n', 'L':
-		if kind == 'n' || strings.HasSuffix(ref, ".interface") {
-			// The init script reads these with `read`: one word.
-			for i := 0; i < len(v.Text); i++ {
-				if c := v.Text[i]; c <= ' ' || c >= 0x7f || strings.IndexByte("'\"\\`$", c) >= 0 {
-					r.errf(&r.errs, v.Pos, ref, strconv.Quote(v.Text)+" is not a network or device name")
-					break
-				}
-			}
-		}
-		fallthrough
 	default:
-		// A TOML basic string; \u escapes for control characters.
-		b.WriteByte('"')
-		for _, c := range []byte(v.Text) {
-			switch {
-			case c == '"' || c == '\\':
-				b.WriteByte('\\')
-				b.WriteByte(c)
-			case c < 0x20 || c == 0x7f:
-				b.WriteString(`\u00` + string("0123456789abcdef"[c>>4]) + string("0123456789abcdef"[c&15]))
-			default:
-				b.WriteByte(c)
+		// A TOML basic string (strconv.Quote's escapes are TOML's, once
+		// control characters other than tab are refused).
+		word := kind == 'n' || strings.HasSuffix(ref, ".interface")
+		for i := 0; i < len(v.Text); i++ {
+			c := v.Text[i]
+			if c < ' ' && c != '\t' || c == 0x7f || word && (c <= ' ' || c > 0x7f || strings.IndexByte("'\"\\`$", c) >= 0) {
+				// The init script reads networks with `read`: one word.
+				r.errf(&r.errs, v.Pos, ref, strconv.Quote(v.Text)+" holds a space, quote or control character")
+				break
 			}
 		}
-		b.WriteByte('"')
+		b.WriteString(strconv.Quote(v.Text))
 	}
-}
-
-// interfaces writes one [[interface]] per mesh interface, each logical
-// network replaced by the device the init script found for it.
-func (r *uciRender) interfaces(s *uci.Section, ifaces *uci.Option, wifi uciOrigin) {
-	if ifaces == nil {
-		return
-	}
-	for _, v := range ifaces.Values {
-		r.nets.WriteString("network " + v.Text + "\n")
-		name := v.Text
-		for _, d := range r.devs {
-			if net, dev, _ := strings.Cut(d, "="); net == v.Text {
-				name = dev
-			}
-		}
-		if name == "" {
-			r.facts.WriteString("skipped " + v.Text + "\n")
-			continue
-		}
-		var b strings.Builder
-		r.value(&b, uci.Value{Text: name, Pos: v.Pos}, 's', "")
-		key := "interface[" + strconv.Itoa(strings.Count(r.arrays.String(), "[[interface]]")) + "]"
-		r.arrays.WriteString("\n[[interface]]\nname = " + b.String() + "\n")
-		r.origin(key+".name", "ntkd."+s.Ref()+".interface", v.Pos)
-		if wifi.key != "" {
-			r.arrays.WriteString("wifi_metrics = " + wifi.key + "\n")
-			r.origin(key+".wifi_metrics", wifi.ref, wifi.pos)
-		}
-	}
-}
-
-// configErrors reports what internal/config found in the TOML at the UCI
-// options the TOML keys came from.
-func (r *uciRender) configErrors(err error, w io.Writer) {
-	errs, ok := err.(config.Errors)
-	if !ok {
-		io.WriteString(w, err.Error()+"\n")
-		return
-	}
-	var b strings.Builder
-	for _, e := range errs {
-		found := false
-		// The key, else the entry it belongs to ("vlayer.link[0].public_key"
-		// missing is reported at the vlink section).
-		for k := e.Key; k != "" && !found; {
-			for _, o := range r.origins {
-				if o.key == k {
-					ref := o.ref
-					if k != e.Key {
-						ref += e.Key[len(k):]
-					}
-					r.errf(&b, o.pos, ref, e.Msg)
-					found = true
-					break
-				}
-			}
-			i := len(k) - 1
-			for i > 0 && k[i] != '.' && k[i] != '[' {
-				i--
-			}
-			k = k[:i]
-		}
-		if !found {
-			// A default the UCI file does not set (cross-field checks).
-			b.WriteString(r.f.Name + ": " + e.Key + ": " + e.Msg + "\n")
-		}
-	}
-	io.WriteString(w, b.String())
-}
-
-// printFacts lists what the init script needs from the checked config.
-func (r *uciRender) printFacts(cfg *config.Config) {
-	b := &r.facts
-	for _, in := range cfg.Interfaces {
-		b.WriteString("mesh " + in.Name + "\n")
-	}
-	for _, n := range cfg.VLinkNames() {
-		b.WriteString("mesh " + n + "\n")
-	}
-	b.WriteString("udp " + strconv.Itoa(cfg.Ports.Radar) + "\ntcp " + strconv.Itoa(cfg.Ports.Stream) +
-		"\nudp " + strconv.Itoa(cfg.Ports.ANDNA) + "\ntcp " + strconv.Itoa(cfg.Ports.ANDNA) + "\n")
-	for _, l := range cfg.VLayer.Links {
-		if cfg.VLayer.Enabled && l.ListenPort != 0 {
-			b.WriteString("vlayer_udp " + strconv.Itoa(l.ListenPort) + "\n")
-		}
-	}
-	if cfg.MemoryLimit > 0 {
-		b.WriteString("gomemlimit " + cfg.MemoryLimit.String() + "\n")
-	}
-	b.WriteString("gogc " + strconv.Itoa(cfg.GOGC) + "\n")
 }

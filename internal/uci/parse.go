@@ -6,10 +6,96 @@ package uci
 // Where libuci is lenient in a way that hides mistakes, Parse reports
 // it: a ';' outside quotes (libuci silently drops what follows it).
 // Everything libuci accepts otherwise, Parse accepts with the same meaning.
+//
+// (One long function and few helpers: ntkd's router binary has a size
+// budget, and every function costs its name and tables.)
 func Parse(name string, data []byte) (*File, error) {
 	p := &parser{f: &File{Name: name}, data: data, line: 1}
+	var cur *Section
 	for p.i < len(p.data) && p.err == nil {
-		p.command()
+		p.eol = false
+		w := p.word()
+		if p.eol && w.Text == "" {
+			continue // blank or comment line
+		}
+		arg := p.word()
+		missing := arg.Text == ""
+		switch w.Text {
+		case "package", "p":
+			if missing || !validName(arg.Text, true) || p.f.Package != "" && p.f.Package != arg.Text {
+				p.fail(arg.Pos, "missing, invalid or second package name '"+arg.Text+"'")
+			}
+			p.f.Package = arg.Text
+		case "config", "c":
+			name := p.word()
+			s := &Section{Type: arg.Text, Name: name.Text, Pos: w.Pos, anonymous: name.Text == ""}
+			for i := 0; i < len(arg.Text); i++ {
+				// libuci: any printable ASCII but space.
+				if arg.Text[i] < 33 || arg.Text[i] > 126 {
+					missing = true
+				}
+			}
+			if missing {
+				p.fail(arg.Pos, "missing or invalid section type '"+arg.Text+"'")
+			}
+			if !s.anonymous && !validName(s.Name, false) {
+				p.fail(name.Pos, "invalid section name '"+s.Name+"' (letters, digits and '_')")
+			}
+			for _, o := range p.f.Sections {
+				if o.Type == s.Type {
+					s.Index++
+				}
+				if !s.anonymous && o.Name == s.Name {
+					if o.Type != s.Type {
+						p.fail(name.Pos, "section '"+s.Name+"' was declared before with type '"+o.Type+"'")
+					}
+					s = o // libuci merges a named section written twice
+					break
+				}
+			}
+			if s.Pos == w.Pos { // not merged
+				p.f.Sections = append(p.f.Sections, s)
+			}
+			cur = s
+		case "option", "o", "list", "l":
+			list := w.Text[0] == 'l'
+			if cur == nil {
+				p.fail(w.Pos, "option or list before the first 'config' line")
+			} else if !validName(arg.Text, false) {
+				p.fail(arg.Pos, "missing or invalid option name '"+arg.Text+"' (letters, digits and '_')")
+			}
+			val := p.word()
+			if p.err != nil {
+				break
+			}
+			var o *Option
+			for i, x := range cur.Options {
+				if x.Name == arg.Text {
+					o = x
+					if !list && val.Text == "" {
+						// libuci: setting an option to nothing deletes it.
+						cur.Options = append(cur.Options[:i:i], cur.Options[i+1:]...)
+					}
+				}
+			}
+			switch {
+			case o == nil && (list || val.Text != ""):
+				cur.Options = append(cur.Options, &Option{Name: arg.Text, List: list, Values: []Value{val}, Pos: arg.Pos})
+			case list && o != nil:
+				o.List = true // a former option becomes the list's first value
+				o.Values = append(o.Values, val)
+			case o != nil:
+				o.List, o.Values, o.Pos = false, []Value{val}, arg.Pos
+			}
+		default:
+			p.fail(w.Pos, "invalid command '"+w.Text+"' (want config, option, list or package)")
+		}
+		if v := p.word(); v.Text != "" {
+			p.fail(v.Pos, "too many arguments (quote values with spaces)")
+		}
+		for !p.eol && p.err == nil {
+			p.word()
+		}
 	}
 	if p.err != nil {
 		return nil, p.err
@@ -20,10 +106,9 @@ func Parse(name string, data []byte) (*File, error) {
 type parser struct {
 	f         *File
 	data      []byte
-	i         int // next byte
-	line      int // line of data[i]
-	lineStart int // offset of the first byte of that line
-	cur       *Section
+	i         int  // next byte
+	line      int  // line of data[i]
+	lineStart int  // offset of the first byte of that line
 	eol       bool // the current line has ended (newline, comment or EOF)
 	err       *Error
 }
@@ -37,9 +122,6 @@ func (p *parser) fail(at Pos, msg string) {
 	}
 }
 
-// isBlank is C's isspace without the newline, which ends a command.
-func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f' }
-
 // next consumes one byte, counting lines.
 func (p *parser) next() {
 	if p.data[p.i] == '\n' {
@@ -49,39 +131,11 @@ func (p *parser) next() {
 	p.i++
 }
 
-// command reads one line: a command and the lines its values continue on.
-func (p *parser) command() {
-	p.eol = false
-	w := p.word()
-	if p.eol && w.Text == "" || p.err != nil {
-		return
-	}
-	switch w.Text {
-	case "package", "p":
-		v := p.need("package name")
-		if !validName(v.Text, true) || p.f.Package != "" && p.f.Package != v.Text {
-			p.fail(v.Pos, "invalid or second package name '"+v.Text+"'")
-		}
-		p.f.Package = v.Text
-	case "config", "c":
-		p.config(w.Pos)
-	case "option", "o", "list", "l":
-		p.option(w.Pos, w.Text[0] == 'l')
-	default:
-		p.fail(w.Pos, "invalid command '"+w.Text+"' (want config, option, list or package)")
-	}
-	if v := p.word(); v.Text != "" {
-		p.fail(v.Pos, "too many arguments (quote a value that holds spaces)")
-	}
-	for !p.eol && p.err == nil {
-		p.word()
-	}
-}
-
 // word reads the next word of the command. At the end of the line it sets
 // p.eol; an empty word (” or "") there is the same as none, as in libuci.
+// Blanks are C's isspace but the newline, which ends a command.
 func (p *parser) word() (v Value) {
-	for p.i < len(p.data) && isBlank(p.data[p.i]) {
+	for p.i < len(p.data) && (p.data[p.i] == ' ' || p.data[p.i] >= '\t' && p.data[p.i] <= '\r' && p.data[p.i] != '\n') {
 		p.i++
 	}
 	v.Pos = p.pos()
@@ -91,13 +145,13 @@ func (p *parser) word() (v Value) {
 	var b []byte
 	for p.i < len(p.data) {
 		c := p.data[p.i]
-		switch {
-		case c == '\'' || c == '"':
+		switch c {
+		case '\'', '"':
 			q := p.pos()
 			p.i++
 			for {
 				if p.i >= len(p.data) {
-					p.fail(q, "unterminated "+string(c)+" (the file ends inside the quotes)")
+					p.fail(q, "unterminated "+string(c))
 					return v
 				}
 				d := p.data[p.i]
@@ -112,12 +166,12 @@ func (p *parser) word() (v Value) {
 				b = append(b, d)
 				p.next()
 			}
-		case c == '\\':
+		case '\\':
 			b = p.backslash(b)
-		case c == ';':
-			p.fail(p.pos(), "';' outside quotes: put the value in quotes, one command per line")
+		case ';':
+			p.fail(p.pos(), "';' outside quotes")
 			return v
-		case c == '#' || c == '\n':
+		case '#', '\n':
 			// Outside quotes a '#' ends the line, even inside a word.
 			for p.i < len(p.data) && p.data[p.i] != '\n' {
 				p.i++
@@ -128,7 +182,7 @@ func (p *parser) word() (v Value) {
 			p.eol = true
 			v.Text = string(b)
 			return v
-		case isBlank(c):
+		case ' ', '\t', '\r', '\v', '\f':
 			v.Text = string(b)
 			return v
 		default:
@@ -159,14 +213,6 @@ func (p *parser) backslash(b []byte) []byte {
 	return b
 }
 
-func (p *parser) need(what string) Value {
-	v := p.word()
-	if v.Text == "" {
-		p.fail(v.Pos, what+" missing")
-	}
-	return v
-}
-
 // validName is libuci's rule for section and option names (and, with
 // dash, for package names).
 func validName(s string, dash bool) bool {
@@ -177,67 +223,4 @@ func validName(s string, dash bool) bool {
 		}
 	}
 	return s != ""
-}
-
-func (p *parser) config(at Pos) {
-	typ := p.need("section type")
-	for i := 0; i < len(typ.Text); i++ {
-		// libuci: any printable ASCII but space.
-		if typ.Text[i] < 33 || typ.Text[i] > 126 {
-			p.fail(typ.Pos, "invalid section type '"+typ.Text+"'")
-		}
-	}
-	name := p.word()
-	s := &Section{Type: typ.Text, Name: name.Text, Pos: at, anonymous: name.Text == ""}
-	for _, o := range p.f.Sections {
-		if o.Type == s.Type {
-			s.Index++
-		}
-		if !s.anonymous && o.Name == s.Name {
-			if o.Type != s.Type {
-				p.fail(name.Pos, "section '"+s.Name+"' was declared before with type '"+o.Type+"'")
-			}
-			p.cur = o // libuci merges a named section written twice
-			return
-		}
-	}
-	if !s.anonymous && !validName(s.Name, false) {
-		p.fail(name.Pos, "invalid section name '"+s.Name+"' (letters, digits and '_')")
-	}
-	p.f.Sections = append(p.f.Sections, s)
-	p.cur = s
-}
-
-func (p *parser) option(at Pos, list bool) {
-	if p.cur == nil {
-		p.fail(at, "option or list before the first 'config' line")
-	}
-	name := p.need("option name")
-	if p.err == nil && !validName(name.Text, false) {
-		p.fail(name.Pos, "invalid option name '"+name.Text+"' (letters, digits and '_')")
-	}
-	val := p.word()
-	if p.err != nil {
-		return
-	}
-	opts := p.cur.Options
-	for i, o := range opts {
-		if o.Name != name.Text {
-			continue
-		}
-		switch {
-		case list:
-			o.List = true // a former option becomes the list's first value
-			o.Values = append(o.Values, val)
-		case val.Text == "":
-			// libuci: setting an option to nothing deletes it.
-			p.cur.Options = append(opts[:i:i], opts[i+1:]...)
-		default:
-			o.List, o.Values, o.Pos = false, []Value{val}, name.Pos
-		}
-		return
-	}
-	if list || val.Text != "" {
-		p.cur.Options = append(opts, &Option{Name: name.Text, List: list, Values: []Value{val}, Pos: name.Pos})
-	}
 }

@@ -55,6 +55,7 @@ type Option struct {
 type Value struct {
 	Text string
 	Pos  Pos
+	_    [0]func() // not comparable: no equality function in the binary
 }
 
 // Error is a syntax error with its position.
@@ -62,6 +63,7 @@ type Error struct {
 	File string
 	Pos  Pos
 	Msg  string
+	_    [0]func() // not comparable: no equality function in the binary
 }
 
 func (e *Error) Error() string {

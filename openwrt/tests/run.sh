@@ -185,7 +185,7 @@ printf "config ntkd 'main'\n\toption enabled '1\n" > "$case/ntkd"
 run_init start
 [ "$rc" = 1 ] || fail "exit $rc, want 1"
 grep -q '^procd_open_instance' "$case/record" && fail "an instance with a broken file"
-expect_log "$case/ntkd:2:17: unterminated ' (the file ends inside the quotes)"
+expect_log "$case/ntkd:2:17: unterminated '"
 
 echo "== uci-defaults: dnsmasq forwards the suffix (twice: idempotent)"
 new_case uci-defaults
