@@ -10,7 +10,12 @@ ntkd)
 		echo "ntkd --version printed '$out', want 'ntkd $2'" >&2
 		exit 1
 	}
-	# The init script's renderer is in the router build.
-	ntkd uci-render -c /etc/config/ntkd --networks >/dev/null
+	# The init script's renderer is in the router build and reads the
+	# shipped /etc/config/ntkd.
+	out=$(ntkd uci-render -c /etc/config/ntkd --networks) || exit 1
+	case "$out" in
+	"enabled "*) ;;
+	*) echo "ntkd uci-render --networks printed '$out'" >&2; exit 1 ;;
+	esac
 	;;
 esac

@@ -71,7 +71,7 @@ for arch in mips_24kc mipsel_24kc arm_cortex-a7_neon-vfpv4 aarch64_cortex-a53 x8
 	[ "$(field Depends)" = "libc, kmod-wireguard" ] || fail "Depends $(field Depends)"
 	[ "$(cat "$tmp/x/conffiles")" = /etc/config/ntkd ] || fail "conffiles: $(cat "$tmp/x/conffiles")"
 	cat > "$tmp/want" <<-'LIST'
-	-rw-------- ./etc/config/ntkd
+	-rw------- ./etc/config/ntkd
 	-rw-r--r-- ./lib/upgrade/keep.d/ntkd
 	-rwxr-xr-x ./etc/init.d/ntkd
 	-rwxr-xr-x ./etc/uci-defaults/90-ntkd
@@ -97,9 +97,15 @@ for arch in mips_24kc mipsel_24kc arm_cortex-a7_neon-vfpv4 aarch64_cortex-a53 x8
 	[ "$got" = "ntkd $ver" ] || fail "--version printed '$got'"
 	got=$(${emu:+"$emu"} "$b" uci-render -c "$tmp/x/data/etc/config/ntkd" --networks | tr '\n' ' ')
 	[ "$got" = "enabled 0 internet wan " ] || fail "uci-render --networks printed '$got'"
-	if [ -z "$emu" ]; then
-		PATH="$tmp/x/data/usr/sbin:$PATH" sh "$root/openwrt/test.sh" ntkd "$ver" || fail "the feed's test.sh failed"
-		PATH="$tmp/x/data/usr/sbin:$PATH" sh "$root/openwrt/test.sh" ntkd "9.9.9" 2>/dev/null && fail "test.sh passed a wrong version"
+	if [ -z "$emu" ] && [ "$(id -u)" = 0 ]; then
+		# The feed's test.sh, in the unpacked package as its root (with
+		# busybox for /bin/sh), as on a router after opkg install.
+		mkdir -p "$tmp/x/data/bin"
+		cp /bin/busybox "$tmp/x/data/bin/busybox"
+		ln -s busybox "$tmp/x/data/bin/sh"
+		cp "$root/openwrt/test.sh" "$tmp/x/data/test.sh"
+		PATH=/usr/sbin:/bin chroot "$tmp/x/data" /bin/sh /test.sh ntkd "$ver" || fail "the feed's test.sh failed"
+		PATH=/usr/sbin:/bin chroot "$tmp/x/data" /bin/sh /test.sh ntkd 9.9.9 2>/dev/null && fail "test.sh passed a wrong version"
 	fi
 	echo "ok ${ipk##*/}: $(field Installed-Size) bytes installed, runs as $got"
 done
