@@ -114,6 +114,8 @@ cmd_test() {
 	echo "== OpenWrt packages (./build.sh ipk, openwrt/tests/ipk.sh)"
 	cmd_ipk
 	openwrt/tests/ipk.sh "$DIST" "$VERSION-$PKG_RELEASE"
+	echo "== LuCI (luci/test.sh)"
+	luci/test.sh
 	echo "all tests passed"
 }
 
