@@ -59,9 +59,9 @@ func runLab(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	cmds := map[string]func(string, []string, io.Writer, io.Writer) int{
-		"up": labUp, "status": labStatus, "exec": labExec, "cut": labCut, "restore": labRestore,
+		"up": labUp, "status": labStatus, "exec": labExec, "cut": labCut, "restore": labPair("restore", lab.Lab.Restore, "restored"),
 		"kill": labKill, "start": labStart, "down": labDown,
-		"connect": labConnect, "disconnect": labConnect, "link": labLink,
+		"connect": labConnect, "disconnect": labConnect, "link": labPair("link", lab.Lab.AddLink, "linked"),
 	}
 	lead, args := leadingLabFlags(args)
 	if len(args) == 0 {
@@ -591,24 +591,6 @@ func labCut(name string, args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-func labRestore(name string, args []string, stdout, stderr io.Writer) int {
-	var l lab.Lab
-	fs := labFlags(name, stderr, &l)
-	pos, code, ok := parseLabArgs(fs, args, 2, "lab restore A B")
-	if !ok {
-		return code
-	}
-	if !needRoot(stderr) {
-		return exitFail
-	}
-	if err := l.Restore(pos[0], pos[1]); err != nil {
-		fmt.Fprintln(stderr, "ntkd lab restore:", err)
-		return exitFail
-	}
-	fmt.Fprintf(stdout, "%s-%s restored\n", pos[0], pos[1])
-	return exitOK
-}
-
 func labKill(name string, args []string, stdout, stderr io.Writer) int {
 	var l lab.Lab
 	fs := labFlags(name, stderr, &l)
@@ -652,22 +634,26 @@ func labStart(name string, args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-func labLink(name string, args []string, stdout, stderr io.Writer) int {
-	var l lab.Lab
-	fs := labFlags(name, stderr, &l)
-	pos, code, ok := parseLabArgs(fs, args, 2, "lab link A B")
-	if !ok {
-		return code
+// labPair makes a lab command that applies to the link between two nodes
+// (restore A B, link A B) and prints "A-B done".
+func labPair(verb string, apply func(lab.Lab, string, string) error, done string) func(string, []string, io.Writer, io.Writer) int {
+	return func(name string, args []string, stdout, stderr io.Writer) int {
+		var l lab.Lab
+		fs := labFlags(name, stderr, &l)
+		pos, code, ok := parseLabArgs(fs, args, 2, "lab "+verb+" A B")
+		if !ok {
+			return code
+		}
+		if !needRoot(stderr) {
+			return exitFail
+		}
+		if err := apply(l, pos[0], pos[1]); err != nil {
+			fmt.Fprintf(stderr, "ntkd lab %s: %v\n", verb, err)
+			return exitFail
+		}
+		fmt.Fprintf(stdout, "%s-%s %s\n", pos[0], pos[1], done)
+		return exitOK
 	}
-	if !needRoot(stderr) {
-		return exitFail
-	}
-	if err := l.AddLink(pos[0], pos[1]); err != nil {
-		fmt.Fprintln(stderr, "ntkd lab link:", err)
-		return exitFail
-	}
-	fmt.Fprintf(stdout, "%s-%s linked\n", pos[0], pos[1])
-	return exitOK
 }
 
 // labConnect is `lab connect` and `lab disconnect`.

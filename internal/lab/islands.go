@@ -96,7 +96,8 @@ func planIslands(s *State, k int) error {
 
 func (n *Node) keyFile() string { return filepath.Join(n.Dir, "vlayer.key") }
 
-// island returns the island whose gate is node n, or nil.
+// gateOf returns the index of the island whose gate is node n and the
+// island, or -1 and nil.
 func (s *State) gateOf(n *Node) (int, *Island) {
 	for j := range s.Islands {
 		if s.Islands[j].Gate == n.Name {
@@ -167,8 +168,10 @@ func buildInternet(s *State) error {
 			if err != nil {
 				return err
 			}
-			a := &netlink.Addr{IPNet: netlink.NewIPNet(is.Address.AsSlice())}
-			a.IPNet.Mask = []byte{255, 255, 255, 0}
+			a, err := netlink.ParseAddr(netip.PrefixFrom(is.Address, 24).String())
+			if err != nil {
+				return err
+			}
 			if err := h.AddrAdd(link, a); err != nil {
 				return err
 			}
