@@ -53,6 +53,7 @@ type Config struct {
 	ANDNA   ANDNA   `toml:"andna"`
 	DNS     DNS     `toml:"dns"`
 	VLayer  VLayer  `toml:"vlayer"`
+	IGS     IGS     `toml:"igs"`
 }
 
 // Interface is one [[interface]] entry.
@@ -225,6 +226,40 @@ type VLayer struct {
 	Links []VLink `toml:"link"`
 }
 
+// IGS is the [igs] table: sharing Internet uplinks with the mesh
+// (docs/IGS.md).
+type IGS struct {
+	// ShareInternet makes this node a gateway: it probes its uplink,
+	// announces it and NATs mesh traffic out of it. Default false.
+	ShareInternet bool `toml:"share_internet"`
+	// Uplink is the uplink device; "" takes the device of the main
+	// table's default route. Default "".
+	Uplink string `toml:"uplink"`
+	// Bandwidth is what the gateway announces, in kbit/s. Default 10000.
+	Bandwidth int `toml:"bandwidth"`
+	// Probe lists "IP:port" TCP targets; the uplink is up while a connect
+	// to one of them through the uplink device succeeds. Empty: up while
+	// the main table has a default route through the uplink. Default none.
+	Probe []string `toml:"probe"`
+	// ProbeInterval is the time between probes. Default 10s.
+	ProbeInterval time.Duration `toml:"probe_interval"`
+	// UseGateways gives the node a default route over the mesh's gateways
+	// (the main table's own default route still wins). Default true.
+	UseGateways bool `toml:"use_gateways"`
+	// MaxGateways is how many gateways are used per level. Default 2.
+	MaxGateways int `toml:"max_gateways"`
+	// Table holds the IGS default route. Default 110.
+	Table int `toml:"table"`
+	// RulePriority is the priority of the ip rule of Table, after the main
+	// table's (32766) so that a default route of our own wins. Default 32800.
+	RulePriority int `toml:"rule_priority"`
+	// Port is the UDP port of the encapsulation (VXLAN). Default 4790.
+	Port int `toml:"port"`
+}
+
+// Active says whether IGS does anything on this node.
+func (g IGS) Active() bool { return g.ShareInternet || g.UseGateways }
+
 // VLink is one [[vlayer.link]]: a tunnel to a vnode whose key is known.
 type VLink struct {
 	// Name is the tunnel's network interface. Default ntkv<i>, i its
@@ -278,6 +313,8 @@ func Default() *Config {
 			MaxAgeRounds: 2,
 		},
 		VLayer:  VLayer{KeyFile: "/etc/ntkd/vlayer.key"},
+		IGS: IGS{Bandwidth: 10000, ProbeInterval: 10 * time.Second, UseGateways: true,
+			MaxGateways: 2, Table: 110, RulePriority: 32800, Port: 4790},
 		Kernel:  Kernel{Table: TableMain, RulePriority: 1000, Protocol: 15},
 		Control: Control{Socket: "/var/run/ntkd.sock"},
 		Limits:  Limits{MaxNeighbours: 64, MaxPendingRequests: 32},

@@ -149,7 +149,47 @@ func (c *Config) validate() Errors {
 	c.validateANDNA(v)
 	c.validateDNS(v)
 	c.validateVLayer(v, seen)
+	c.validateIGS(v, seen)
 	return v.errs
+}
+
+// validateIGS checks [igs].
+func (c *Config) validateIGS(v *validator, ifaces map[string]int) {
+	g := &c.IGS
+	if g.Uplink != "" {
+		if msg := checkIfname(g.Uplink); msg != "" {
+			v.errf("igs.uplink", "%s", msg)
+		} else if j, mesh := ifaces[g.Uplink]; mesh {
+			v.errf("igs.uplink", "%q is the mesh interface interface[%d]: the uplink must be another one", g.Uplink, j)
+		}
+	}
+	v.intRange("igs.bandwidth", g.Bandwidth, 1, 100_000_000)
+	if len(g.Probe) > 8 {
+		v.errf("igs.probe", "%d targets; at most 8", len(g.Probe))
+	}
+	for i, p := range g.Probe {
+		if _, msg := parseHostPort(p); msg != "" {
+			v.errf(fmt.Sprintf("igs.probe[%d]", i), "%q: %s", p, msg)
+		}
+	}
+	if g.ProbeInterval < time.Second || g.ProbeInterval > 10*time.Minute {
+		v.errf("igs.probe_interval", "%v is out of range 1s..10m", g.ProbeInterval)
+	}
+	v.intRange("igs.max_gateways", g.MaxGateways, 1, 4)
+	v.intRange("igs.table", g.Table, 1, 252)
+	if c.Kernel.UsesRule() && g.Table == int(c.Kernel.Table) {
+		v.errf("igs.table", "%d is already kernel.table: the default route needs a table of its own", g.Table)
+	}
+	v.intRange("igs.rule_priority", g.RulePriority, 32767, 65535)
+	v.intRange("igs.port", g.Port, 1, 65535)
+	for _, p := range []struct {
+		key  string
+		port int
+	}{{"ports.radar", c.Ports.Radar}, {"ports.andna", c.Ports.ANDNA}} {
+		if g.Active() && g.Port == p.port {
+			v.errf("igs.port", "%d is already %s", g.Port, p.key)
+		}
+	}
 }
 
 // validateVLayer checks [vlayer] and its links; ifaces are the names of the
