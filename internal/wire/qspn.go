@@ -15,9 +15,23 @@ const (
 	BcastStarters    BroadcastFlags = 0x04 // BCAST_TRACER_STARTERS: sent by contiguous starters
 	BcastBnodeClosed BroadcastFlags = 0x08 // a bnode of the gnode closed (seed §5.3.1)
 	BcastBnodeOpened BroadcastFlags = 0x10 // a bnode of the gnode opened (seed §5.3.1)
+	BcastGateways    BroadcastFlags = 0x20 // Internet gateways follow (docs/IGS.md)
 
-	bcastFlagsKnown = uint8(BcastTracer | BcastBBlock | BcastStarters | BcastBnodeClosed | BcastBnodeOpened)
+	bcastFlagsKnown = uint8(BcastTracer | BcastBBlock | BcastStarters | BcastBnodeClosed | BcastBnodeOpened | BcastGateways)
 )
+
+// MaxGateways bounds the gateways one flood announces.
+const MaxGateways = 4
+
+// Gateway is an Internet gateway inside the element that started a flood
+// (NTK_RFC 0003): its uplink's bandwidth and where it sits in the element.
+type Gateway struct {
+	Bandwidth uint32 // kbit/s, > 0
+	// Position holds the gateway's ids at levels 0..Level-1 (the flood's
+	// level); the ids from Level up are the origin element's. Entries from
+	// Level on must be zero.
+	Position [MaxLevels]uint8
+}
 
 // Chunk is one hop of the route a tracer packet travelled.
 type Chunk struct {
@@ -57,6 +71,9 @@ type BnodeBlock struct {
 //	then, iff flags has BBLOCK:
 //	     2     bnode block count k (1..256)
 //	     k x   {bnode id u8, link count l u8, l x {gnode id u8, level u8, cost u32}}
+//	then, iff flags has GATEWAYS:
+//	     1     gateway count g (1..MaxGateways)
+//	     g x   {bandwidth u32 (> 0), position L bytes}
 //
 // The header's packet id is the broadcast id the broadcast cache compares.
 //
@@ -91,6 +108,9 @@ type Broadcast struct {
 	TTL    uint8
 	Chunks []Chunk
 	Blocks []BnodeBlock
+	// Gateways are the Internet gateways inside the origin element
+	// (BcastGateways must be set iff it is not empty).
+	Gateways []Gateway
 }
 
 const (
@@ -113,7 +133,7 @@ func (p *Broadcast) checkKind() error {
 }
 
 func (p *Broadcast) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
-	chunks, blocks := p.Chunks[:0], p.Blocks[:0]
+	chunks, blocks, gws := p.Chunks[:0], p.Blocks[:0], p.Gateways[:0]
 	*p = Broadcast{Kind: p.Kind, base: base{contents: data}}
 	if err := p.checkKind(); err != nil {
 		return err
@@ -176,6 +196,28 @@ func (p *Broadcast) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) err
 		}
 	}
 	p.Blocks = blocks
+	if r.err == nil && p.Flags&BcastGateways != 0 {
+		off := r.off
+		ng := int(r.u8("gateway count"))
+		if r.err == nil && (ng == 0 || ng > MaxGateways) {
+			r.setErr(ErrInconsistent, "gateway count", off, "%d gateways with GATEWAYS set, want 1..%d", ng, MaxGateways)
+		}
+		if r.need(ng*(4+int(p.Level)), "gateways") {
+			gws = slices.Grow(gws, ng)
+			for i := 0; i < ng && r.err == nil; i++ {
+				off := r.off
+				g := Gateway{Bandwidth: r.u32("gateway bandwidth")}
+				if r.err == nil && g.Bandwidth == 0 {
+					r.setErr(ErrInconsistent, "gateway bandwidth", off, "gateway %d with no bandwidth", i)
+				}
+				for k := 0; k < int(p.Level); k++ {
+					g.Position[k] = r.u8("gateway position")
+				}
+				gws = append(gws, g)
+			}
+		}
+	}
+	p.Gateways = gws
 	return finish(df, r.done())
 }
 
@@ -199,6 +241,26 @@ func (p *Broadcast) size() (int, error) {
 		}
 	}
 	n := bcastFixedLen + int(p.Level) + chunkLen*len(p.Chunks)
+	gwFlag := p.Flags&BcastGateways != 0
+	if gwFlag != (len(p.Gateways) > 0) {
+		return 0, encErr(ErrInconsistent, op, "flags", "GATEWAYS flag %v but %d gateways", gwFlag, len(p.Gateways))
+	}
+	if len(p.Gateways) > MaxGateways {
+		return 0, encErr(ErrInconsistent, op, "gateways", "%d gateways > %d", len(p.Gateways), MaxGateways)
+	}
+	for i, g := range p.Gateways {
+		if g.Bandwidth == 0 {
+			return 0, encErr(ErrInconsistent, op, "gateways", "gateway %d with no bandwidth", i)
+		}
+		for k := int(p.Level); k < MaxLevels; k++ {
+			if g.Position[k] != 0 {
+				return 0, encErr(ErrInconsistent, op, "gateways", "gateway %d: position set at level %d >= %d", i, k, p.Level)
+			}
+		}
+	}
+	if gwFlag {
+		n += 1 + (4+int(p.Level))*len(p.Gateways)
+	}
 	bblock := p.Flags&BcastBBlock != 0
 	if bblock != (len(p.Blocks) > 0) {
 		return 0, encErr(ErrInconsistent, op, "flags", "BBLOCK flag %v but %d blocks", bblock, len(p.Blocks))
@@ -244,18 +306,26 @@ func (p *Broadcast) put(b []byte) {
 		w.u8(c.Node)
 		w.u32(c.Cost)
 	}
-	if p.Flags&BcastBBlock == 0 {
-		return
+	if p.Flags&BcastBBlock != 0 {
+		w.u16(uint16(len(p.Blocks)))
+		for i := range p.Blocks {
+			blk := &p.Blocks[i]
+			w.u8(blk.Bnode)
+			w.u8(uint8(len(blk.Links)))
+			for _, l := range blk.Links {
+				w.u8(l.Gnode)
+				w.u8(l.Level)
+				w.u32(l.Cost)
+			}
+		}
 	}
-	w.u16(uint16(len(p.Blocks)))
-	for i := range p.Blocks {
-		blk := &p.Blocks[i]
-		w.u8(blk.Bnode)
-		w.u8(uint8(len(blk.Links)))
-		for _, l := range blk.Links {
-			w.u8(l.Gnode)
-			w.u8(l.Level)
-			w.u32(l.Cost)
+	if p.Flags&BcastGateways != 0 {
+		w.u8(uint8(len(p.Gateways)))
+		for _, g := range p.Gateways {
+			w.u32(g.Bandwidth)
+			for k := 0; k < int(p.Level); k++ {
+				w.u8(g.Position[k])
+			}
 		}
 	}
 }
