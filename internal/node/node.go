@@ -179,6 +179,12 @@ type Node struct {
 	// a loss (losses.go).
 	lossBefore [addr.MaxGroupNode]maps.Route
 
+	// gwBandwidth is ours as an Internet gateway (0: none); gwVersion
+	// changes with what we know of gateways, gwChecked is the version
+	// checkGateways last saw (igs.go).
+	gwBandwidth          uint32
+	gwVersion, gwChecked uint64
+
 	now           time.Duration
 	out           []Send
 	routesVersion uint64
@@ -334,6 +340,7 @@ func (n *Node) Tick(now time.Duration) {
 		// round that refreshes the paths through us (§5.2.1).
 		n.originate(0, wire.OpTracerPkt)
 	}
+	n.checkGateways()
 	for l := range n.lv {
 		if !n.lv[l].settled && now >= n.lv[l].roundStart+n.cfg.RoundSettle {
 			n.settle(l)

@@ -52,6 +52,11 @@ type levelState struct {
 	suspects   map[uint32]uint32 // starters out of reach, by hash: round first seen
 	losses     uint8             // ROUTE_LOSS announcements made since lossesAt
 	lossesAt   time.Duration
+	// Internet gateways (igs.go): those inside each element of the level,
+	// from its newest flood; and what our own floods of it announce.
+	gws           map[uint8][]wire.Gateway
+	announced     []wire.Gateway
+	announcedOnce bool
 }
 
 func (n *Node) stamp(level int) uint8 { return uint8(n.lv[level].round) }
@@ -335,8 +340,13 @@ func (n *Node) ownFlood(l int, kind wire.Op) *wire.Broadcast {
 	if l > 0 {
 		part = n.partDigest(l)
 	}
-	return &wire.Broadcast{Kind: kind, Gnode: n.scopeID(l), Level: uint8(l), Origin: n.originOf(l), SubNonce: sub, Part: part, Flags: wire.BcastTracer,
+	b := &wire.Broadcast{Kind: kind, Gnode: n.scopeID(l), Level: uint8(l), Origin: n.originOf(l), SubNonce: sub, Part: part, Flags: wire.BcastTracer,
 		Round: n.lv[l].round, Nonce: n.nonces[l], TTL: 255, Chunks: []wire.Chunk{{Node: n.pos[l], Cost: 0}}}
+	if gws := n.gatewaysIn(l); len(gws) > 0 {
+		b.Flags |= wire.BcastGateways
+		b.Gateways = gws
+	}
+	return b
 }
 
 // catchUp answers a flood of an older round with our own flood of the
@@ -492,6 +502,14 @@ func (n *Node) onBroadcast(iface int, from radar.PeerID, h wire.Header, b *wire.
 			return
 		}
 	}
+	for _, g := range b.Gateways {
+		for k := 0; k < l; k++ {
+			if int(g.Position[k]) >= s.Size(k) {
+				n.Stats.drop("broadcast with a bad gateway")
+				return
+			}
+		}
+	}
 	// Round synchronisation (§5.1.4): a newer round is adopted at once.
 	lv := &n.lv[l]
 	switch d := int32(b.Round - lv.round); {
@@ -581,6 +599,7 @@ func (n *Node) onBroadcast(iface int, from radar.PeerID, h wire.Header, b *wire.
 			m.Clear(origin)
 		}
 		m.AcceptBroadcast(origin, h.ID)
+		n.learnGateways(l, origin, b.Gateways)
 		lv.best[origin], lv.fwd[origin] = infinity, 0
 		lv.part[origin], lv.altPart[origin] = b.Part, 0
 	default:

@@ -294,6 +294,18 @@ func (s *Sim) WithANDNA(i int, fn func(e *andna.Engine, now time.Duration)) bool
 	return true
 }
 
+// WithNode runs fn on node i now, as an event of that node: what it sends
+// goes out. It reports false when the node is dead.
+func (s *Sim) WithNode(i int, fn func(n *node.Node, now time.Duration)) bool {
+	sn := s.nodes[i]
+	if !sn.alive {
+		return false
+	}
+	fn(sn.n, s.now)
+	s.after(i)
+	return true
+}
+
 // At schedules fn (a scripted event: cut a link, kill a node...) at t.
 func (s *Sim) At(t time.Duration, fn func()) { s.push(&event{at: t, kind: evScript, fn: fn}) }
 
