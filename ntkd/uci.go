@@ -33,7 +33,8 @@ const defaultUCIPath = "/etc/config/ntkd"
 
 // uciOpt is one option of one section type. kind: 's' string, 'i' whole
 // number, 'b' boolean, 'L' list of strings, 'I' list of whole numbers,
-// 'n' a network name for the init script. Settings the daemon does not
+// 'n' a network name for the init script (with a key: the device it
+// resolved it to goes there). Settings the daemon does not
 // have yet (entry servers, coordinates) are not here: /etc/config/ntkd
 // shows them commented out, and set they are unknown options.
 type uciOpt struct {
@@ -67,6 +68,16 @@ var uciOpts = [...]uciOpt{
 	{"vlayer", "enabled", "vlayer.enabled", 'b'},
 	{"vlayer", "key_file", "vlayer.key_file", 's'},
 	{"vlayer", "internet", "", 'n'},
+	{"igs", "share_internet", "igs.share_internet", 'b'},
+	{"igs", "uplink", "igs.uplink", 'n'},
+	{"igs", "bandwidth", "igs.bandwidth", 'i'},
+	{"igs", "probe", "igs.probe", 'L'},
+	{"igs", "probe_interval", "igs.probe_interval", 's'},
+	{"igs", "use_gateways", "igs.use_gateways", 'b'},
+	{"igs", "max_gateways", "igs.max_gateways", 'i'},
+	{"igs", "table", "igs.table", 'i'},
+	{"igs", "rule_priority", "igs.rule_priority", 'i'},
+	{"igs", "port", "igs.port", 'i'},
 	{"vlink", "enabled", "", 'b'},
 	{"vlink", "name", "name", 's'},
 	{"vlink", "listen_port", "listen_port", 'i'},
@@ -189,6 +200,9 @@ func runUCIRender(args []string, stdout, stderr io.Writer) int {
 			fact("vlayer_udp", strconv.Itoa(l.ListenPort))
 		}
 	}
+	if cfg.IGS.ShareInternet {
+		fact("igs_udp", strconv.Itoa(cfg.IGS.Port))
+	}
 	if cfg.MemoryLimit > 0 {
 		fact("gomemlimit", cfg.MemoryLimit.String())
 	}
@@ -222,7 +236,9 @@ func (r *uciRender) walk() {
 			continue
 		}
 		seen += s.Type + " "
-		prefix, mark, on := "", len(r.origins), true
+		// on: the section's switch, vlink's enabled (default on), vlayer's
+		// enabled and igs's share_internet (default off).
+		prefix, mark, on := "", len(r.origins), s.Type == "vlink"
 		var link strings.Builder
 		if s.Type == "vlink" {
 			prefix = "vlayer.link[" + strconv.Itoa(links) + "]."
@@ -230,12 +246,15 @@ func (r *uciRender) walk() {
 		}
 		var ifaces *uci.Option
 		var wifi uciOrigin // key: the TOML value
+		var net *uciOpt    // the section's network option ('n')
+		var netVal uci.Value
+		var netRef string
 		known := false
 		for i := range uciOpts {
 			known = known || uciOpts[i].sect == s.Type
 		}
 		if !known {
-			r.errf(&r.errs, s.Pos, sref, "unknown section type (want ntkd, andna, dns, vlayer, vlink)")
+			r.errf(&r.errs, s.Pos, sref, "unknown section type (want ntkd, andna, dns, vlayer, igs, vlink)")
 			continue
 		}
 		for _, o := range s.Options {
@@ -278,7 +297,7 @@ func (r *uciRender) walk() {
 			case so.name == "wifi_metrics":
 				wifi = uciOrigin{key: text, ref: ref, pos: v.Pos}
 			case so.kind == 'n':
-				r.nets.WriteString(o.Name + " " + v.Text + "\n")
+				net, netVal, netRef = so, v, ref
 			case so.name == "enabled" && s.Type == "vlink":
 				on = text == "true"
 			case so.name == "enabled" && s.Type == "ntkd":
@@ -289,6 +308,21 @@ func (r *uciRender) walk() {
 			default:
 				r.toml.WriteString(so.key + " = " + text + "\n")
 				r.origin(so.key, ref, v.Pos)
+				if so.name == "enabled" || so.name == "share_internet" {
+					on = text == "true"
+				}
+			}
+		}
+		// The virtual layer's Internet network, the uplink: listed for the
+		// init script (it resolves and watches them) only while their
+		// section is on; the uplink's device goes into the TOML.
+		if net != nil && on && netVal.Text != "" {
+			r.nets.WriteString(net.name + " " + netVal.Text + "\n")
+			if dev := r.dev(netVal.Text); net.key != "" && dev != "" {
+				var b strings.Builder
+				r.value(&b, uci.Value{Text: dev, Pos: netVal.Pos}, 's', "")
+				r.toml.WriteString(net.key + " = " + b.String() + "\n")
+				r.origin(net.key, netRef, netVal.Pos)
 			}
 		}
 		if s.Type == "vlink" {
@@ -306,12 +340,7 @@ func (r *uciRender) walk() {
 		// replaced by the device the init script found for it.
 		for _, v := range ifaces.Values {
 			r.nets.WriteString("network " + v.Text + "\n")
-			name := v.Text
-			for _, d := range r.devs {
-				if net, dev, _ := strings.Cut(d, "="); net == v.Text {
-					name = dev
-				}
-			}
+			name := r.dev(v.Text)
 			if name == "" {
 				r.facts.WriteString("skipped " + v.Text + "\n")
 				continue
@@ -328,6 +357,18 @@ func (r *uciRender) walk() {
 			}
 		}
 	}
+}
+
+// dev is the device the init script found for network net (NET=DEV on
+// the command line, DEV empty while the network is not up), else net
+// itself: a device name.
+func (r *uciRender) dev(net string) string {
+	for _, d := range r.devs {
+		if n, dev, _ := strings.Cut(d, "="); n == net {
+			return dev
+		}
+	}
+	return net
 }
 
 // value writes one checked value as TOML.

@@ -52,6 +52,19 @@ config vlayer 'vlayer'
 	option enabled 'on'
 	option internet 'wan'
 
+config igs 'igs'
+	option share_internet '1'
+	option uplink 'wan'
+	option bandwidth '50000'
+	list probe '203.0.113.1:80'
+	list probe '[2001:db8::1]:443'
+	option probe_interval '30s'
+	option use_gateways 'no'
+	option max_gateways '3'
+	option table '120'
+	option rule_priority '40000'
+	option port '4800'
+
 config vlink
 	option public_key 'FfYCXBOnNccsIra4nFZjnrm0oSN5vXHSCVwnFj+icIw='
 	option listen_port '27000'
@@ -82,6 +95,16 @@ andna.names = ["myrouter", "files.myrouter"]
 dns.enabled = true
 dns.upstream = "127.0.0.1:53"
 vlayer.enabled = true
+igs.share_internet = true
+igs.bandwidth = 50000
+igs.probe = ["203.0.113.1:80", "[2001:db8::1]:443"]
+igs.probe_interval = "30s"
+igs.use_gateways = false
+igs.max_gateways = 3
+igs.table = 120
+igs.rule_priority = 40000
+igs.port = 4800
+igs.uplink = "eth0"
 
 [[interface]]
 name = "wlan0-mesh"
@@ -117,6 +140,7 @@ tcp 269
 udp 277
 tcp 277
 vlayer_udp 27000
+igs_udp 4800
 gomemlimit 12MiB
 gogc 50
 `
@@ -131,10 +155,50 @@ gogc 50
 	if cfg.Kernel.Table != 100 || cfg.DNS.Upstream != "127.0.0.1:53" || len(cfg.VLayer.Links) != 2 || cfg.Interfaces[1].WifiMetrics {
 		t.Errorf("config: %+v", cfg)
 	}
+	if g := cfg.IGS; !g.ShareInternet || g.Uplink != "eth0" || g.UseGateways || len(g.Probe) != 2 || g.ProbeInterval.String() != "30s" || g.Port != 4800 {
+		t.Errorf("igs: %+v", g)
+	}
 
 	code, stdout, _, _, _ = renderUCI(t, fullUCI, "--networks")
-	if want := "enabled 1\nnetwork mesh\nnetwork eth2\nnetwork later\ninternet wan\n"; code != exitOK || stdout != want {
+	if want := "enabled 1\nnetwork mesh\nnetwork eth2\nnetwork later\ninternet wan\nuplink wan\n"; code != exitOK || stdout != want {
 		t.Errorf("--networks: %d\n%s\nwant:\n%s", code, stdout, want)
+	}
+}
+
+// The networks of a section that is off are neither resolved nor watched
+// (the vlayer's internet, the uplink while share_internet is off); the
+// uplink is then not in the TOML either.
+func TestUCIRenderNetworksOff(t *testing.T) {
+	for _, tc := range []struct{ uci, nets, toml string }{
+		{"config vlayer\n\toption internet 'wan'\n", "", ""},
+		{"config vlayer\n\toption internet 'wan'\n\toption enabled '0'\n", "", "vlayer.enabled = false\n"},
+		// The switch after the network: still on.
+		{"config vlayer\n\toption internet 'wan'\n\toption enabled '1'\n", "internet wan\n", "vlayer.enabled = true\n"},
+		{"config igs\n\toption uplink 'wan'\n", "", ""},
+		{"config igs\n\toption uplink 'wan'\n\toption share_internet 'off'\n", "", "igs.share_internet = false\n"},
+		{"config igs\n\toption share_internet '1'\n\toption uplink 'wwan'\n", "uplink wwan\n",
+			"igs.share_internet = true\nigs.uplink = \"wwan0\"\n"},
+		// Not up yet: the daemon takes the default route's device.
+		{"config igs\n\toption share_internet '1'\n\toption uplink 'lte'\n", "uplink lte\n", "igs.share_internet = true\n"},
+		// A device name (no NET=DEV for it) stays as it is.
+		{"config igs\n\toption share_internet '1'\n\toption uplink 'eth1'\n", "uplink eth1\n",
+			"igs.share_internet = true\nigs.uplink = \"eth1\"\n"},
+		// Empty: nothing to resolve.
+		{"config igs\n\toption share_internet '1'\n\toption uplink ''\n", "", "igs.share_internet = true\n"},
+	} {
+		main := "config ntkd 'main'\n\toption enabled '1'\n\tlist interface 'eth0'\n"
+		code, stdout, stderr, _, _ := renderUCI(t, main+tc.uci, "--networks")
+		if want := "enabled 1\nnetwork eth0\n" + tc.nets; code != exitOK || stdout != want || stderr != "" {
+			t.Errorf("%q --networks: %d %q, want %q; stderr %q", tc.uci, code, stdout, want, stderr)
+		}
+		code, stdout, stderr, toml, _ := renderUCI(t, main+tc.uci, "wwan=wwan0", "lte=")
+		_, body, _ := strings.Cut(toml, "\n")
+		if want := tc.toml + "\n[[interface]]\nname = \"eth0\"\n"; code != exitOK || body != want {
+			t.Errorf("%q: %d %q, TOML:\n%s\nwant:\n%s", tc.uci, code, stderr, body, want)
+		}
+		if got, want := strings.Contains(stdout, "igs_udp 4790\n"), strings.Contains(tc.toml, "share_internet = true"); got != want {
+			t.Errorf("%q: igs_udp fact %v, want %v:\n%s", tc.uci, got, want, stdout)
+		}
 	}
 }
 
@@ -145,7 +209,7 @@ func TestUCIRenderShipped(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, stdout, stderr, toml, _ := renderUCI(t, string(data), "--networks")
-	if code != exitOK || stdout != "enabled 0\ninternet wan\n" || stderr != "" || toml != "" {
+	if code != exitOK || stdout != "enabled 0\n" || stderr != "" || toml != "" {
 		t.Errorf("--networks: %d %q %q %q", code, stdout, stderr, toml)
 	}
 	code, stdout, stderr, toml, _ = renderUCI(t, string(data))
@@ -159,6 +223,11 @@ func TestUCIRenderShipped(t *testing.T) {
 	if cfg.HasInterfaces() || cfg.VLayer.Enabled || !cfg.DNS.Enabled {
 		t.Errorf("shipped config: interfaces %v, vlayer %v, dns %v", cfg.Interfaces, cfg.VLayer.Enabled, cfg.DNS.Enabled)
 	}
+	// IGS: a client, not a gateway, with the daemon's defaults.
+	if g, d := cfg.IGS, config.Default().IGS; g.ShareInternet || !g.UseGateways || g.Uplink != "" || g.Bandwidth != d.Bandwidth ||
+		g.ProbeInterval != d.ProbeInterval || g.MaxGateways != d.MaxGateways || g.Table != d.Table || g.Port != d.Port {
+		t.Errorf("shipped igs: %+v", g)
+	}
 }
 
 func TestUCIRenderErrors(t *testing.T) {
@@ -171,7 +240,7 @@ func TestUCIRenderErrors(t *testing.T) {
 			"F:2:14: ntkd.main.gogc: \"lots\" is not a whole number\nF:3:9: ntkd.main.colour: unknown option\n"},
 		{"config ntkd 'main'\n\tlist log_level 'info'\n",
 			"F:2:7: ntkd.main.log_level: one value: option, not list\n"},
-		{"config frob\n", "F:1:1: ntkd.@frob[0]: unknown section type (want ntkd, andna, dns, vlayer, vlink)\n"},
+		{"config frob\n", "F:1:1: ntkd.@frob[0]: unknown section type (want ntkd, andna, dns, vlayer, igs, vlink)\n"},
 		{"config dns\nconfig dns 'again'\n", "F:2:1: ntkd.again: a second dns section\n"},
 		{"config ntkd 'main'\n\tlist interface 'two words'\n",
 			"F:2:17: ntkd.main.interface: \"two words\" holds a space, quote or control character\n"},
@@ -184,6 +253,34 @@ func TestUCIRenderErrors(t *testing.T) {
 		{"config vlayer\n\toption enabled '1'\nconfig vlink\n\toption listen_port '27000'\n",
 			"F:3:1: ntkd.@vlink[0].public_key: missing: the other vnode's tunnel public key (base64, as wg pubkey prints it)\n"},
 		{"config ntkd main\n\toption prefix '10.0.0.0/8\n", "F:2:16: unterminated '\n"},
+		// [igs]: every value checked where it is.
+		{"config igs 'igs'\n\toption share_internet 'sometimes'\n",
+			`F:2:24: ntkd.igs.share_internet: "sometimes" is not a boolean (1/0, yes/no, on/off, true/false)` + "\n"},
+		{"config igs 'igs'\n\toption bandwidth '0'\n\toption max_gateways '5'\n",
+			"F:2:19: ntkd.igs.bandwidth: 0 is out of range 1..100000000\nF:3:22: ntkd.igs.max_gateways: 5 is out of range 1..4\n"},
+		{"config igs 'igs'\n\toption bandwidth '10 Mbit'\n",
+			"F:2:19: ntkd.igs.bandwidth: \"10 Mbit\" is not a whole number\n"},
+		{"config igs 'igs'\n\tlist probe '203.0.113.1:80'\n\tlist probe 'example.com:80'\n",
+			"F:3:13: ntkd.igs.probe: \"example.com:80\": "},
+		{"config igs 'igs'\n\toption probe '203.0.113.1'\n",
+			"F:2:15: ntkd.igs.probe: \"203.0.113.1\": "},
+		{"config igs 'igs'\n\toption probe_interval '500ms'\n",
+			"F:2:24: ntkd.igs.probe_interval: 500ms is out of range 1s..10m\n"},
+		{"config igs 'igs'\n\toption probe_interval 'often'\n",
+			"F:2:24: ntkd.igs.probe_interval: "},
+		{"config igs 'igs'\n\toption table '253'\n\toption rule_priority '100'\n\toption port '70000'\n",
+			"F:2:15: ntkd.igs.table: 253 is out of range 1..252\nF:3:23: ntkd.igs.rule_priority: 100 is out of range 32767..65535\nF:4:14: ntkd.igs.port: 70000 is out of range 1..65535\n"},
+		{"config igs 'igs'\n\toption port '269'\n",
+			"F:2:14: ntkd.igs.port: 269 is already ports.radar\n"},
+		{"config ntkd 'main'\n\toption table '110'\nconfig igs 'igs'\n",
+			"F: igs.table: 110 is already kernel.table: the default route needs a table of its own\n"},
+		{"config igs 'igs'\n\toption share_internet '1'\n\toption uplink 'wan 2'\n",
+			"F:3:16: ntkd.igs.uplink: \"wan 2\" holds a space, quote or control character\n"},
+		{"config igs 'igs'\n\tlist uplink 'wan'\n", "F:2:7: ntkd.igs.uplink: one value: option, not list\n"},
+		{"config igs 'igs'\n\toption gateway '10.0.0.1'\n", "F:2:9: ntkd.igs.gateway: unknown option\n"},
+		{"config igs 'igs'\nconfig igs 'again'\n", "F:2:1: ntkd.again: a second igs section\n"},
+		{"config ntkd 'main'\n\tlist interface 'eth1'\nconfig igs 'igs'\n\toption share_internet '1'\n\toption uplink 'eth1'\n",
+			"F:5:16: ntkd.igs.uplink: \"eth1\" is the mesh interface interface[0]: the uplink must be another one\n"},
 	} {
 		dir := t.TempDir()
 		in, out := filepath.Join(dir, "F"), filepath.Join(dir, "ntkd.toml")
@@ -193,6 +290,11 @@ func TestUCIRenderErrors(t *testing.T) {
 		os.WriteFile(out, []byte("previous"), 0o644)
 		code, stdout, stderr := run(t, "uci-render", "-c", in, "-o", out)
 		got := strings.ReplaceAll(stderr, in, "F")
+		// A want ending in ": " is the start of the message (the rest is
+		// the parser's words).
+		if strings.HasSuffix(tc.want, ": ") && strings.HasPrefix(got, tc.want) && strings.Count(got, "\n") == 1 {
+			got = tc.want
+		}
 		if code != exitFail || got != tc.want || stdout != "" {
 			t.Errorf("%q: exit %d, stdout %q, stderr:\n%s\nwant:\n%s", tc.uci, code, stdout, got, tc.want)
 		}
