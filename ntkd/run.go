@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"errors"
@@ -33,6 +34,7 @@ import (
 func runDaemon(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("run", stderr)
 	path := fs.String("c", defaultConfigPath, "configuration `file`")
+	split := fs.Bool("log-split", false, "log info and debug lines to stdout, warnings and errors to stderr (procd: daemon.info, daemon.err)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -43,7 +45,11 @@ func runDaemon(args []string, stdout, stderr io.Writer) int {
 	}
 	level := new(slog.LevelVar)
 	level.Set(cfg.LogLevel)
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	logw := stderr
+	if *split {
+		logw = levelSplit{out: stdout, err: stderr}
+	}
+	log := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: level}))
 	if !cfg.HasInterfaces() {
 		log.Error("no mesh interface configured: add an [[interface]] block (on OpenWrt: pick the interfaces in LuCI)", "config", *path)
 		return exitNoIface
@@ -61,6 +67,22 @@ func runDaemon(args []string, stdout, stderr io.Writer) int {
 		log.Error("ntkd stopped", "err", err)
 	}
 	return code
+}
+
+// levelSplit writes the text handler's lines (one Write each) by level:
+// WARN and ERROR to err, DEBUG and INFO to out. procd logs a service's
+// stdout at daemon.info and its stderr at daemon.err.
+type levelSplit struct {
+	out, err io.Writer
+	_        [0]func() // not comparable: no equality function in the binary
+}
+
+func (s levelSplit) Write(p []byte) (int, error) {
+	// The first "level=" is the level's key: only the time comes before it.
+	if i := bytes.Index(p, []byte("level=")); i >= 0 && i+6 < len(p) && (p[i+6] == 'W' || p[i+6] == 'E') {
+		return s.err.Write(p)
+	}
+	return s.out.Write(p)
 }
 
 // applyMemory sets GOMEMLIMIT, GOGC and GOMAXPROCS from the configuration

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// --log-split: procd's priorities from the level of each line.
+func TestLevelSplit(t *testing.T) {
+	var out, errb bytes.Buffer
+	log := slog.New(slog.NewTextHandler(levelSplit{out: &out, err: &errb}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	log.Debug("d1")
+	log.Info("i1", "text", "level=ERROR inside a value")
+	log.Warn("w1")
+	log.Error("e1", "err", "x")
+	log.Log(context.Background(), slog.LevelError+4, "e2")
+	log.Info("i2")
+	lines := func(b *bytes.Buffer) (msgs []string) {
+		for _, l := range strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n") {
+			_, m, _ := strings.Cut(l, " msg=")
+			m, _, _ = strings.Cut(m, " ")
+			msgs = append(msgs, m)
+		}
+		return msgs
+	}
+	if got := strings.Join(lines(&out), " "); got != "d1 i1 i2" {
+		t.Errorf("stdout: %s\n%s", got, out.String())
+	}
+	if got := strings.Join(lines(&errb), " "); got != "w1 e1 e2" {
+		t.Errorf("stderr: %s\n%s", got, errb.String())
+	}
+}
+
+func TestRunLogSplitFlag(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "ntkd.toml")
+	if err := os.WriteFile(cfg, []byte("log_level = \"debug\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Without an interface the daemon stops at once with an error line:
+	// on stderr with the flag as without it.
+	for _, args := range [][]string{{"run", "-c", cfg}, {"run", "--log-split", "-c", cfg}} {
+		code, stdout, stderr := run(t, args...)
+		if code != exitNoIface || stdout != "" || !strings.Contains(stderr, "level=ERROR msg=\"no mesh interface configured") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, stdout, stderr)
+		}
+	}
+}
