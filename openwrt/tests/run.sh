@@ -22,7 +22,7 @@ new_case() {
 	name=$1
 	rm -rf "$case"
 	mkdir -p "$case"
-	: > "$case/record"; : > "$case/log"; : > "$case/uci"; : > "$case/netdevs"
+	: > "$case/record"; : > "$case/log"; : > "$case/uci"; : > "$case/netdevs"; : > "$case/fwzones"
 	sed -e "s|/usr/sbin/ntkd|$bin|" \
 		-e "s|/etc/config/ntkd|$case/ntkd|" \
 		-e "s|/var/etc/ntkd.toml|$case/var/etc/ntkd.toml|" \
@@ -33,7 +33,7 @@ new_case() {
 # run_init ACTION: the init script under busybox ash; sets rc.
 run_init() {
 	rc=0
-	RECORD=$case/record LOG=$case/log UCI_STORE=$case/uci NETDEVS=$case/netdevs \
+	RECORD=$case/record LOG=$case/log UCI_STORE=$case/uci NETDEVS=$case/netdevs FWZONES=$case/fwzones \
 		busybox ash "$here/stubs/rc.common" "$case/init" "$1" > "$case/stdout" 2> "$case/stderr" || rc=$?
 }
 
@@ -65,6 +65,18 @@ fw_rule() { # NAME DEVICE PROTO PORT...
 	echo "json_close_object"
 }
 
+fw_forward() { # NAME DEVICE ZONE
+	echo "json_add_object ''"
+	echo "json_add_string 'type' 'rule'"
+	echo "json_add_string 'name' '$1'"
+	echo "json_add_string 'src' '*'"
+	echo "json_add_string 'device' '$2'"
+	echo "json_add_string 'dest' '$3'"
+	echo "json_add_string 'proto' 'all'"
+	echo "json_add_string 'target' 'ACCEPT'"
+	echo "json_close_object"
+}
+
 echo "== init script: enabled, a logical network, a device, the virtual layer"
 new_case running
 cat > "$case/ntkd" <<'UCI'
@@ -89,7 +101,7 @@ run_init start
 {
 	echo "procd_open_service ntkd @CASE@/init"
 	echo "procd_open_instance"
-	echo "procd_set_param command @BIN@ run -c @CASE@/var/etc/ntkd.toml"
+	echo "procd_set_param command @BIN@ run --log-split -c @CASE@/var/etc/ntkd.toml"
 	echo "procd_set_param env GOMEMLIMIT=12MiB GOGC=25"
 	echo "procd_set_param file @CASE@/var/etc/ntkd.toml"
 	echo "procd_set_param respawn 3600 5 5"
@@ -153,6 +165,99 @@ grep -q '^procd_open_instance' "$case/record" && fail "an instance without an in
 expect_log "waiting: no mesh interface is up yet (mesh); ntkd starts when one comes up"
 grep -qx 'procd_add_interface_trigger interface.\* mesh /etc/init.d/ntkd reload' "$case/record" || fail "no trigger for mesh"
 
+echo "== init script: an Internet gateway (IGS), the uplink a network in the wan zone"
+new_case igs
+cat > "$case/ntkd" <<'UCI'
+config ntkd 'main'
+	option enabled '1'
+	list interface 'mesh'
+
+config vlayer 'vlayer'
+	option internet 'wan'
+
+config igs 'igs'
+	option share_internet '1'
+	option uplink 'wan'
+	option bandwidth '20000'
+	list probe '203.0.113.1:80'
+UCI
+printf 'network.mesh=interface\nnetwork.wan=interface\n' > "$case/uci"
+printf 'mesh wlan0-mesh\nwan eth0\n' > "$case/netdevs"
+printf 'lan lan\nwan wan\n' > "$case/fwzones"
+run_init start
+[ "$rc" = 0 ] || fail "exit $rc: $(cat "$case/stderr")"
+{
+	echo "procd_open_service ntkd @CASE@/init"
+	echo "procd_open_instance"
+	echo "procd_set_param command @BIN@ run --log-split -c @CASE@/var/etc/ntkd.toml"
+	echo "procd_set_param env GOMEMLIMIT=16MiB GOGC=25"
+	echo "procd_set_param file @CASE@/var/etc/ntkd.toml"
+	echo "procd_set_param respawn 3600 5 5"
+	echo "procd_set_param stdout 1"
+	echo "procd_set_param stderr 1"
+	echo "procd_open_data"
+	echo "json_add_array firewall"
+	fw_rule "Allow-ntkd-wlan0-mesh-udp" wlan0-mesh udp 269 277 4790
+	fw_rule "Allow-ntkd-wlan0-mesh-tcp" wlan0-mesh tcp 269 277
+	fw_forward Allow-ntkd-wlan0-mesh-igs wlan0-mesh wan
+	fw_forward Allow-ntkd-ntkgw-igs ntkgw wan
+	echo "json_close_array"
+	echo "procd_close_data"
+	echo "procd_close_instance"
+	echo "procd_open_trigger"
+	echo "procd_add_reload_trigger ntkd"
+	echo "procd_add_interface_trigger interface.* mesh /etc/init.d/ntkd reload"
+	echo "procd_add_interface_trigger interface.* wan /etc/init.d/ntkd reload"
+	echo "procd_close_trigger"
+	echo "procd_close_service"
+	echo "procd_set_config_changed firewall"
+} | expect_record
+cat > "$case/want.toml" <<TOML
+# Generated from $case/ntkd by ntkd uci-render: edit that file, not this one.
+igs.share_internet = true
+igs.bandwidth = 20000
+igs.probe = ["203.0.113.1:80"]
+igs.uplink = "eth0"
+
+[[interface]]
+name = "wlan0-mesh"
+TOML
+diff -u "$case/want.toml" "$case/var/etc/ntkd.toml" || fail "rendered TOML differs"
+"$bin" check-config -q -c "$case/var/etc/ntkd.toml" || fail "the rendered TOML does not check"
+
+echo "== init script: IGS, the uplink down and in no firewall zone"
+: > "$case/record"; : > "$case/log"; : > "$case/fwzones"
+printf 'mesh wlan0-mesh\n' > "$case/netdevs"
+run_init reload
+[ "$rc" = 0 ] || fail "exit $rc: $(cat "$case/stderr")"
+expect_log "igs: the uplink wan is in no firewall zone: the mesh's traffic to it is not forwarded"
+expect_log "igs: the uplink wan is not up yet"
+grep -q "'dest'" "$case/record" && fail "a forward rule without a zone"
+grep -qx "json_add_string '' '4790'" "$case/record" || fail "the VXLAN port is not open"
+grep -qx 'procd_add_interface_trigger interface.\* wan /etc/init.d/ntkd reload' "$case/record" || fail "no trigger for the uplink"
+grep -q 'igs.uplink' "$case/var/etc/ntkd.toml" && fail "an uplink that is not up in the TOML"
+"$bin" check-config -q -c "$case/var/etc/ntkd.toml" || fail "the rendered TOML does not check"
+
+echo "== init script: IGS, the uplink a device name in a zone"
+: > "$case/record"; : > "$case/log"
+sed -i "s/option uplink 'wan'/option uplink 'eth1'/" "$case/ntkd"
+printf 'eth1 wan2\n' > "$case/fwzones"
+run_init reload
+[ "$rc" = 0 ] || fail "exit $rc: $(cat "$case/stderr")"
+grep -qx "json_add_string 'dest' 'wan2'" "$case/record" || fail "no forward rule to the device's zone"
+grep -q 'igs.uplink = "eth1"' "$case/var/etc/ntkd.toml" || fail "the uplink device is not in the TOML"
+grep -q 'interface.\* wan ' "$case/record" && fail "a trigger for wan, which is no longer used"
+[ ! -s "$case/log" ] || fail "logged: $(cat "$case/log")"
+
+echo "== init script: IGS off: no VXLAN port, no forwarding, no uplink trigger"
+: > "$case/record"
+sed -i "s/option share_internet '1'/option share_internet '0'/" "$case/ntkd"
+printf 'eth1 wan2\nwan wan\n' > "$case/fwzones"
+run_init reload
+[ "$rc" = 0 ] || fail "exit $rc: $(cat "$case/stderr")"
+grep -q "4790\|'dest'\|eth1" "$case/record" && fail "IGS firewall rules or trigger while not sharing"
+grep -q 'igs.uplink' "$case/var/etc/ntkd.toml" && fail "an uplink in the TOML while not sharing"
+
 echo "== init script: the shipped config (disabled)"
 new_case shipped
 cp "$root/files/etc/config/ntkd" "$case/ntkd"
@@ -162,7 +267,6 @@ run_init start
 	echo "procd_open_service ntkd @CASE@/init"
 	echo "procd_open_trigger"
 	echo "procd_add_reload_trigger ntkd"
-	echo "procd_add_interface_trigger interface.* wan /etc/init.d/ntkd reload"
 	echo "procd_close_trigger"
 	echo "procd_close_service"
 	echo "procd_set_config_changed firewall"

@@ -31,6 +31,20 @@ json_add_string() { rec "json_add_string '$1' '$2'"; }
 # Functions, not programs: busybox may prefer its own applets to $PATH.
 logger() { printf '%s\n' "$*" >> "$LOG"; }
 
+# fw4 -q network NET | device DEV: the firewall zone, from $FWZONES (lines
+# "NETWORK-OR-DEVICE ZONE"); fails when there is none, as fw4 does.
+fw4() {
+	[ "$1" = -q ] && shift
+	local __fw_k __fw_z
+	while read -r __fw_k __fw_z; do
+		if [ "$__fw_k" = "$2" ]; then
+			echo "$__fw_z"
+			return 0
+		fi
+	done < "$FWZONES"
+	return 1
+}
+
 # uci: a key=value store in $UCI_STORE (one line per value; a list has a
 # line per element). Enough for `uci -q get`, add_list and commit.
 uci() {
