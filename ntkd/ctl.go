@@ -270,6 +270,32 @@ func printTable(w io.Writer, cmd string, raw json.RawMessage) error {
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%d\t%d\t%s\n", l.Interface, l.PublicKey, cmp.Or(l.Endpoint, "-"), l.ListenPort, hs, rtt, l.RxBytes, l.TxBytes, state)
 		}
+	case ctl.CmdGateways:
+		var g ctl.Gateways
+		if err := jsondec.Unmarshal(raw, &g); err != nil {
+			return err
+		}
+		if g.Sharing.Enabled {
+			state := "down"
+			if g.Sharing.Up {
+				state = fmt.Sprintf("up, %d kbit/s announced", g.Sharing.Bandwidth)
+			}
+			fmt.Fprintf(tw, "sharing %s: %s (%s)\n", cmp.Or(g.Sharing.Uplink, "uplink"), state, g.Sharing.Why)
+		}
+		if g.OwnDefaultRoute {
+			fmt.Fprintln(tw, "own default route: the main table's wins")
+		}
+		if g.Error != "" {
+			fmt.Fprintln(tw, "error:", g.Error)
+		}
+		fmt.Fprintf(tw, "GATEWAY\tLEVEL\tKBIT/S\tCOST\tWEIGHT (table %d)\n", g.Table)
+		for _, gw := range g.Gateways {
+			w := "-"
+			if gw.Selected {
+				w = fmt.Sprint(gw.Weight)
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%.1fms\t%s\n", gw.Address, gw.Level, gw.Bandwidth, gw.CostMS, w)
+		}
 	case ctl.CmdCounters:
 		var c ctl.Counters
 		if err := jsondec.Unmarshal(raw, &c); err != nil {

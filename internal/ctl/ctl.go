@@ -32,10 +32,11 @@ const (
 	CmdQSPN       = "qspn"
 	CmdCounters   = "counters"
 	CmdVLinks     = "vlinks"
+	CmdGateways   = "gateways"
 )
 
 // Commands lists them in the order `ntkd ctl help` shows.
-var Commands = []string{CmdStatus, CmdNeighbours, CmdMaps, CmdRoutes, CmdQSPN, CmdCounters, CmdVLinks}
+var Commands = []string{CmdStatus, CmdNeighbours, CmdMaps, CmdRoutes, CmdQSPN, CmdCounters, CmdVLinks, CmdGateways}
 
 // Request is what a client sends.
 type Request struct {

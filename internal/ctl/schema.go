@@ -190,3 +190,33 @@ type KernelCounters struct {
 	Resyncs uint64 `json:"resyncs"`
 	Errors  uint64 `json:"errors"`
 }
+
+// Gateways answers "gateways": Internet gateway sharing (docs/IGS.md).
+type Gateways struct {
+	Sharing GatewaySharing `json:"sharing"`
+	// OwnDefaultRoute: the main table has a default route, which wins
+	// over the gateways'.
+	OwnDefaultRoute bool          `json:"own_default_route"`
+	Table           int           `json:"table"`
+	Gateways        []GatewayInfo `json:"gateways"`
+	Error           string        `json:"error,omitempty"` // the last failure setting the route
+}
+
+// GatewaySharing is this node as a gateway.
+type GatewaySharing struct {
+	Enabled   bool   `json:"enabled"`
+	Uplink    string `json:"uplink"`
+	Up        bool   `json:"up"`
+	Bandwidth uint32 `json:"bandwidth"` // kbit/s announced; 0 while down
+	Why       string `json:"why"`       // the last probe's result
+}
+
+// GatewayInfo is one gateway the maps hold, best first.
+type GatewayInfo struct {
+	Address   string  `json:"address"`
+	Level     int     `json:"level"`
+	Bandwidth uint32  `json:"bandwidth"`
+	CostMS    float64 `json:"cost_ms"`
+	Selected  bool    `json:"selected"`
+	Weight    int     `json:"weight,omitempty"`
+}

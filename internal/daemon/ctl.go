@@ -42,6 +42,8 @@ func (d *Daemon) Handle(ctx context.Context, req ctl.Request) (any, error) {
 			out = d.countersAnswer()
 		case ctl.CmdVLinks:
 			out = d.vlinks()
+		case ctl.CmdGateways:
+			out = d.gateways()
 		default:
 			err = fmt.Errorf("unknown command %q (known: %s)", req.Cmd, strings.Join(ctl.Commands, ", "))
 		}

@@ -189,6 +189,11 @@ type Daemon struct {
 	counters counters
 	do       chan func()
 	reload   chan *config.Config
+	// stopped closes when the loop ends: goroutines with an answer for it
+	// give up then.
+	stopped chan struct{}
+
+	igs igsState // Internet gateway sharing (igs.go)
 }
 
 type wifiSample struct {
@@ -255,7 +260,7 @@ func New(o Options) (*Daemon, error) {
 	d := &Daemon{
 		cfg: o.Config, opt: o, log: log, scheme: s, node: n, tr: o.Transport, k: o.Kernel,
 		wifi: o.Wifi, links: links, wifiSeen: map[radar.PeerID]wifiSample{},
-		do: make(chan func()), reload: make(chan *config.Config),
+		do: make(chan func()), reload: make(chan *config.Config), stopped: make(chan struct{}),
 		waiters: map[uint64]chan andna.Result{},
 	}
 	d.setInterfaces(o.Config)
@@ -299,6 +304,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return fmt.Errorf("removing old routes: %w", err)
 	}
 	defer d.shutdown()
+	d.igsInit()
 	d.applyVLinks(d.cfg)
 	d.scanIfaces()
 	d.node.Start(d.now())
@@ -311,6 +317,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 	defer scan.Stop()
 	resync := time.NewTicker(resyncEvery)
 	defer resync.Stop()
+	var igsTick <-chan time.Time
+	if d.igs.k != nil {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		igsTick = t.C
+	}
 	var wifiTick <-chan time.Time
 	if d.wifi != nil || d.opt.OpenWifi != nil {
 		t := time.NewTicker(wifiPollEvery)
@@ -351,6 +363,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 			}
 		case <-wifiTick:
 			d.pollWifi()
+		case <-igsTick:
+			d.igsTick()
 		}
 	}
 }
@@ -477,6 +491,9 @@ func (d *Daemon) syncRoutes() {
 	d.count(st, err)
 	if err != nil {
 		d.log.Warn("route sync", "err", err)
+	}
+	if d.igs.k != nil {
+		d.igsRoutes()
 	}
 }
 
@@ -742,6 +759,8 @@ func (d *Daemon) Do(ctx context.Context, fn func()) error {
 
 // shutdown leaves no trace: routes and addresses go, interfaces close.
 func (d *Daemon) shutdown() {
+	close(d.stopped)
+	d.igsShutdown()
 	if err := d.k.Flush(); err != nil {
 		d.log.Warn("removing routes at exit", "err", err)
 	}

@@ -1,0 +1,369 @@
+package daemon
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/ntkd/ntkd/internal/ctl"
+	"github.com/ntkd/ntkd/internal/igs"
+	"github.com/ntkd/ntkd/internal/kernel"
+	"github.com/ntkd/ntkd/internal/node"
+)
+
+// Internet gateway sharing in the daemon (docs/IGS.md): a gateway probes
+// its uplink and NATs; a client keeps the default route of its IGS table
+// over the gateways internal/igs chooses.
+
+// gatewayKernel is what IGS needs of the kernel; *kernel.Kernel has it.
+type gatewayKernel interface {
+	EnsureVXLAN(name string, port int, mac net.HardwareAddr) (int, error)
+	DeleteLink(name string) error
+	SetGatewayNeighbour(ifindex int, a netip.Addr, del bool) error
+	SetGatewayRoute(table, ifindex int, src netip.Addr, hops []kernel.GatewayHop) error
+	SetGatewayRule(table, priority int, vlayerMark uint32, del bool) error
+	SetMultipathHash(policy int) error
+}
+
+const (
+	gatewayDevice = "ntkgw"
+	// VLayerMark is the firewall mark of the virtual layer's tunnel
+	// packets, which the IGS rule lets by (seed 002).
+	VLayerMark = 0x6e740000
+	// probeFailures in a row take a gateway down.
+	probeFailures = 2
+	probeTimeout  = 3 * time.Second
+)
+
+type igsState struct {
+	k gatewayKernel // nil: IGS off
+
+	// Gateway.
+	uplink    string
+	up        bool
+	fails     int
+	why       string
+	probing   bool
+	nextProbe time.Time
+	natOn     bool
+
+	// Client (and the device both use).
+	vxIndex int
+	src     netip.Addr
+	chosen  []igs.Choice
+	cands   []node.Gateway
+	ruleOn  bool
+	neigh   []netip.Addr
+	err     string
+}
+
+func (d *Daemon) igsInit() {
+	gk, ok := d.k.(gatewayKernel)
+	if !ok || !d.cfg.IGS.Active() || !d.cfg.Address.Prefix.Addr().Is4() {
+		return
+	}
+	d.igs.k = gk
+	d.igs.why = "not probed yet"
+}
+
+// igsTick runs from the loop's periodic scan and after route changes.
+func (d *Daemon) igsTick() {
+	g := &d.igs
+	if g.k == nil {
+		return
+	}
+	c := d.cfg.IGS
+	if c.ShareInternet && !g.probing && time.Now().After(g.nextProbe) {
+		g.probing = true
+		g.nextProbe = time.Now().Add(c.ProbeInterval)
+		uplink, targets := c.Uplink, slices.Clone(c.Probe)
+		go func() {
+			up, dev, why := probeUplink(uplink, targets)
+			select {
+			case d.do <- func() { d.probed(up, dev, why) }:
+			case <-d.stopped:
+			}
+		}()
+	}
+	d.igsRoutes()
+}
+
+// probed takes a probe's result: two failures in a row take the gateway
+// down, one success brings it up.
+func (d *Daemon) probed(ok bool, dev, why string) {
+	g := &d.igs
+	g.probing, g.why = false, why
+	if ok {
+		g.fails = 0
+		g.uplink = dev
+	} else {
+		g.fails++
+	}
+	up := ok || (g.up && g.fails < probeFailures)
+	if up != g.up {
+		g.up = up
+		d.log.Info("uplink", "up", up, "device", g.uplink, "why", why)
+	}
+	d.applyGateway()
+}
+
+// applyGateway announces (or withdraws) us as a gateway and sets the NAT.
+func (d *Daemon) applyGateway() {
+	g := &d.igs
+	bw := uint32(0)
+	if g.up {
+		bw = uint32(d.cfg.IGS.Bandwidth)
+		if err := d.ensureDevice(); err != nil {
+			d.log.Warn("gateway device", "err", err)
+			bw = 0
+		}
+	}
+	if g.up && !g.natOn {
+		if err := runNft(igs.NATRuleset(g.uplink, d.cfg.Address.Prefix)); err != nil {
+			d.log.Warn("gateway NAT", "err", err)
+			bw = 0
+		} else {
+			g.natOn = true
+		}
+	} else if !g.up && g.natOn {
+		if err := runNft(igs.NATRemove); err != nil {
+			d.log.Warn("gateway NAT", "err", err)
+		}
+		g.natOn = false
+	}
+	d.node.SetGateway(d.now(), bw)
+}
+
+// ensureDevice makes the VXLAN device once the node has its address.
+func (d *Daemon) ensureDevice() error {
+	g := &d.igs
+	a := d.node.Addr()
+	if !a.IsValid() {
+		return fmt.Errorf("no mesh address yet")
+	}
+	if g.vxIndex != 0 && g.src == a {
+		return nil
+	}
+	idx, err := g.k.EnsureVXLAN(gatewayDevice, d.cfg.IGS.Port, kernel.GatewayMAC(a))
+	if err != nil {
+		return err
+	}
+	g.vxIndex, g.src = idx, a
+	return g.k.SetMultipathHash(1)
+}
+
+// igsRoutes keeps the IGS table's default route on the chosen gateways.
+func (d *Daemon) igsRoutes() {
+	g := &d.igs
+	c := d.cfg.IGS
+	g.cands = d.node.Gateways(g.cands[:0])
+	var chosen []igs.Choice
+	if c.UseGateways && !g.up {
+		prev := make([]netip.Addr, 0, len(g.chosen))
+		for _, ch := range g.chosen {
+			prev = append(prev, ch.Addr)
+		}
+		chosen = igs.Select(g.cands, prev, c.MaxGateways)
+	}
+	if slices.Equal(chosen, g.chosen) && g.src == d.node.Addr() {
+		return
+	}
+	g.err = ""
+	if err := d.setGatewayRoute(chosen); err != nil {
+		g.err = err.Error()
+		d.log.Warn("gateway route", "err", err)
+		return
+	}
+	if !slices.Equal(chosen, g.chosen) {
+		d.log.Info("gateways", "chosen", fmt.Sprint(chosen))
+	}
+	g.chosen = chosen
+}
+
+func (d *Daemon) setGatewayRoute(chosen []igs.Choice) error {
+	g := &d.igs
+	c := d.cfg.IGS
+	if len(chosen) == 0 {
+		if g.vxIndex == 0 {
+			return nil
+		}
+		return g.k.SetGatewayRoute(c.Table, g.vxIndex, g.src, nil)
+	}
+	if err := d.ensureDevice(); err != nil {
+		return err
+	}
+	hops := make([]kernel.GatewayHop, 0, len(chosen))
+	var addrs []netip.Addr
+	for _, ch := range chosen {
+		if err := g.k.SetGatewayNeighbour(g.vxIndex, ch.Addr, false); err != nil {
+			return err
+		}
+		hops = append(hops, kernel.GatewayHop{Addr: ch.Addr, Weight: ch.Weight})
+		addrs = append(addrs, ch.Addr)
+	}
+	for _, a := range g.neigh {
+		if !slices.Contains(addrs, a) {
+			_ = g.k.SetGatewayNeighbour(g.vxIndex, a, true)
+		}
+	}
+	g.neigh = addrs
+	if err := g.k.SetGatewayRoute(c.Table, g.vxIndex, g.src, hops); err != nil {
+		return err
+	}
+	if !g.ruleOn {
+		if err := g.k.SetGatewayRule(c.Table, c.RulePriority, VLayerMark, false); err != nil {
+			return err
+		}
+		g.ruleOn = true
+	}
+	return nil
+}
+
+// igsShutdown removes every trace: route, rule, device, NAT.
+func (d *Daemon) igsShutdown() {
+	g := &d.igs
+	if g.k == nil {
+		return
+	}
+	c := d.cfg.IGS
+	if g.vxIndex != 0 {
+		_ = g.k.SetGatewayRoute(c.Table, g.vxIndex, g.src, nil)
+	}
+	if g.ruleOn {
+		_ = g.k.SetGatewayRule(c.Table, c.RulePriority, VLayerMark, true)
+	}
+	if g.vxIndex != 0 {
+		if err := g.k.DeleteLink(gatewayDevice); err != nil {
+			d.log.Warn("removing the gateway device", "err", err)
+		}
+	}
+	if g.natOn {
+		if err := runNft(igs.NATRemove); err != nil {
+			d.log.Warn("removing the gateway NAT", "err", err)
+		}
+	}
+}
+
+// gateways answers `ntkd ctl gateways`.
+func (d *Daemon) gateways() ctl.Gateways {
+	g := &d.igs
+	c := d.cfg.IGS
+	out := ctl.Gateways{
+		Sharing: ctl.GatewaySharing{Enabled: c.ShareInternet && g.k != nil, Uplink: g.uplink, Up: g.up,
+			Bandwidth: d.node.GatewayBandwidth(), Why: g.why},
+		OwnDefaultRoute: defaultRouteDevice() != "",
+		Table:           c.Table,
+		Gateways:        []ctl.GatewayInfo{},
+		Error:           g.err,
+	}
+	if !out.Sharing.Enabled {
+		out.Sharing.Why = ""
+	}
+	cands := slices.Clone(g.cands)
+	slices.SortStableFunc(cands, func(a, b node.Gateway) int { return cmp.Compare(igs.Score(b), igs.Score(a)) })
+	for _, gw := range cands {
+		info := ctl.GatewayInfo{Address: gw.Addr.String(), Level: gw.Level, Bandwidth: gw.Bandwidth, CostMS: float64(gw.Cost) / 1000}
+		for _, ch := range g.chosen {
+			if ch.Addr == gw.Addr {
+				info.Selected, info.Weight = true, ch.Weight
+			}
+		}
+		out.Gateways = append(out.Gateways, info)
+	}
+	return out
+}
+
+// probeUplink says whether the uplink works: a TCP connect to one of
+// targets through the uplink device, or without targets a default route
+// through it. It also names the uplink device ("" in the config: the
+// device of the main table's default route).
+func probeUplink(uplink string, targets []string) (bool, string, string) {
+	dev := uplink
+	if dev == "" {
+		dev = defaultRouteDevice()
+		if dev == "" {
+			return false, "", "no default route in the main table"
+		}
+	}
+	ifc, err := net.InterfaceByName(dev)
+	if err != nil || ifc.Flags&net.FlagUp == 0 {
+		return false, dev, fmt.Sprintf("uplink %s is missing or down", dev)
+	}
+	if len(targets) == 0 {
+		if defaultRouteDevice() != dev {
+			return false, dev, fmt.Sprintf("no default route through %s", dev)
+		}
+		return true, dev, fmt.Sprintf("default route through %s", dev)
+	}
+	var errs []string
+	for _, t := range targets {
+		dialer := net.Dialer{Timeout: probeTimeout, Control: func(_, _ string, c syscall.RawConn) error {
+			var serr error
+			err := c.Control(func(fd uintptr) { serr = syscall.BindToDevice(int(fd), dev) })
+			if err != nil {
+				return err
+			}
+			return serr
+		}}
+		ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
+		conn, err := dialer.DialContext(ctx, "tcp", t)
+		cancel()
+		if err == nil {
+			conn.Close()
+			return true, dev, fmt.Sprintf("probe %s answered", t)
+		}
+		errs = append(errs, fmt.Sprintf("%s: %v", t, err))
+	}
+	return false, dev, "probes failed: " + strings.Join(errs, "; ")
+}
+
+// defaultRouteDevice is the device of the main table's IPv4 default
+// route, from /proc (no netlink socket for a look every few seconds).
+func defaultRouteDevice() string {
+	b, err := os.ReadFile("/proc/net/route")
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(b), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) >= 8 && f[1] == "00000000" && f[7] == "00000000" {
+			return f[0]
+		}
+	}
+	return ""
+}
+
+// runNft feeds a ruleset to nft.
+func runNft(ruleset string) error {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	path := "/usr/sbin/nft"
+	if _, err := os.Stat(path); err != nil {
+		path = "/sbin/nft"
+	}
+	p, err := os.StartProcess(path, []string{"nft", "-f", "-"}, &os.ProcAttr{Files: []*os.File{r, os.Stderr, os.Stderr}})
+	r.Close()
+	if err != nil {
+		w.Close()
+		return fmt.Errorf("nft: %w", err)
+	}
+	_, werr := w.WriteString(ruleset)
+	w.Close()
+	st, err := p.Wait()
+	switch {
+	case err != nil:
+		return fmt.Errorf("nft: %w", err)
+	case !st.Success():
+		return fmt.Errorf("nft -f - failed (%v) on:\n%s", st, ruleset)
+	}
+	return werr
+}
