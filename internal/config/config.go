@@ -312,7 +312,7 @@ func Default() *Config {
 			MaxRoutes:    10,
 			MaxAgeRounds: 2,
 		},
-		VLayer:  VLayer{KeyFile: "/etc/ntkd/vlayer.key"},
+		VLayer: VLayer{KeyFile: "/etc/ntkd/vlayer.key"},
 		IGS: IGS{Bandwidth: 10000, ProbeInterval: 10 * time.Second, UseGateways: true,
 			MaxGateways: 2, Table: 110, RulePriority: 32800, Port: 4790},
 		Kernel:  Kernel{Table: TableMain, RulePriority: 1000, Protocol: 15},
