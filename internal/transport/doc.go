@@ -1,9 +1,35 @@
-// Package transport is the I/O boundary of the ntkd daemon: per mesh
-// interface a UDP socket for datagrams (radar probes, small requests) and a
-// TCP listener for the reliable per-neighbour streams (tracer, QSPN, map
-// transfers). It turns node.Send actions into packets on the wire and
-// received packets into Packets for the event loop; it knows nothing of
+// Package transport is the I/O boundary of the ntkd daemon: one UDP socket
+// for datagrams (radar probes, small requests) and one TCP listener for the
+// reliable per-neighbour streams (tracer, QSPN, map transfers), shared by
+// every mesh interface. It turns node.Send actions into packets on the wire
+// and received packets into Packets for the event loop; it knows nothing of
 // the protocol beyond the 16-byte wire header that frames every packet.
+//
+// # One socket pair for all interfaces
+//
+// The two sockets listen on [::]:DatagramPort and [::]:StreamPort, bound to
+// no device, and are read by one goroutine each, however many interfaces
+// there are: a node with a dozen neighbours, each on its own link, pays for
+// two sockets, not for two dozen sockets and their goroutines. They are
+// opened when the first interface is bound and closed when the last one is
+// removed, so that a node without mesh interfaces refuses connections.
+//
+// The interface is the kernel's interface index. A link-local source
+// carries it as its scope: sin6_scope_id of a datagram's source is the
+// interface it arrived on, and the kernel binds an accepted link-local
+// connection to the interface it came in on (its peer's scope). Sends name
+// it: a datagram, unicast or to ff02::1, carries an IPV6_PKTINFO with the
+// interface and our link-local address on it as the source; a stream is
+// dialled from a socket bound to the device, as before. The datagram
+// socket needs no group membership for ff02::1 (the kernel joins it on
+// every IPv6 interface, and IPV6_MULTICAST_ALL delivers it); multicast
+// loopback is off and the hop limit 1.
+//
+// What arrives on an interface that is not added, not bound yet, or
+// removed is dropped and counted (foreign_iface), connections closed at
+// once: the listener answers on every interface of the namespace,
+// including those that are not the mesh's, and what it accepts from them
+// never reaches the node.
 //
 // # Link-local only
 //
@@ -16,10 +42,11 @@
 // package's job, not ours.
 //
 // A fresh link-local address is tentative for a second or two (duplicate
-// address detection) and cannot be bound until then, so AddIface returns at
-// once and a goroutine per interface retries the binding until the address
-// is usable; other interfaces are not held up. Sends on an interface that is
-// not bound yet are refused and counted.
+// address detection): it cannot be bound, and the kernel refuses it as a
+// source, until then. So AddIface returns at once and a goroutine per
+// interface tries to bind a throwaway socket to the address until it works,
+// then ends; other interfaces are not held up. Sends on an interface that
+// is not bound yet are refused and counted.
 //
 // # Peers
 //

@@ -6,14 +6,13 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"strconv"
 	"sync"
-	"syscall"
 	"time"
 )
 
-// ifaceState is one mesh interface. Its goroutines stop when ctx is cancelled
-// (RemoveIface or Close), which also closes its sockets.
+// ifaceState is one mesh interface. Its goroutines (the binding loop, the
+// readers of its accepted streams, the writers of its peers' streams) stop
+// when ctx is cancelled by RemoveIface or Close.
 type ifaceState struct {
 	t      *Transport
 	id     int
@@ -27,16 +26,23 @@ type ifaceState struct {
 
 // binding is what an interface has once its link-local address is usable.
 type binding struct {
-	local   netip.Addr   // the address we bound and send from
+	index   int          // the kernel's interface index
+	local   netip.Addr   // the address we send and dial from
 	own     []netip.Addr // every link-local address of the interface
-	srcInfo []byte       // IPV6_PKTINFO control message: send from local
-	udp     *net.UDPConn // [::]:DatagramPort on the device: unicast and ff02::1
-	ln      *net.TCPListener
+	srcInfo []byte       // IPV6_PKTINFO control message: leave from local on index
 }
 
-func (b *binding) close() {
-	b.udp.Close()
-	b.ln.Close()
+// sockets are the transport's two sockets, shared by every interface:
+// [::]:DatagramPort and [::]:StreamPort, bound to no device. They are open
+// while at least one interface is bound.
+type sockets struct {
+	udp *net.UDPConn
+	ln  *net.TCPListener
+}
+
+func (s *sockets) close() {
+	s.udp.Close()
+	s.ln.Close()
 }
 
 // spawn runs fn as one of the interface's goroutines. Called with t.mu held
@@ -55,9 +61,10 @@ func (ifc *ifaceState) spawn(fn func()) {
 // IPv6 is off, the link is down, or the address is still tentative.
 var errNotReady = errors.New("no usable link-local address yet")
 
-// bindLoop retries bind until it works or the interface goes away. Only a
-// new kind of error is logged; an interface that stays without a usable
-// link-local address (IPv6 disabled on it?) is reported once, after a while.
+// bindLoop retries until the interface is bound or goes away, then ends.
+// Only a new kind of error is logged; an interface that stays without a
+// usable link-local address (IPv6 disabled on it?) is reported once, after
+// a while.
 func (ifc *ifaceState) bindLoop() {
 	const patience = 10 * time.Second
 	start := time.Now()
@@ -67,10 +74,9 @@ func (ifc *ifaceState) bindLoop() {
 	for {
 		b, err := ifc.bind()
 		if err == nil {
-			if !ifc.publish(b) {
-				b.close()
+			if err = ifc.publish(b); err == nil {
+				return
 			}
-			return
 		}
 		notReady := errors.Is(err, errNotReady)
 		switch msg := err.Error(); {
@@ -93,13 +99,12 @@ func (ifc *ifaceState) bindLoop() {
 	}
 }
 
-// bind opens the interface's sockets. The TCP listener on the link-local
-// address goes first: it is what fails (EADDRNOTAVAIL) while the address is
-// tentative, and the UDP socket sends from that address too.
+// bind finds the interface's first usable link-local address: one that a
+// socket can bind, which a tentative one cannot (EADDRNOTAVAIL). The kernel
+// refuses it as the source of a datagram too while it is tentative.
 func (ifc *ifaceState) bind() (*binding, error) {
-	t := ifc.t
 	var b *binding
-	err := t.inNetns(func() error {
+	err := ifc.t.inNetns(func() error {
 		ifi, err := net.InterfaceByName(ifc.name)
 		if err != nil {
 			return err
@@ -109,30 +114,17 @@ func (ifc *ifaceState) bind() (*binding, error) {
 			return fmt.Errorf("addresses: %w", err)
 		}
 		own := linkLocals(addrs)
-		zone := strconv.Itoa(ifi.Index)
-		var ln *net.TCPListener
-		var local netip.Addr
 		for _, a := range own {
-			l, err := listenStream(ifc.name, ifi.Index, netip.AddrPortFrom(a.WithZone(zone), uint16(t.cfg.StreamPort)))
-			if errors.Is(err, syscall.EADDRNOTAVAIL) {
-				continue // tentative
-			}
+			ok, err := addrUsable(a, ifi.Index)
 			if err != nil {
 				return err
 			}
-			ln, local = l, a
-			break
+			if ok {
+				b = &binding{index: ifi.Index, local: a, own: own, srcInfo: pktInfo(a, ifi.Index)}
+				return nil
+			}
 		}
-		if ln == nil {
-			return errNotReady
-		}
-		udp, err := listenDatagram(ifc.name, ifi.Index, t.cfg.DatagramPort)
-		if err != nil {
-			ln.Close()
-			return err
-		}
-		b = &binding{local: local, own: own, srcInfo: pktInfo(local, ifi.Index), udp: udp, ln: ln}
-		return nil
+		return errNotReady
 	})
 	if err != nil {
 		return nil, fmt.Errorf("transport: bind %s: %w", ifc.name, err)
@@ -156,53 +148,98 @@ func linkLocals(addrs []net.Addr) []netip.Addr {
 	return out
 }
 
-// publish makes b the interface's binding and starts its readers, unless
-// the interface went away meanwhile.
-func (ifc *ifaceState) publish(b *binding) bool {
+// publish makes b the interface's binding, opening the shared sockets if
+// it is the first interface bound, unless the interface went away
+// meanwhile.
+func (ifc *ifaceState) publish(b *binding) error {
 	t := ifc.t
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if ifc.ctx.Err() != nil {
-		return false
+		return nil // removed: nothing to undo
+	}
+	if t.sock == nil {
+		s, err := t.openSockets()
+		if err != nil {
+			return err
+		}
+		t.sock = s
+		t.spawn(func() { t.readDatagrams(s) })
+		t.spawn(func() { t.acceptStreams(s) })
+		t.log.Info("transport: listening", "udp", t.cfg.DatagramPort, "tcp", t.cfg.StreamPort)
 	}
 	ifc.b = b
+	t.byIndex[b.index] = ifc
 	for _, a := range b.own {
 		t.own[a]++
 	}
-	context.AfterFunc(ifc.ctx, b.close)
-	ifc.spawn(func() { ifc.readDatagrams(b.udp) })
-	ifc.spawn(func() { ifc.acceptStreams(b.ln) })
-	t.log.Info("transport: interface bound", "iface", ifc.name, "addr", b.local,
-		"udp", t.cfg.DatagramPort, "tcp", t.cfg.StreamPort)
-	return true
+	t.log.Info("transport: interface bound", "iface", ifc.name, "addr", b.local)
+	return nil
+}
+
+// openSockets opens the shared sockets in the transport's namespace.
+// t.mu held.
+func (t *Transport) openSockets() (*sockets, error) {
+	var s *sockets
+	err := t.inNetns(func() error {
+		udp, err := listenDatagram(t.cfg.DatagramPort)
+		if err != nil {
+			return err
+		}
+		ln, err := listenStream(t.cfg.StreamPort)
+		if err != nil {
+			udp.Close()
+			return err
+		}
+		s = &sockets{udp: udp, ln: ln}
+		return nil
+	})
+	return s, err
+}
+
+// spawn runs fn as one of the transport's own goroutines (the socket
+// readers), which only Close waits for. t.mu held.
+func (t *Transport) spawn(fn func()) {
+	t.wg.Add(1)
+	go func() {
+		defer t.wg.Done()
+		fn()
+	}()
 }
 
 // pause waits d after an unexpected socket error, so that a persistent
-// one does not spin; it reports false when the interface is going away.
-func (ifc *ifaceState) pause(d time.Duration) bool {
+// one does not spin; it reports false when the transport is closing.
+func (t *Transport) pause(d time.Duration) bool {
 	timer := time.NewTimer(d)
 	defer timer.Stop()
 	select {
-	case <-ifc.ctx.Done():
+	case <-t.ctx.Done():
 		return false
 	case <-timer.C:
 		return true
 	}
 }
 
-func (ifc *ifaceState) readDatagrams(conn *net.UDPConn) {
-	t := ifc.t
+// readDatagrams reads the shared UDP socket until it is closed. A
+// link-local source carries the index of the interface it arrived on as
+// its scope (sin6_scope_id), which names our interface.
+func (t *Transport) readDatagrams(s *sockets) {
+	rc, err := s.udp.SyscallConn()
+	if err != nil {
+		t.log.Warn("transport: datagram socket", "err", err)
+		return
+	}
 	// One byte more than we accept, to see oversized datagrams.
 	limit := min(t.cfg.MaxPacket, maxDatagram)
 	buf := make([]byte, limit+1)
 	for {
-		n, from, err := conn.ReadFromUDPAddrPort(buf)
+		n, from, index, err := recvFrom(rc, buf)
 		if err != nil {
-			if ifc.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+			if errors.Is(err, net.ErrClosed) {
 				return
 			}
-			t.log.Warn("transport: datagram read", "iface", ifc.name, "err", err)
-			if !ifc.pause(100 * time.Millisecond) {
+			t.log.Warn("transport: datagram read", "err", err)
+			if !t.pause(100 * time.Millisecond) {
 				return
 			}
 			continue
@@ -216,14 +253,14 @@ func (ifc *ifaceState) readDatagrams(conn *net.UDPConn) {
 			t.stats.drop(dropMalformed, 1)
 			continue
 		}
-		p := t.admit(ifc.id, from.Addr())
+		id, p := t.admit(index, from)
 		if p == nil {
 			continue
 		}
 		// Drop rather than wait: a stale probe is worth nothing, and the
 		// socket must keep draining.
 		select {
-		case t.recv <- Packet{Iface: ifc.id, From: p.id, Data: append([]byte(nil), pkt...)}:
+		case t.recv <- Packet{Iface: id, From: p.id, Data: append([]byte(nil), pkt...)}:
 			t.stats.received(pkt)
 		default:
 			t.stats.drop(dropRecvQueueFull, 1)
@@ -231,17 +268,17 @@ func (ifc *ifaceState) readDatagrams(conn *net.UDPConn) {
 	}
 }
 
-func (ifc *ifaceState) acceptStreams(ln *net.TCPListener) {
-	t := ifc.t
+// acceptStreams accepts on the shared TCP listener until it is closed.
+func (t *Transport) acceptStreams(s *sockets) {
 	for {
-		conn, err := ln.AcceptTCP()
+		conn, err := s.ln.AcceptTCP()
 		if err != nil {
-			if ifc.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+			if errors.Is(err, net.ErrClosed) {
 				return
 			}
 			// EMFILE and friends: wait instead of spinning.
-			t.log.Warn("transport: accept", "iface", ifc.name, "err", err)
-			if !ifc.pause(100 * time.Millisecond) {
+			t.log.Warn("transport: accept", "err", err)
+			if !t.pause(100 * time.Millisecond) {
 				return
 			}
 			continue
@@ -249,37 +286,46 @@ func (ifc *ifaceState) acceptStreams(ln *net.TCPListener) {
 		// No keepalives, as on the streams we dial (see Transport.dial); the
 		// listener, made by hand, turned Go's default on.
 		_ = conn.SetKeepAlive(false) // best effort: keepalives only cost airtime
-		if p := ifc.admitConn(conn); p != nil {
-			ifc.spawn(func() { ifc.readStream(conn, p) })
-		} else {
+		if !t.admitConn(conn) {
 			conn.Close()
 		}
 	}
 }
 
-// admitConn checks an accepted connection against the source and
-// connection limits and pins its peer.
-func (ifc *ifaceState) admitConn(conn *net.TCPConn) *peer {
-	t := ifc.t
-	src := conn.RemoteAddr().(*net.TCPAddr).AddrPort().Addr().Unmap().WithZone("")
+// admitConn checks an accepted connection against the source, its
+// interface and the connection limits, pins its peer and starts its reader
+// as a goroutine of the interface.
+func (t *Transport) admitConn(conn *net.TCPConn) bool {
+	// The peer's scope is the interface the connection came in on: the
+	// kernel binds an accepted link-local connection to it.
+	src, index, err := peerOf(conn)
+	if err != nil {
+		return false // already reset
+	}
 	if !src.Is6() || !src.IsLinkLocalUnicast() {
 		t.stats.drop(dropNotLinkLocal, 1)
-		return nil
+		return false
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	ifc := t.byIndex[index]
+	if ifc == nil {
+		t.stats.drop(dropForeignIface, 1)
+		return false
+	}
 	p := t.peers.get(peerKey{ifc.id, src}, time.Now())
 	switch {
 	case p == nil:
 		t.stats.drop(dropPeerTableFull, 1)
-		return nil
+		return false
 	case p.inConns >= t.cfg.MaxConnsPerSource || t.inConns >= t.cfg.MaxConns:
 		t.stats.drop(dropTooManyConns, 1)
-		return nil
+		return false
 	}
 	p.inConns++
 	t.inConns++
-	return p
+	ifc.spawn(func() { ifc.readStream(conn, p) })
+	return true
 }
 
 func (ifc *ifaceState) releaseConn(p *peer) {

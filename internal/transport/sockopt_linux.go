@@ -34,11 +34,12 @@ func controlDevice(c syscall.RawConn, name string) error {
 const listenBacklog = 1<<31 - 1
 
 // openSocket opens an IPv6-only socket of type typ (unix.SOCK_STREAM or
-// SOCK_DGRAM) bound to the device name, lets setup set more options, binds
-// it to at (index is at's zone), and for a stream socket listens. It gives
-// it to the net package as net.FileListener or net.FilePacketConn do.
-// Errors read like those of net.ListenConfig.
-func openSocket(typ int, name string, index int, at netip.AddrPort, setup func(fd int) error) (*os.File, error) {
+// SOCK_DGRAM) on [::]:port, bound to no device, lets setup set more
+// options before it binds, and for a stream socket listens. It gives it to
+// the net package as net.FileListener or net.FilePacketConn do. Errors read
+// like those of net.ListenConfig.
+func openSocket(typ, port int, setup func(fd int) error) (*os.File, error) {
+	at := netip.AddrPortFrom(netip.IPv6Unspecified(), uint16(port))
 	netw, addr := "tcp6", net.Addr(net.TCPAddrFromAddrPort(at))
 	if typ == unix.SOCK_DGRAM {
 		netw, addr = "udp6", net.UDPAddrFromAddrPort(at)
@@ -54,16 +55,10 @@ func openSocket(typ int, name string, index int, at netip.AddrPort, setup func(f
 	}
 	err = wrapOpt("IPV6_V6ONLY", unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 1))
 	if err == nil {
-		if err = unix.BindToDevice(fd, name); err != nil {
-			err = fmt.Errorf("SO_BINDTODEVICE %s: %w", name, err)
-		}
-	}
-	if err == nil {
 		err = setup(fd)
 	}
 	if err == nil {
-		sa := &unix.SockaddrInet6{Port: int(at.Port()), Addr: at.Addr().As16(), ZoneId: uint32(index)}
-		err = os.NewSyscallError("bind", unix.Bind(fd, sa))
+		err = os.NewSyscallError("bind", unix.Bind(fd, &unix.SockaddrInet6{Port: port}))
 	}
 	if err == nil && typ == unix.SOCK_STREAM {
 		err = os.NewSyscallError("listen", unix.Listen(fd, listenBacklog))
@@ -72,14 +67,13 @@ func openSocket(typ int, name string, index int, at netip.AddrPort, setup func(f
 		unix.Close(fd)
 		return fail(err)
 	}
-	return os.NewFile(uintptr(fd), name), nil
+	return os.NewFile(uintptr(fd), netw), nil
 }
 
-// listenStream opens the TCP listener on our link-local address. It fails
-// with EADDRNOTAVAIL while the address is tentative. Its streams get Go's
-// default keepalives, which acceptStreams turns off.
-func listenStream(name string, index int, at netip.AddrPort) (*net.TCPListener, error) {
-	f, err := openSocket(unix.SOCK_STREAM, name, index, at, func(fd int) error {
+// listenStream opens the TCP listener of every interface: [::]:port. Its
+// streams get Go's default keepalives, which acceptStreams turns off.
+func listenStream(port int) (*net.TCPListener, error) {
+	f, err := openSocket(unix.SOCK_STREAM, port, func(fd int) error {
 		// As Go's listeners: a restarted daemon can listen again at once.
 		return wrapOpt("SO_REUSEADDR", unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1))
 	})
@@ -89,24 +83,24 @@ func listenStream(name string, index int, at netip.AddrPort) (*net.TCPListener, 
 	defer f.Close() // the listener has its own copy
 	l, err := net.FileListener(f)
 	if err != nil {
-		return nil, fmt.Errorf("listen tcp6 %v: %w", at, err)
+		return nil, fmt.Errorf("listen tcp6 [::]:%d: %w", port, err)
 	}
 	return l.(*net.TCPListener), nil
 }
 
-// listenDatagram opens the UDP socket of an interface: [::]:port bound to
-// the device, member of ff02::1, with multicast loopback off so that our
-// own probes do not come back to us.
-func listenDatagram(name string, index, port int) (*net.UDPConn, error) {
-	at := netip.AddrPortFrom(netip.IPv6Unspecified(), uint16(port))
-	f, err := openSocket(unix.SOCK_DGRAM, name, 0, at, func(s int) error {
-		mreq := unix.IPv6Mreq{Multiaddr: allNodes.As16(), Interface: uint32(index)}
+// listenDatagram opens the UDP socket of every interface: [::]:port. It
+// receives ff02::1 from every interface without joining the group (the
+// kernel has joined it on each, and IPV6_MULTICAST_ALL, on by default,
+// delivers the groups of any socket), and multicast loopback is off so
+// that our own probes do not come back to us on the interface they left.
+// Sends name their interface with IPV6_PKTINFO (pktInfo).
+func listenDatagram(port int) (*net.UDPConn, error) {
+	f, err := openSocket(unix.SOCK_DGRAM, port, func(s int) error {
 		return errors.Join(
 			wrapOpt("SO_BROADCAST", unix.SetsockoptInt(s, unix.SOL_SOCKET, unix.SO_BROADCAST, 1)), // as Go's UDP sockets
-			wrapOpt("IPV6_MULTICAST_IF", unix.SetsockoptInt(s, unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_IF, index)),
+			wrapOpt("IPV6_MULTICAST_ALL", unix.SetsockoptInt(s, unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_ALL, 1)),
 			wrapOpt("IPV6_MULTICAST_LOOP", unix.SetsockoptInt(s, unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_LOOP, 0)),
 			wrapOpt("IPV6_MULTICAST_HOPS", unix.SetsockoptInt(s, unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_HOPS, 1)),
-			wrapOpt("IPV6_JOIN_GROUP", unix.SetsockoptIPv6Mreq(s, unix.IPPROTO_IPV6, unix.IPV6_JOIN_GROUP, &mreq)),
 		)
 	})
 	if err != nil {
@@ -115,9 +109,78 @@ func listenDatagram(name string, index, port int) (*net.UDPConn, error) {
 	defer f.Close() // the connection has its own copy
 	c, err := net.FilePacketConn(f)
 	if err != nil {
-		return nil, fmt.Errorf("listen udp6 %v: %w", at, err)
+		return nil, fmt.Errorf("listen udp6 [::]:%d: %w", port, err)
 	}
 	return c.(*net.UDPConn), nil
+}
+
+// addrUsable tells whether a, a link-local address of interface index, can
+// be bound, which it cannot while it is tentative (EADDRNOTAVAIL): the
+// kernel would not send from it either.
+func addrUsable(a netip.Addr, index int) (bool, error) {
+	fd, err := unix.Socket(unix.AF_INET6, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return false, os.NewSyscallError("socket", err)
+	}
+	defer unix.Close(fd)
+	switch err := unix.Bind(fd, &unix.SockaddrInet6{Addr: a.As16(), ZoneId: uint32(index)}); err {
+	case nil:
+		return true, nil
+	case unix.EADDRNOTAVAIL:
+		return false, nil
+	default:
+		return false, fmt.Errorf("bind %v: %w", a, err)
+	}
+}
+
+// recvFrom reads one datagram with its source address and the source's
+// scope: for a link-local source, the index of the interface it arrived
+// on. It asks the kernel directly, as the net package would look the
+// index up in its table of interface names.
+func recvFrom(rc syscall.RawConn, buf []byte) (n int, src netip.Addr, index int, err error) {
+	var serr error
+	err = rc.Read(func(fd uintptr) bool {
+		var sa unix.Sockaddr
+		for {
+			n, sa, serr = unix.Recvfrom(int(fd), buf, 0)
+			if serr != unix.EINTR {
+				break
+			}
+		}
+		if serr == unix.EAGAIN {
+			return false // wait until readable
+		}
+		if sa6, ok := sa.(*unix.SockaddrInet6); ok {
+			src, index = netip.AddrFrom16(sa6.Addr), int(sa6.ZoneId)
+		}
+		return true
+	})
+	if err == nil && serr != nil {
+		err = os.NewSyscallError("recvfrom", serr)
+	}
+	return n, src, index, err
+}
+
+// peerOf is the remote address of an accepted connection and its scope:
+// for a link-local peer, the index of the interface the connection came in
+// on.
+func peerOf(c *net.TCPConn) (netip.Addr, int, error) {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return netip.Addr{}, 0, err
+	}
+	var sa unix.Sockaddr
+	var serr error
+	if err := rc.Control(func(fd uintptr) { sa, serr = unix.Getpeername(int(fd)) }); err != nil {
+		return netip.Addr{}, 0, err
+	}
+	if serr != nil {
+		return netip.Addr{}, 0, os.NewSyscallError("getpeername", serr)
+	}
+	if sa6, ok := sa.(*unix.SockaddrInet6); ok {
+		return netip.AddrFrom16(sa6.Addr), int(sa6.ZoneId), nil
+	}
+	return netip.Addr{}, 0, nil // not IPv6: refused as not link-local
 }
 
 func wrapOpt(name string, err error) error {
@@ -128,9 +191,10 @@ func wrapOpt(name string, err error) error {
 }
 
 // pktInfo is the IPV6_PKTINFO control message that makes a datagram leave
-// from src on interface index: the UDP socket is bound to [::] (it must
-// receive ff02::1 too), and without it the kernel could pick a mesh address
-// as the source, which peers would refuse.
+// from src on interface index: the UDP socket is bound to [::] and to no
+// device, so it names the interface of unicast and ff02::1 alike, and
+// without it the kernel could pick a mesh address as the source, which
+// peers would refuse.
 func pktInfo(src netip.Addr, index int) []byte {
 	b := make([]byte, unix.CmsgSpace(unix.SizeofInet6Pktinfo))
 	h := (*unix.Cmsghdr)(unsafe.Pointer(&b[0]))

@@ -17,13 +17,17 @@ var errNotLinux = errors.New("needs Linux")
 
 func controlDevice(syscall.RawConn, string) error { return errNotLinux }
 
-func listenStream(string, int, netip.AddrPort) (*net.TCPListener, error) {
-	return nil, errNotLinux
+func listenStream(int) (*net.TCPListener, error) { return nil, errNotLinux }
+
+func listenDatagram(int) (*net.UDPConn, error) { return nil, errNotLinux }
+
+func addrUsable(netip.Addr, int) (bool, error) { return false, errNotLinux }
+
+func recvFrom(syscall.RawConn, []byte) (int, netip.Addr, int, error) {
+	return 0, netip.Addr{}, 0, errNotLinux
 }
 
-func listenDatagram(string, int, int) (*net.UDPConn, error) {
-	return nil, errNotLinux
-}
+func peerOf(*net.TCPConn) (netip.Addr, int, error) { return netip.Addr{}, 0, errNotLinux }
 
 func pktInfo(netip.Addr, int) []byte { return nil }
 

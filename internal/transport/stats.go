@@ -23,6 +23,7 @@ const (
 	DropNotLinkLocal  = "not_link_local"  // a source that is not fe80::/10
 	DropPeerTableFull = "peer_table_full" // a new source while every peer has streams open
 	DropOwnPacket     = "own_packet"      // our own packet came back
+	DropForeignIface  = "foreign_iface"   // arrived on an interface not added, not bound yet, or removed
 )
 
 type dropReason uint8
@@ -43,6 +44,7 @@ const (
 	dropNotLinkLocal
 	dropPeerTableFull
 	dropOwnPacket
+	dropForeignIface
 	numDropReasons
 )
 
@@ -50,7 +52,7 @@ var dropNames = [numDropReasons]string{
 	DropRateLimited, DropTooBig, DropMalformed, DropQueueFull, DropRecvQueueFull,
 	DropUnknownPeer, DropUnknownIface, DropIfaceNotReady, DropDialFailed,
 	DropWriteFailed, DropSendFailed, DropTooManyConns, DropNotLinkLocal,
-	DropPeerTableFull, DropOwnPacket,
+	DropPeerTableFull, DropOwnPacket, DropForeignIface,
 }
 
 // Counters count packets and bytes (header included) by wire op.

@@ -46,6 +46,8 @@ type Transport struct {
 	mu       sync.Mutex
 	closed   bool
 	ifaces   map[int]*ifaceState
+	byIndex  map[int]*ifaceState // the bound ones, by kernel interface index
+	sock     *sockets            // nil while no interface is bound
 	peers    *peerTable
 	own      map[netip.Addr]int // our link-local addresses (refcount over interfaces)
 	inConns  int
@@ -67,6 +69,7 @@ func New(cfg Config, logger *slog.Logger) (*Transport, error) {
 		recv:    make(chan Packet, cfg.RecvQueue),
 		inNetns: func(fn func() error) error { return fn() },
 		ifaces:  make(map[int]*ifaceState),
+		byIndex: make(map[int]*ifaceState),
 		peers:   newPeerTable(cfg.MaxPeers, cfg.PerSourceBurst),
 		own:     make(map[netip.Addr]int),
 	}, nil
@@ -108,8 +111,10 @@ func (t *Transport) AddIface(iface int, name string) error {
 	return nil
 }
 
-// RemoveIface closes the interface's sockets and its peers' streams and
-// waits for its goroutines. Its peers keep their PeerIDs.
+// RemoveIface closes the interface's streams, both ways, and waits for its
+// goroutines; what arrives on it afterwards is dropped. Its peers keep
+// their PeerIDs. The shared sockets close with the last bound interface,
+// so that a node without mesh interfaces refuses connections.
 func (t *Transport) RemoveIface(iface int) error {
 	t.mu.Lock()
 	ifc := t.ifaces[iface]
@@ -118,12 +123,22 @@ func (t *Transport) RemoveIface(iface int) error {
 		return fmt.Errorf("transport: remove interface %d: not added", iface)
 	}
 	delete(t.ifaces, iface)
+	if ifc.b != nil && t.byIndex[ifc.b.index] == ifc {
+		delete(t.byIndex, ifc.b.index)
+	}
 	t.forgetOwn(ifc)
 	conns := t.endStreams(func(p *peer) bool { return p.key.iface == iface })
+	var sock *sockets
+	if len(t.byIndex) == 0 {
+		sock, t.sock = t.sock, nil
+	}
 	t.mu.Unlock()
 	ifc.cancel()
 	for _, c := range conns {
 		c.Close() // a writer blocked on it returns
+	}
+	if sock != nil {
+		sock.close() // its readers end
 	}
 	ifc.wg.Wait()
 	return nil
@@ -210,18 +225,18 @@ func (t *Transport) Send(s node.Send) error {
 		}
 		return t.enqueue(ifc, p, s.Data)
 	}
-	b := ifc.b
+	b, udp := ifc.b, t.sock.udp // a bound interface implies open sockets
 	t.mu.Unlock()
-	return t.sendDatagram(ifc, b, dst, s.Data)
+	return t.sendDatagram(ifc, b, udp, dst, s.Data)
 }
 
-func (t *Transport) sendDatagram(ifc *ifaceState, b *binding, dst netip.Addr, pkt []byte) error {
-	// No zone: the socket is bound to the device and srcInfo names the
-	// interface. A numeric zone missed the net package's name cache and
-	// made it dump every link of the system at each send (2 MB of garbage
-	// a minute on a node with four neighbours).
+func (t *Transport) sendDatagram(ifc *ifaceState, b *binding, udp *net.UDPConn, dst netip.Addr, pkt []byte) error {
+	// No zone: srcInfo names the interface (and the source address) for
+	// unicast and ff02::1 alike. A numeric zone missed the net package's
+	// name cache and made it dump every link of the system at each send
+	// (2 MB of garbage a minute on a node with four neighbours).
 	to := netip.AddrPortFrom(dst, uint16(t.cfg.DatagramPort))
-	if _, _, err := b.udp.WriteMsgUDPAddrPort(pkt, b.srcInfo, to); err != nil {
+	if _, _, err := udp.WriteMsgUDPAddrPort(pkt, b.srcInfo, to); err != nil {
 		t.stats.drop(dropSendFailed, 1)
 		return fmt.Errorf("transport: send to %v on %s: %w", to, ifc.name, err)
 	}
@@ -239,9 +254,15 @@ func (t *Transport) Close() error {
 	}
 	t.closed = true
 	t.ifaces = make(map[int]*ifaceState)
+	t.byIndex = make(map[int]*ifaceState)
 	conns := t.endStreams(func(*peer) bool { return true })
+	sock := t.sock
+	t.sock = nil
 	t.mu.Unlock()
-	t.stop() // cancels every interface: their sockets close, their goroutines end
+	t.stop() // cancels every interface: their goroutines end
+	if sock != nil {
+		sock.close() // the readers end
+	}
 	for _, c := range conns {
 		c.Close()
 	}
@@ -250,32 +271,37 @@ func (t *Transport) Close() error {
 	return nil
 }
 
-// admit finds the peer behind a received packet's source and takes a token
-// from its bucket; it counts and returns nil when the packet must be
-// dropped.
-func (t *Transport) admit(ifaceID int, src netip.Addr) *peer {
+// admit finds the interface (by its kernel index) and the peer behind a
+// received datagram and takes a token from the peer's bucket; it counts
+// and returns a nil peer when the packet must be dropped.
+func (t *Transport) admit(index int, src netip.Addr) (int, *peer) {
 	src = src.Unmap().WithZone("")
 	if !src.Is6() || !src.IsLinkLocalUnicast() {
 		t.stats.drop(dropNotLinkLocal, 1)
-		return nil
+		return 0, nil
 	}
 	now := time.Now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	ifc := t.byIndex[index]
+	if ifc == nil {
+		t.stats.drop(dropForeignIface, 1)
+		return 0, nil
+	}
 	if t.own[src] > 0 {
 		t.stats.drop(dropOwnPacket, 1)
-		return nil
+		return 0, nil
 	}
-	p := t.peers.get(peerKey{ifaceID, src}, now)
+	p := t.peers.get(peerKey{ifc.id, src}, now)
 	if p == nil {
 		t.stats.drop(dropPeerTableFull, 1)
-		return nil
+		return 0, nil
 	}
 	if !p.allow(now, t.cfg.PerSourceRate, t.cfg.PerSourceBurst) {
 		t.stats.drop(dropRateLimited, 1)
-		return nil
+		return 0, nil
 	}
-	return p
+	return ifc.id, p
 }
 
 // allow takes a token from a pinned peer's bucket (stream readers).
