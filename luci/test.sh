@@ -8,7 +8,9 @@
 #   the rpcd plugin under busybox ash (and busybox's tr, sed, cat) against
 #     two real ntkd daemons in network namespaces made here (root; skipped
 #     otherwise): each method's answer is JSON with docs/CTL.md's fields,
-#     bad arguments and a stopped daemon give {"error": ...}
+#     bad arguments and a stopped daemon give {"error": ...}; `gateways`
+#     (docs/IGS.md) through a stand-in ntkd with a canned answer
+#     (tests/ntkd-stub.sh), which the node tests also run without root
 #
 # Needs node (>= 18), shellcheck, busybox, ip and go (or NTKD_BIN=binary).
 # Traffic stays on the veth pair between the two namespaces.
@@ -20,7 +22,7 @@ plugin=$app/root/usr/libexec/rpcd/ntkd
 
 echo "== luci: shellcheck"
 shellcheck luci/test.sh
-shellcheck -s sh "$plugin" "$app/tests/jshn.sh"
+shellcheck -s sh "$plugin" "$app/tests/jshn.sh" "$app/tests/ntkd-stub.sh"
 busybox ash -n "$plugin"
 
 echo "== luci: node tests (JSON, views, shape.js, translations)"
@@ -89,9 +91,12 @@ pids+=($!)
 
 out=$tmp/out
 mkdir "$out"
-# rpc NAME METHOD ARGS [CONF]: the plugin's answer on node A into $out/NAME.json.
+# rpc NAME METHOD ARGS [CONF]: the plugin's answer on node A into $out/NAME.json
+# (through the stand-in ntkd, which passes all but `ctl gateways` on, when
+# $stub is set).
+stub=
 rpc() {
-	printf '%s' "$3" | env PATH="$tmp/bin:$PATH" NTKD_BIN="$bin" NTKD_CONF="${4:-$tmp/a.toml}" \
+	printf '%s' "$3" | env PATH="$tmp/bin:$PATH" NTKD_BIN="${stub:-$bin}" NTKD_STUB_REAL="$bin" NTKD_CONF="${4:-$tmp/a.toml}" \
 		JSHN="$PWD/$app/tests/jshn.sh" busybox ash "$plugin" call "$2" > "$out/$1.json"
 }
 field() { # FILE EXPR: a value out of a JSON answer
@@ -122,6 +127,11 @@ for m in neighbours maps routes qspn vlinks counters andna_list andna_cache andn
 	rpc "$m" "$m" '{}'
 done
 rpc maps-0 maps '{"level": 0}'
+stub=$PWD/$app/tests/ntkd-stub.sh
+rpc gateways gateways '{}'
+rpc status-via-stub status '{}'
+[ "$(field "$out/status-via-stub.json" 'v.state')" = hooked ] || fail "the stand-in does not pass status on: $(cat "$out/status-via-stub.json")"
+stub=
 addr_b=$(field "$out/andna_resolve.json" 'v.address')
 rpc andna_reverse andna_reverse "{\"address\":\"$addr_b\"}"
 rpc andna_register andna_register '{"name":"luci-extra"}'
@@ -130,7 +140,7 @@ node "$app/tests/check-rpcd.js" "$out" || fail "answers without their documented
 
 # list: every method with its arguments.
 env PATH="$tmp/bin:$PATH" busybox ash "$plugin" list > "$out/list.json"
-[ "$(field "$out/list.json" 'Object.keys(v).length === 14 && v.maps.level === 0 && v.andna_resolve.name')" = name ] ||
+[ "$(field "$out/list.json" 'Object.keys(v).length === 15 && v.maps.level === 0 && v.andna_resolve.name')" = name ] ||
 	fail "list: $(cat "$out/list.json")"
 
 # Errors: {"error": ...}, and nothing runs that a bad argument names.

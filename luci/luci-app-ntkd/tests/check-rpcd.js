@@ -1,5 +1,6 @@
 // Checks the rpcd plugin's answers that luci/test.sh collected from a real
-// ntkd: node check-rpcd.js DIR. Each DIR/METHOD.json must be one JSON
+// ntkd (gateways: from tests/ntkd-stub.sh's canned docs/IGS.md answer):
+// node check-rpcd.js DIR. Each DIR/METHOD.json must be one JSON
 // object with the fields docs/CTL.md documents, of the documented types
 // (fields it does not know are allowed: clients ignore new keys).
 'use strict';
@@ -44,7 +45,9 @@ const SCHEMA = {
 	andna_resolve: { name: str, address: str, ttl_s: num },
 	andna_reverse: { address: str, names: arr(str), ttl_s: num },
 	andna_cache: { andna_cache: arr({ name: opt(str), hash: str, owner: str, queued: int, counter: int, backup: bool, expires_in_s: num }) },
-	andna_counters: { andna_counters: arr({ public_key: str, names: int }) }
+	andna_counters: { andna_counters: arr({ public_key: str, names: int }) },
+	gateways: { sharing: { enabled: bool, uplink: str, up: bool, bandwidth: int, why: str }, own_default_route: bool, table: int,
+		gateways: arr({ address: str, level: int, bandwidth: int, cost_ms: num, selected: bool, weight: opt(int) }), error: opt(str) }
 };
 
 // check(value, type, where): the list of problems.
@@ -86,7 +89,8 @@ const FACTS = {
 	andna_resolve: (r) => r.name === 'luci-b',
 	andna_reverse: (r) => r.names.includes('luci-b'),
 	andna_register: (r) => r.name === 'luci-extra' && [ 'registering', 'registered' ].includes(r.state),
-	andna_unregister: (r) => r.name === 'luci-extra' && r.state === 'unregistered'
+	andna_unregister: (r) => r.name === 'luci-extra' && r.state === 'unregistered',
+	gateways: (g) => g.sharing.uplink === 'eth0' && g.gateways.length === 3 && g.gateways[0].selected
 };
 
 function main(dir) {

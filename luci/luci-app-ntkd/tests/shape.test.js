@@ -137,6 +137,36 @@ test('virtual links', () => {
 	]);
 });
 
+test('Internet gateways: this node, the candidates', () => {
+	const g = fixture('gateways');
+	assert.deepStrictEqual(shape.gatewayInfo(g), [
+		[ 'Shares its Internet uplink', 'yes, through eth0: up' ],
+		[ 'Announced bandwidth', '10.0 Mbit/s' ],
+		[ 'Last probe', 'probe 203.0.113.1:80 answered' ],
+		[ 'Internet route', 'its own default route (the gateways are not used)' ]
+	]);
+	assert.deepStrictEqual(shape.gatewayRows(g), [
+		[ '10.1.1.5', '0', '50.0 Mbit/s', '3.20 ms', 'yes, weight 3' ],
+		[ '10.1.2.9', '1', '20.0 Mbit/s', '12.8 ms', 'yes, weight 1' ],
+		[ '10.2.0.1', '2', '8.0 Mbit/s', '40.0 ms', 'no' ]
+	]);
+	const c = fixture('gateways-client');
+	assert.deepStrictEqual(shape.gatewayInfo(c), [
+		[ 'Shares its Internet uplink', 'no' ],
+		[ 'Internet route', 'through the gateways marked used (table 110)' ],
+		[ 'Error', 'route add: no such device &lt;ntkgw&gt;' ]
+	]);
+	assert.deepStrictEqual(shape.gatewayRows(c), []);
+	// A gateway whose uplink is down, found by the default route.
+	const down = shape.gatewayInfo({ sharing: { enabled: true, uplink: '', up: false, bandwidth: 0, why: 'no default route' }, gateways: [] });
+	assert.deepStrictEqual(down.slice(0, 3), [
+		[ 'Shares its Internet uplink', 'yes, through the default route: down' ],
+		[ 'Announced bandwidth', '-' ],
+		[ 'Last probe', 'no default route' ]
+	]);
+	assert.strictEqual(shape.gatewayRows({ gateways: [ { address: '<b>', level: 0, selected: false } ] })[0][0], '&lt;b&gt;');
+});
+
 test('ANDNA: names and resolutions', () => {
 	assert.deepStrictEqual(shape.andnaRows(fixture('andna-list')), [ [ 'n1', 'registered', '2d 23h', '' ] ]);
 	assert.deepStrictEqual(shape.andnaRows([ fixture('andna-register'), { name: 'a', state: 'refused: 2', expires_in_s: 0, error: 'x' } ]), [
@@ -225,6 +255,27 @@ test('settings validators', () => {
 	assert.strictEqual(shape.checkPort('0', true), null);
 	assert.ok(shape.checkPort('0'));
 	assert.ok(shape.checkPort('65536', true));
+});
+
+test('IGS validators: the ranges of internal/config', () => {
+	for (const ok of [ '1', '10000', '100000000' ])
+		assert.strictEqual(shape.checkRange(ok, 1, 100000000), null, ok);
+	for (const bad of [ '0', '100000001', '-5', '1.5', '10 Mbit', '' ])
+		assert.ok(shape.checkRange(bad, 1, 100000000), bad);
+	assert.strictEqual(shape.checkRange('4', 1, 4), null);
+	assert.ok(shape.checkRange('5', 1, 4));
+	for (const ok of [ '1s', '10s', '1m30s', '10m', '1000ms' ])
+		assert.strictEqual(shape.checkProbeInterval(ok), null, ok);
+	for (const bad of [ '0s', '500ms', '10m1s', '1h', '10', 'often' ])
+		assert.ok(shape.checkProbeInterval(bad), bad);
+	assert.strictEqual(shape.checkProbe('203.0.113.1:80'), null);
+	assert.strictEqual(shape.checkProbe('[2001:db8::1]:443'), null);
+	for (const bad of [ '203.0.113.1', 'example.com:80', '203.0.113.1:0' ])
+		assert.ok(shape.checkProbe(bad), bad);
+	assert.strictEqual(shape.checkUplink('wan', [ 'mesh', 'eth2' ]), null);
+	assert.strictEqual(shape.checkUplink('eth1'), null);
+	assert.ok(shape.checkUplink('eth2', [ 'mesh', 'eth2' ]));
+	assert.ok(shape.checkUplink('wan 2'));
 });
 
 test('mesh wifi helper plans the uci changes', () => {

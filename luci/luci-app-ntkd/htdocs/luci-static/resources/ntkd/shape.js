@@ -250,6 +250,41 @@ function vlinkRows(v) {
 	});
 }
 
+/* Internet gateway sharing (docs/IGS.md, `ntkd ctl gateways`).
+ * gatewayInfo: this node as a gateway and as a client, key-value rows. */
+function gatewayInfo(g) {
+	const sh = g.sharing || {};
+	let sharing = _('no');
+	if (sh.enabled)
+		sharing = fmt(sh.up ? _('yes, through %s: up') : _('yes, through %s: down'), sh.uplink || _('the default route'));
+	const rows = [
+		[ esc(_('Shares its Internet uplink')), esc(sharing) ]
+	];
+	if (sh.enabled) {
+		rows.push([ esc(_('Announced bandwidth')), esc(sh.up ? fmtBitrate(num(sh.bandwidth) * 1000) : '-') ]);
+		rows.push([ esc(_('Last probe')), esc(sh.why || '-') ]);
+	}
+	rows.push([ esc(_('Internet route')), esc(g.own_default_route
+		? _('its own default route (the gateways are not used)')
+		: fmt(_('through the gateways marked used (table %s)'), num(g.table) != null ? g.table : '-')) ]);
+	if (g.error)
+		rows.push([ esc(_('Error')), esc(g.error) ]);
+	return rows;
+}
+
+/* gatewayRows: the candidates, best first as the daemon lists them. */
+function gatewayRows(g) {
+	return ((g && g.gateways) || []).map(function(gw) {
+		return [
+			esc(gw.address),
+			esc(gw.level),
+			esc(fmtBitrate(num(gw.bandwidth) * 1000)),
+			esc(num(gw.cost_ms) != null ? fmtRTT(gw.cost_ms * 1000) : '-'),
+			esc(gw.selected ? fmt(_('yes, weight %s'), num(gw.weight) != null ? gw.weight : '-') : _('no'))
+		];
+	});
+}
+
 function andnaRows(list) {
 	return (list || []).slice().sort(function(a, b) {
 		return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
@@ -466,6 +501,42 @@ function checkMaxProcs(s) {
 function checkTable(s) {
 	if (s !== 'main' && !(/^\d{1,3}$/.test(String(s)) && +s >= 1 && +s <= 252))
 		return _('Want main or a table number 1..252');
+	return null;
+}
+
+/* checkRange: a whole number min..max (IGS bandwidth, max gateways). */
+function checkRange(s, min, max) {
+	if (!/^\d{1,10}$/.test(String(s)) || +s < min || +s > max)
+		return fmt(_('Want a whole number %s..%s'), min, max);
+	return null;
+}
+
+/* checkProbeInterval: a duration 1s..10m, as [igs] probe_interval. */
+function checkProbeInterval(s) {
+	const e = checkDuration(s, 600);
+	if (e)
+		return e === fmt(_('At most %s seconds'), 600) ? _('Want 1s..10m') : e;
+	const m = /^(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?$/.exec(s);
+	if ((+(m[1] || 0)) * 3600 + (+(m[2] || 0)) * 60 + (+(m[3] || 0)) + (+(m[4] || 0)) / 1000 < 1)
+		return _('Want 1s..10m');
+	return null;
+}
+
+/* checkProbe: an [igs] probe target, "IP:port". */
+function checkProbe(s) {
+	if (checkHostPort(s))
+		return _('Want an address and a port, such as 203.0.113.1:80 or [2001:db8::1]:443');
+	return null;
+}
+
+/* checkUplink: the uplink, a network or device that is not a mesh
+ * interface (meshIfaces: the main section's interface list). */
+function checkUplink(s, meshIfaces) {
+	const e = checkIfaceName(s);
+	if (e)
+		return e;
+	if ((meshIfaces || []).indexOf(s) >= 0)
+		return _('This is a mesh interface: the uplink must be another one');
 	return null;
 }
 
@@ -755,6 +826,8 @@ return baseclass.extend({
 	routeRows: routeRows,
 	vlinkRows: vlinkRows,
 	andnaRows: andnaRows,
+	gatewayInfo: gatewayInfo,
+	gatewayRows: gatewayRows,
 	resolveText: resolveText,
 	parseIP: parseIP,
 	parsePrefix: parsePrefix,
@@ -771,6 +844,10 @@ return baseclass.extend({
 	checkMaxProcs: checkMaxProcs,
 	checkTable: checkTable,
 	checkAndnaPort: checkAndnaPort,
+	checkRange: checkRange,
+	checkProbeInterval: checkProbeInterval,
+	checkProbe: checkProbe,
+	checkUplink: checkUplink,
 	checkDuration: checkDuration,
 	checkAbsPath: checkAbsPath,
 	checkSSID: checkSSID,

@@ -5,8 +5,8 @@
 'require ui';
 'require ntkd.shape as shape';
 
-// /etc/config/ntkd as a form (sections main, andna, dns, vlayer and one
-// vlink per tunnel); the init script renders it into the daemon's TOML with
+// /etc/config/ntkd as a form (sections main, andna, dns, vlayer, igs and
+// one vlink per tunnel); the init script renders it into the daemon's TOML with
 // `ntkd uci-render`. Every field is checked here with the rules ntkd's own
 // configuration check applies.
 // The mesh wifi helper stages a new wifi interface and network for the
@@ -234,6 +234,36 @@ return view.extend({
 		o = s.option(form.Value, 'key_file', _('Key file'));
 		o.placeholder = '/etc/ntkd/vlayer.key';
 		o.validate = validator(shape.checkAbsPath, true);
+
+		s = m.section(form.NamedSection, 'igs', 'igs', _('Internet gateways'),
+			_('Routers with an Internet uplink share it with the mesh; the others send their Internet traffic to the best of them, inside VXLAN (kmod-vxlan). A router\'s own default route always wins: its LAN and uplink are never touched.'));
+		s.addremove = true;
+		o = s.option(form.Flag, 'share_internet', _('Share this router\'s Internet'),
+			_('Be a gateway: probe the uplink, announce it and NAT the mesh\'s traffic out of it. The firewall lets the mesh into the uplink\'s zone.'));
+		o = s.option(form.Value, 'uplink', _('Uplink network'),
+			_('The network that reaches the Internet, or a device name; empty: the device of the default route.'));
+		o.placeholder = 'wan';
+		networks.forEach(function(n) { o.value(n); });
+		o.validate = function(section_id, value) {
+			if (value == null || value === '')
+				return true;
+			return shape.checkUplink(value, L.toArray(uci.get('ntkd', 'main', 'interface'))) || true;
+		};
+		o = s.option(form.Value, 'bandwidth', _('Bandwidth (kbit/s)'), _('What the uplink is announced with, 1..100000000.'));
+		o.placeholder = '10000';
+		o.validate = validator(function(v) { return shape.checkRange(v, 1, 100000000); }, true);
+		o = s.option(form.DynamicList, 'probe', _('Probes'),
+			_('ip:port TCP targets, up to 8: the uplink is up while one of them answers through it. None: up while the default route goes through it.'));
+		o.validate = validator(shape.checkProbe, true);
+		o = s.option(form.Value, 'probe_interval', _('Probe interval'), _('1s..10m; two failures in a row take the gateway down.'));
+		o.placeholder = '10s';
+		o.validate = validator(shape.checkProbeInterval, true);
+		o = s.option(form.Flag, 'use_gateways', _('Use the mesh\'s gateways'),
+			_('A default route over the mesh\'s gateways, used only while this router has none of its own.'));
+		o.default = o.enabled;
+		o = s.option(form.Value, 'max_gateways', _('Gateways used'), _('Per level, 1..4: the traffic is spread over them by bandwidth and path cost.'));
+		o.placeholder = '2';
+		o.validate = validator(function(v) { return shape.checkRange(v, 1, 4); }, true);
 
 		s = m.section(form.GridSection, 'vlink', _('Tunnels'), _('One per other vnode; its public key is shown on its Virtual links page.'));
 		s.addremove = true;

@@ -6,11 +6,12 @@
 'require ntkd.shape as shape';
 
 // The node, its gnodes and interfaces, the neighbours with their link
-// figures and the routes, refreshed every 5 seconds.
+// figures, the routes and the Internet gateways, refreshed every 5 seconds.
 
 var callStatus = rpc.declare({ object: 'ntkd', method: 'status', expect: { '': {} } });
 var callNeighbours = rpc.declare({ object: 'ntkd', method: 'neighbours', expect: { '': {} } });
 var callRoutes = rpc.declare({ object: 'ntkd', method: 'routes', expect: { '': {} } });
+var callGateways = rpc.declare({ object: 'ntkd', method: 'gateways', expect: { '': {} } });
 
 // safe: an rpc failure (no permission, rpcd timeout) as an answer.
 function safe(p) {
@@ -36,14 +37,15 @@ function keyValueRows(rows) {
 
 return view.extend({
 	load: function() {
-		return Promise.all([ safe(callStatus()), safe(callNeighbours()), safe(callRoutes()) ]);
+		return Promise.all([ safe(callStatus()), safe(callNeighbours()), safe(callRoutes()), safe(callGateways()) ]);
 	},
 
 	update: function(root, data) {
 		var $ = function(id) { return root.querySelector('#' + id); };
 		var st = shape.unwrap(data[0]),
 		    nb = shape.unwrap(data[1], 'neighbours'),
-		    rt = shape.unwrap(data[2]);
+		    rt = shape.unwrap(data[2]),
+		    gw = shape.unwrap(data[3]);
 		var err = st.error || nb.error || rt.error;
 		var alert = $('ntkd-error');
 
@@ -62,6 +64,10 @@ return view.extend({
 			E('em', [ nb.data ? _('No neighbours heard yet') : _('Unknown') ]));
 		cbi_update_table($('ntkd-routes'), rt.data ? shape.routeRows(rt.data) : [],
 			E('em', [ rt.data ? _('No routes yet') : _('Unknown') ]));
+		// Not in the alert above: a daemon without IGS answers an error here.
+		dom.content($('ntkd-igs'), gw.data ? keyValueRows(shape.gatewayInfo(gw.data)) : null);
+		cbi_update_table($('ntkd-gateways'), gw.data ? shape.gatewayRows(gw.data) : [],
+			E('em', [ gw.data ? _('No gateway in the mesh') : (st.error ? _('Unknown') : gw.error) ]));
 	},
 
 	render: function(data) {
@@ -79,7 +85,11 @@ return view.extend({
 			table('ntkd-neighbours', [ _('Rnode'), _('Interface'), _('Address'), _('State'), _('Link cost'),
 				_('RTT'), _('Loss'), _('Signal'), _('Bitrate'), _('Wifi penalty') ]),
 			E('h3', [ _('Routes') ]),
-			table('ntkd-routes', [ _('Destination'), _('Next hops'), _('Kernel') ])
+			table('ntkd-routes', [ _('Destination'), _('Next hops'), _('Kernel') ]),
+			E('h3', [ _('Internet gateways') ]),
+			E('p', [ _('Routers of the mesh that share their Internet uplink, best first; a router with a default route of its own uses that.') ]),
+			E('table', { 'class': 'table', 'id': 'ntkd-igs' }),
+			table('ntkd-gateways', [ _('Gateway'), _('Level'), _('Bandwidth'), _('Path cost'), _('Used') ])
 		]);
 
 		this.update(root, data);
