@@ -1,21 +1,20 @@
 package daemon
 
 import (
-	"cmp"
-	"context"
 	"fmt"
 	"net"
 	"net/netip"
 	"os"
 	"slices"
+	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/ntkd/ntkd/internal/ctl"
 	"github.com/ntkd/ntkd/internal/igs"
 	"github.com/ntkd/ntkd/internal/kernel"
 	"github.com/ntkd/ntkd/internal/node"
+	"golang.org/x/sys/unix"
 )
 
 // Internet gateway sharing in the daemon (docs/IGS.md): a gateway probes
@@ -267,7 +266,8 @@ func (d *Daemon) gateways() ctl.Gateways {
 		out.Sharing.Why = ""
 	}
 	cands := slices.Clone(g.cands)
-	slices.SortStableFunc(cands, func(a, b node.Gateway) int { return cmp.Compare(igs.Score(b), igs.Score(a)) })
+	// sort, not slices: no new generic sort in the router binary.
+	sort.SliceStable(cands, func(i, j int) bool { return igs.Score(cands[i]) > igs.Score(cands[j]) })
 	for _, gw := range cands {
 		info := ctl.GatewayInfo{Address: gw.Addr.String(), Level: gw.Level, Bandwidth: gw.Bandwidth, CostMS: float64(gw.Cost) / 1000}
 		for _, ch := range g.chosen {
@@ -304,24 +304,54 @@ func probeUplink(uplink string, targets []string) (bool, string, string) {
 	}
 	var errs []string
 	for _, t := range targets {
-		dialer := net.Dialer{Timeout: probeTimeout, Control: func(_, _ string, c syscall.RawConn) error {
-			var serr error
-			err := c.Control(func(fd uintptr) { serr = syscall.BindToDevice(int(fd), dev) })
-			if err != nil {
-				return err
-			}
-			return serr
-		}}
-		ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
-		conn, err := dialer.DialContext(ctx, "tcp", t)
-		cancel()
+		err := connectVia(dev, t)
 		if err == nil {
-			conn.Close()
 			return true, dev, fmt.Sprintf("probe %s answered", t)
 		}
 		errs = append(errs, fmt.Sprintf("%s: %v", t, err))
 	}
 	return false, dev, "probes failed: " + strings.Join(errs, "; ")
+}
+
+// connectVia opens and closes a TCP connection to target ("IP:port")
+// through device dev. Raw system calls: the net package's dialer would
+// link its resolver (100 KB of the router binary) for literal addresses.
+func connectVia(dev, target string) error {
+	ap, err := netip.ParseAddrPort(target)
+	if err != nil {
+		return err
+	}
+	family, sa := unix.AF_INET, unix.Sockaddr(nil)
+	if ap.Addr().Is4() {
+		sa = &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}
+	} else {
+		family, sa = unix.AF_INET6, &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}
+	}
+	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	if err := unix.BindToDevice(fd, dev); err != nil {
+		return fmt.Errorf("bind to %s: %w", dev, err)
+	}
+	if err := unix.Connect(fd, sa); err != nil && err != unix.EINPROGRESS {
+		return err
+	}
+	pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
+	n, err := unix.Poll(pfd, int(probeTimeout/time.Millisecond))
+	switch {
+	case err != nil:
+		return err
+	case n == 0:
+		return fmt.Errorf("no answer in %v", probeTimeout)
+	}
+	if soErr, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR); err != nil {
+		return err
+	} else if soErr != 0 {
+		return unix.Errno(soErr)
+	}
+	return nil
 }
 
 // defaultRouteDevice is the device of the main table's IPv4 default
@@ -340,30 +370,3 @@ func defaultRouteDevice() string {
 	return ""
 }
 
-// runNft feeds a ruleset to nft.
-func runNft(ruleset string) error {
-	r, w, err := os.Pipe()
-	if err != nil {
-		return err
-	}
-	path := "/usr/sbin/nft"
-	if _, err := os.Stat(path); err != nil {
-		path = "/sbin/nft"
-	}
-	p, err := os.StartProcess(path, []string{"nft", "-f", "-"}, &os.ProcAttr{Files: []*os.File{r, os.Stderr, os.Stderr}})
-	r.Close()
-	if err != nil {
-		w.Close()
-		return fmt.Errorf("nft: %w", err)
-	}
-	_, werr := w.WriteString(ruleset)
-	w.Close()
-	st, err := p.Wait()
-	switch {
-	case err != nil:
-		return fmt.Errorf("nft: %w", err)
-	case !st.Success():
-		return fmt.Errorf("nft -f - failed (%v) on:\n%s", st, ruleset)
-	}
-	return werr
-}

@@ -5,9 +5,9 @@
 package igs
 
 import (
-	"cmp"
 	"net/netip"
 	"slices"
+	"sort"
 
 	"github.com/ntkd/ntkd/internal/node"
 )
@@ -57,14 +57,16 @@ func Select(cands []node.Gateway, prev []netip.Addr, perLevel int) []Choice {
 		}
 		out = append(out, Choice{Addr: g.Addr, Weight: w})
 	}
-	slices.SortFunc(out, func(a, b Choice) int { return a.Addr.Compare(b.Addr) })
+	sort.Slice(out, func(i, j int) bool { return out[i].Addr.Less(out[j].Addr) })
 	return out
 }
 
 func selectLevel(gs []node.Gateway, prev []netip.Addr, n int) []node.Gateway {
 	// Best first; ties by address so every run picks the same.
-	slices.SortFunc(gs, func(a, b node.Gateway) int {
-		return cmp.Or(cmp.Compare(Score(b), Score(a)), a.Addr.Compare(b.Addr))
+	// sort, not slices: no new generic sort in the router binary.
+	sort.Slice(gs, func(i, j int) bool {
+		si, sj := Score(gs[i]), Score(gs[j])
+		return si > sj || (si == sj && gs[i].Addr.Less(gs[j].Addr))
 	})
 	var kept, rest []node.Gateway
 	seen := map[netip.Addr]bool{}

@@ -1,9 +1,9 @@
 package node
 
 import (
-	"cmp"
 	"net/netip"
 	"slices"
+	"sort"
 	"time"
 
 	"github.com/ntkd/ntkd/internal/wire"
@@ -48,8 +48,10 @@ func (n *Node) Gateways(dst []Gateway) []Gateway {
 	}
 	start := len(dst)
 	defer func() {
-		slices.SortFunc(dst[start:], func(a, b Gateway) int {
-			return cmp.Or(cmp.Compare(a.Level, b.Level), a.Addr.Compare(b.Addr))
+		// sort, not slices: one generic sort less in the router binary.
+		out := dst[start:]
+		sort.Slice(out, func(i, j int) bool {
+			return out[i].Level < out[j].Level || (out[i].Level == out[j].Level && out[i].Addr.Less(out[j].Addr))
 		})
 	}()
 	for l := range n.lv {
@@ -102,11 +104,12 @@ func (n *Node) gatewaysIn(l int) []wire.Gateway {
 			all = append(all, g)
 		}
 	}
-	slices.SortFunc(all, func(a, b wire.Gateway) int {
-		if c := cmp.Compare(b.Bandwidth, a.Bandwidth); c != 0 {
-			return c
+	sort.Slice(all, func(i, j int) bool {
+		a, b := &all[i], &all[j]
+		if a.Bandwidth != b.Bandwidth {
+			return a.Bandwidth > b.Bandwidth
 		}
-		return slices.Compare(a.Position[:l], b.Position[:l])
+		return string(a.Position[:l]) < string(b.Position[:l])
 	})
 	return all[:min(len(all), wire.MaxGateways)]
 }
