@@ -117,7 +117,7 @@ func (d *Daemon) probed(ok bool, dev, why string) {
 func (d *Daemon) applyGateway() {
 	g := &d.igs
 	bw := uint32(0)
-	if g.up {
+	if g.up && d.node.Addr().IsValid() { // not hooked yet: the next probe announces
 		bw = uint32(d.cfg.IGS.Bandwidth)
 		if err := d.ensureDevice(); err != nil {
 			d.log.Warn("gateway device", "err", err)
