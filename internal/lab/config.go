@@ -31,6 +31,7 @@ func nodeConfig(s *State, n *Node) ([]byte, error) {
 		fmt.Fprintf(&b, "\n[address]\nfirst = %s\n", tomlString(FirstAddress))
 		b.WriteString(vlayerConfig(s, n))
 	}
+	b.WriteString(igsConfig(s, n))
 	fmt.Fprintf(&b, "\n[control]\nsocket = %s\n", tomlString(n.Socket))
 	fmt.Fprintf(&b, "\n[andna]\nenabled = true\nkey_dir = %s\nnames = [%s]\n", tomlString(n.Dir), tomlString(n.Name))
 	fmt.Fprintf(&b, "\n[dns]\nenabled = true\nlisten = \"127.0.0.1:%d\"\nsuffix = \"ntk\"\n", DNSPort)
@@ -44,6 +45,9 @@ func nodeConfig(s *State, n *Node) ([]byte, error) {
 	// still parse, into other values.
 	if c.Control.Socket != n.Socket || c.ANDNA.KeyDir != n.Dir || len(c.Interfaces) != len(n.Interfaces) {
 		return nil, fmt.Errorf("config of %s: the daemon would read other values than the lab wrote", n.Name)
+	}
+	if g, err := s.Gateway(n.Name); err == nil && (!c.IGS.ShareInternet || c.IGS.Uplink != g.Device) {
+		return nil, fmt.Errorf("config of %s: a gateway whose config does not share %s ([igs] in --config?)", n.Name, g.Device)
 	}
 	return data, nil
 }

@@ -25,19 +25,26 @@ const (
 // it), with stdout and stderr appended to its log. `ip netns exec` execs
 // the daemon in place, so the pid it gets is the daemon's.
 func startDaemon(s *State, n *Node) (int, error) {
-	log, err := os.OpenFile(n.Log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	return startProcess(n.Namespace, n.Name+"'s daemon", n.Dir, n.Log, n.PIDFile, s.Ntkd, "run", "-c", n.Config)
+}
+
+// startProcess starts argv inside namespace as startDaemon does, in
+// directory dir, its output appended to logPath, and writes its pid to
+// pidFile once it is inside the namespace. what names it in errors.
+func startProcess(namespace, what, dir, logPath, pidFile string, argv ...string) (int, error) {
+	log, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		return 0, fmt.Errorf("starting %s: %w", n.Name, err)
+		return 0, fmt.Errorf("starting %s: %w", what, err)
 	}
 	defer log.Close() // the child has its own copy
-	args := []string{"netns", "exec", n.Namespace, s.Ntkd, "run", "-c", n.Config}
+	args := append([]string{"netns", "exec", namespace}, argv...)
 	fmt.Fprintf(log, "ntkd lab: %s: starting ip %s\n", time.Now().Format(time.RFC3339), strings.Join(args, " "))
 	cmd := exec.Command("ip", args...)
 	cmd.Stdout, cmd.Stderr = log, log
-	cmd.Dir = n.Dir
+	cmd.Dir = dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
-		return 0, fmt.Errorf("starting %s: %w", n.Name, err)
+		return 0, fmt.Errorf("starting %s: %w", what, err)
 	}
 	pid := cmd.Process.Pid
 	// Reap it when it exits, so that a dead daemon does not linger as a
@@ -46,37 +53,41 @@ func startDaemon(s *State, n *Node) (int, error) {
 
 	// Until `ip` has switched namespaces the pid is not recognisably ours
 	// (see runsIn): wait for that before anyone can read the pid file.
-	want, err := namespaceID(n.Namespace)
+	want, err := namespaceID(namespace)
 	if err != nil {
-		return 0, fmt.Errorf("starting %s: %w", n.Name, err)
+		return 0, fmt.Errorf("starting %s: %w", what, err)
 	}
 	for deadline := time.Now().Add(enterTimeout); ; time.Sleep(5 * time.Millisecond) {
 		if !alive(pid) {
-			return 0, fmt.Errorf("%s: the daemon exited at once; the end of its log:\n%s", n.Name, logTail(n.Log, 8))
+			return 0, fmt.Errorf("%s exited at once; the end of its log:\n%s", what, logTail(logPath, 8))
 		}
 		if id, err := processNamespace(pid); err == nil && id == want {
 			break
 		}
 		if time.Now().After(deadline) {
 			syscall.Kill(pid, syscall.SIGKILL)
-			return 0, fmt.Errorf("%s: the daemon did not enter namespace %s within %v", n.Name, n.Namespace, enterTimeout)
+			return 0, fmt.Errorf("%s did not enter namespace %s within %v", what, namespace, enterTimeout)
 		}
 	}
-	if err := os.WriteFile(n.PIDFile, []byte(strconv.Itoa(pid)+"\n"), 0o644); err != nil {
-		return 0, fmt.Errorf("starting %s: %w", n.Name, err)
+	if err := os.WriteFile(pidFile, []byte(strconv.Itoa(pid)+"\n"), 0o644); err != nil {
+		return 0, fmt.Errorf("starting %s: %w", what, err)
 	}
 	return pid, nil
 }
 
 // daemonPID returns the pid of node n's daemon, or 0 when it is not
 // running.
-func daemonPID(n *Node) int {
-	b, err := os.ReadFile(n.PIDFile)
+func daemonPID(n *Node) int { return pidIn(n.PIDFile, n.Namespace) }
+
+// pidIn returns the pid in pidFile when that process runs inside
+// namespace, else 0.
+func pidIn(pidFile, namespace string) int {
+	b, err := os.ReadFile(pidFile)
 	if err != nil {
 		return 0
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || !runsIn(pid, n.Namespace) {
+	if err != nil || !runsIn(pid, namespace) {
 		return 0
 	}
 	return pid

@@ -42,6 +42,9 @@ func (l Lab) Down() (*DownReport, error) {
 	// A state file written with another prefix still names its own.
 	if s, err := l.Load(); err == nil {
 		own := []string{s.Internet}
+		if s.WAN != nil {
+			own = append(own, s.WAN.Namespace)
+		}
 		for _, n := range s.Nodes {
 			own = append(own, n.Namespace)
 		}

@@ -115,6 +115,10 @@ type State struct {
 	// Internet the namespace of the bridge their gates share.
 	Islands  []Island `json:"islands,omitempty"`
 	Internet string   `json:"internet,omitempty"`
+	// Gateways, when the lab has them, are the nodes with an uplink to
+	// the stand-in Internet WAN, in the order given (see planGateways).
+	Gateways []Gateway `json:"gateways,omitempty"`
+	WAN      *WAN      `json:"wan,omitempty"`
 }
 
 // Node is one daemon of the lab and the files it uses.

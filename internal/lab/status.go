@@ -36,6 +36,24 @@ type Status struct {
 	Running  int          `json:"running"` // daemons running
 	// Islands, in a lab of islands, counts the routes inside each.
 	Islands []IslandStatus `json:"islands,omitempty"`
+	// Gateways, in a lab with gateways, says whether each uplink is up,
+	// and WAN whether the stand-in Internet's echo server runs.
+	Gateways []GatewayStatus `json:"gateways,omitempty"`
+	WAN      *WANStatus      `json:"wan,omitempty"`
+}
+
+// GatewayStatus is one gateway's uplink: Up when administratively up (lab
+// uplink cut takes it down).
+type GatewayStatus struct {
+	Gateway
+	Up bool `json:"up"`
+}
+
+// WANStatus is the stand-in Internet of a lab with gateways.
+type WANStatus struct {
+	Namespace string         `json:"namespace"`
+	Echo      netip.AddrPort `json:"echo"`
+	EchoPID   int            `json:"echo_pid"` // 0 when the echo server is not running
 }
 
 // IslandStatus is how far one island's nodes reach each other.
@@ -166,6 +184,16 @@ func (l Lab) Status() (*Status, error) {
 		for _, name := range s.Islands[k].Nodes {
 			is.Full = is.Full && st.Nodes[s.index(name)].Hooked
 		}
+	}
+	for _, g := range s.Gateways {
+		gs := GatewayStatus{Gateway: g}
+		if v := views[s.index(g.Node)]; v != nil {
+			gs.Up = v.links[g.Device]
+		}
+		st.Gateways = append(st.Gateways, gs)
+	}
+	if s.WAN != nil {
+		st.WAN = &WANStatus{Namespace: s.WAN.Namespace, Echo: s.WAN.Echo, EchoPID: s.EchoPID()}
 	}
 	for _, lk := range s.Links {
 		ls := LinkStatus{A: lk.A, B: lk.B}

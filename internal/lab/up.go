@@ -34,6 +34,10 @@ type UpOptions struct {
 	// first node of each island a gate on a shared internet with a tunnel
 	// to every other gate. The internet stays disconnected until Connect.
 	Islands int
+	// Gateways names the nodes (n1, ...) that get an uplink to a
+	// stand-in Internet, a namespace of its own with an echo server, and
+	// share it with the mesh ([igs] share_internet); see planGateways.
+	Gateways []string
 }
 
 // Up builds the lab: a namespace per node, a veth pair per link, a config
@@ -64,15 +68,18 @@ func (l Lab) Up(ctx context.Context, opt UpOptions) (*State, error) {
 	if _, err := exec.LookPath("ip"); err != nil {
 		return nil, fmt.Errorf("the lab needs ip (iproute2): %w", err)
 	}
-	if err := l.checkNothingLeft(); err != nil {
-		return nil, err
-	}
 	name := opt.Name
 	if name == "" {
 		name = t.Name
 	}
 	s := l.plan(t, name, opt.Seed, ntkd)
 	s.ExtraConfig = opt.ExtraConfig
+	if err := planGateways(s, l.Dir, opt.Gateways); err != nil {
+		return nil, err
+	}
+	if err := l.checkNothingLeft(); err != nil {
+		return nil, err
+	}
 
 	if err := os.MkdirAll(l.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating lab directory: %w", err)
@@ -125,10 +132,21 @@ func (l Lab) build(ctx context.Context, s *State, islands int) error {
 			return err
 		}
 	}
+	if s.WAN != nil {
+		if err := buildWAN(s); err != nil {
+			return err
+		}
+	}
 	// The state file comes before the daemons, so that a daemon that fails
 	// to start can be looked at with the other commands.
 	if err := l.save(s); err != nil {
 		return err
+	}
+	// The echo server first: the gateways probe it from their start.
+	if s.WAN != nil {
+		if _, err := startEcho(s); err != nil {
+			return err
+		}
 	}
 	for i := range s.Nodes {
 		if err := ctx.Err(); err != nil {
