@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -37,6 +38,10 @@ commands:
                               "internet" with a tunnel to every other gate.
                               Each island converges apart, then the internet
                               is connected and they join.
+           [--gateways N1,N2] these nodes get an uplink "up0" to a stand-in
+                              Internet (namespace PREFIXwan, echo server on
+                              203.0.113.1:7 TCP and UDP) and share it with
+                              the mesh ([igs] share_internet)
   status   [--json]           routes per node; exit 0 once every node reaches every other
   exec     NODE -- CMD...     run CMD inside NODE's namespace
   cut      A B [--silent]     take the link A-B down (--silent: carrier up, packets dropped)
@@ -46,6 +51,7 @@ commands:
   start    NODE               start NODE's daemon again
   connect    [ISLAND...]      connect the islands' gates to the internet (default all)
   disconnect [ISLAND...]      take them off it: their tunnels go silent
+  uplink   cut|restore NODE   take gateway NODE's uplink down (the daemon runs on), or up again
   down                        remove everything, also what a crashed lab left
 
 every command takes --dir DIR (default $NTKD_LAB_DIR or /run/ntkd-lab) and
@@ -62,6 +68,9 @@ func runLab(args []string, stdout, stderr io.Writer) int {
 		"up": labUp, "status": labStatus, "exec": labExec, "cut": labCut, "restore": labPair("restore", lab.Lab.Restore, "restored"),
 		"kill": labKill, "start": labStart, "down": labDown,
 		"connect": labConnect, "disconnect": labConnect, "link": labPair("link", lab.Lab.AddLink, "linked"),
+		"uplink": labUplink,
+		// Not in the usage: what lab up runs inside the stand-in Internet.
+		"echo-server": labEchoServer,
 	}
 	lead, args := leadingLabFlags(args)
 	if len(args) == 0 {
@@ -176,17 +185,24 @@ func labUp(name string, args []string, stdout, stderr io.Writer) int {
 	wait := fs.Duration("wait", 60*time.Second, "wait this long for every node to have a route to every other; 0: do not wait")
 	jsonOut := fs.Bool("json", false, "print the result as JSON")
 	extra := fs.String("config", "", "add this TOML `FILE` to every node's configuration (e.g. [qspn] or [radar] timers)")
-	if _, code, ok := parseLabArgs(fs, args, 0, "lab up [--topology KIND|FILE] [--nodes N] [--seed S] [--ntkd PATH] [--wait D] [--json]"); !ok {
+	gwList := fs.String("gateways", "", "comma-separated `nodes` (n1,n5) with an uplink to a stand-in Internet, shared with the mesh")
+	if _, code, ok := parseLabArgs(fs, args, 0, "lab up [--topology KIND|FILE] [--nodes N] [--seed S] [--ntkd PATH] [--wait D] [--json] [--gateways N1,N2]"); !ok {
 		return code
+	}
+	gateways, err := parseGateways(*gwList)
+	if err != nil {
+		fmt.Fprintln(stderr, "ntkd lab up: --gateways:", err)
+		return exitUsage
 	}
 	if !needRoot(stderr) {
 		return exitFail
 	}
+	var tp *topo.Topology
 	n := *nodes
 	if !slices.Contains(topo.Kinds(), *spec) && !flagSet(fs, "nodes") {
 		n = 0 // a file says how many nodes it has
 	}
-	tp, err := lab.NewTopology(*spec, n, *seed)
+	tp, err = lab.NewTopology(*spec, n, *seed)
 	if err != nil {
 		fmt.Fprintln(stderr, "ntkd lab up:", err)
 		return exitFail
@@ -212,7 +228,7 @@ func labUp(name string, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "ntkd lab up: --islands wants 2 or more")
 		return exitUsage
 	}
-	s, err := l.Up(ctx, lab.UpOptions{Topology: tp, Seed: *seed, Ntkd: bin, ExtraConfig: string(extraConfig), Islands: *islands})
+	s, err := l.Up(ctx, lab.UpOptions{Topology: tp, Seed: *seed, Ntkd: bin, ExtraConfig: string(extraConfig), Islands: *islands, Gateways: gateways})
 	if err != nil {
 		fmt.Fprintln(stderr, "ntkd lab up:", err)
 		return exitFail
@@ -317,7 +333,31 @@ func printLabHeader(w io.Writer, l lab.Lab, s *lab.State, spec string) {
 	for j, is := range s.Islands {
 		fmt.Fprintf(w, "  island %-4d %s..%s, gate %s at %s on the internet (%s)\n", j+1, is.Nodes[0], is.Nodes[len(is.Nodes)-1], is.Gate, is.Address, s.Internet)
 	}
+	if s.WAN != nil {
+		var gws []string
+		for _, g := range s.Gateways {
+			gws = append(gws, fmt.Sprintf("%s (%s %s)", g.Node, g.Device, g.Address))
+		}
+		fmt.Fprintf(w, "  gateways    %s: uplinks to %s, echo server on %s\n", strings.Join(gws, ", "), s.WAN.Namespace, s.WAN.Echo)
+	}
 	fmt.Fprintf(w, "  state       %s (logs: %s/<node>/ntkd.log)\n", l.Dir, l.Dir)
+}
+
+// parseGateways splits the --gateways list; lab.Up checks that each names
+// a node of the lab, once.
+func parseGateways(list string) ([]string, error) {
+	if strings.TrimSpace(list) == "" {
+		return nil, nil
+	}
+	var out []string
+	for _, g := range strings.Split(list, ",") {
+		g = strings.TrimSpace(g)
+		if g == "" {
+			return nil, fmt.Errorf("%q: an empty node name (want e.g. n1,n5)", list)
+		}
+		out = append(out, g)
+	}
+	return out, nil
 }
 
 // progress shows the convergence on one line that updates in place on a
@@ -445,6 +485,21 @@ func printStatusTable(w io.Writer, s *lab.State, st *lab.Status) {
 	}
 	if len(silent) > 0 {
 		fmt.Fprintf(w, "links cut silently: %s\n", strings.Join(silent, " "))
+	}
+	if st.WAN != nil {
+		var gws []string
+		for _, g := range st.Gateways {
+			state := "up"
+			if !g.Up {
+				state = "cut"
+			}
+			gws = append(gws, fmt.Sprintf("%s (%s %s, %s)", g.Node, g.Device, g.Address, state))
+		}
+		echo := "not running"
+		if st.WAN.EchoPID != 0 {
+			echo = fmt.Sprintf("pid %d", st.WAN.EchoPID)
+		}
+		fmt.Fprintf(w, "gateways: %s; echo server %s in %s: %s\n", strings.Join(gws, " "), st.WAN.Echo, st.WAN.Namespace, echo)
 	}
 	for _, ns := range st.Nodes {
 		if ns.Error != "" {
@@ -678,6 +733,57 @@ func labConnect(name string, args []string, stdout, stderr io.Writer) int {
 	}
 	if err := l.Connect(name == "connect", islands...); err != nil {
 		fmt.Fprintf(stderr, "ntkd lab %s: %v\n", name, err)
+		return exitFail
+	}
+	return exitOK
+}
+
+// labUplink is `lab uplink cut|restore NODE`.
+func labUplink(name string, args []string, stdout, stderr io.Writer) int {
+	var l lab.Lab
+	fs := labFlags(name, stderr, &l)
+	pos, code, ok := parseLabArgs(fs, args, 2, "lab uplink cut|restore NODE")
+	if !ok {
+		return code
+	}
+	if pos[0] != "cut" && pos[0] != "restore" {
+		fmt.Fprintf(stderr, "ntkd lab uplink: %q: want cut or restore\n", pos[0])
+		return exitUsage
+	}
+	if !needRoot(stderr) {
+		return exitFail
+	}
+	if err := l.Uplink(pos[1], pos[0] == "restore"); err != nil {
+		fmt.Fprintln(stderr, "ntkd lab uplink:", err)
+		return exitFail
+	}
+	if pos[0] == "cut" {
+		fmt.Fprintf(stdout, "%s: uplink %s down (its default route goes with it)\n", pos[1], lab.UplinkName)
+	} else {
+		fmt.Fprintf(stdout, "%s: uplink %s up, default route back\n", pos[1], lab.UplinkName)
+	}
+	return exitOK
+}
+
+// labEchoServer is `lab echo-server ADDR`, which lab up runs inside the
+// stand-in Internet of a lab with gateways: TCP and UDP echo on ADDR until
+// SIGTERM (lab down kills it).
+func labEchoServer(name string, args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("lab "+name, stderr)
+	pos, code, ok := parseLabArgs(fs, args, 1, "lab echo-server IP:PORT")
+	if !ok {
+		return code
+	}
+	addr, err := netip.ParseAddrPort(pos[0])
+	if err != nil {
+		fmt.Fprintln(stderr, "ntkd lab echo-server:", err)
+		return exitUsage
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err = lab.ServeEcho(ctx, addr, func() { fmt.Fprintf(stdout, "echo server on %s, tcp and udp\n", addr) })
+	if err != nil {
+		fmt.Fprintln(stderr, "ntkd lab echo-server:", err)
 		return exitFail
 	}
 	return exitOK
