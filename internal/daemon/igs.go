@@ -369,4 +369,3 @@ func defaultRouteDevice() string {
 	}
 	return ""
 }
-
