@@ -213,7 +213,7 @@ ipk_ntkd() {
 	# OpenWrt build, list it for sysupgrade to keep.
 	echo /etc/ntkd/ > "$d/lib/upgrade/keep.d/ntkd"
 	chmod 644 "$d/lib/upgrade/keep.d/ntkd"
-	ipk_control "$stage" ntkd "$arch" "libc, kmod-wireguard" net feeds/packages/net/ntkd \
+	ipk_control "$stage" ntkd "$arch" "libc, kmod-wireguard, kmod-vxlan" net feeds/packages/net/ntkd \
 		"Netsukuku mesh routing daemon: routes across a wifi/ethernet mesh with the QSPN protocol and a fractal hierarchy of group nodes, ANDNA names, and Internet tunnels between mesh islands."
 	echo /etc/config/ntkd > "$stage/control/conffiles"
 	chmod 644 "$stage/control/conffiles"

@@ -68,7 +68,7 @@ for arch in mips_24kc mipsel_24kc arm_cortex-a7_neon-vfpv4 aarch64_cortex-a53 x8
 	n=$((n + 1))
 	[ "$(field Package)" = ntkd ] || fail "Package $(field Package)"
 	[ "$(field Architecture)" = "$arch" ] || fail "Architecture $(field Architecture)"
-	[ "$(field Depends)" = "libc, kmod-wireguard" ] || fail "Depends $(field Depends)"
+	[ "$(field Depends)" = "libc, kmod-wireguard, kmod-vxlan" ] || fail "Depends $(field Depends)"
 	[ "$(cat "$tmp/x/conffiles")" = /etc/config/ntkd ] || fail "conffiles: $(cat "$tmp/x/conffiles")"
 	cat > "$tmp/want" <<-'LIST'
 	-rw------- ./etc/config/ntkd
