@@ -302,21 +302,11 @@ func (t *Transport) admitConn(conn *net.TCPConn) bool {
 	if err != nil {
 		return false // already reset
 	}
-	if !src.Is6() || !src.IsLinkLocalUnicast() {
-		t.stats.drop(dropNotLinkLocal, 1)
-		return false
-	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	ifc := t.byIndex[index]
-	if ifc == nil {
-		t.stats.drop(dropForeignIface, 1)
-		return false
-	}
-	p := t.peers.get(peerKey{ifc.id, src}, time.Now())
+	ifc, p := t.source(index, src, time.Now())
 	switch {
 	case p == nil:
-		t.stats.drop(dropPeerTableFull, 1)
 		return false
 	case p.inConns >= t.cfg.MaxConnsPerSource || t.inConns >= t.cfg.MaxConns:
 		t.stats.drop(dropTooManyConns, 1)

@@ -34,12 +34,11 @@ func controlDevice(c syscall.RawConn, name string) error {
 const listenBacklog = 1<<31 - 1
 
 // openSocket opens an IPv6-only socket of type typ (unix.SOCK_STREAM or
-// SOCK_DGRAM) on [::]:port, bound to no device, lets setup set more
-// options before it binds, and for a stream socket listens. It gives it to
-// the net package as net.FileListener or net.FilePacketConn do. Errors read
-// like those of net.ListenConfig.
-func openSocket(typ, port int, setup func(fd int) error) (*os.File, error) {
-	at := netip.AddrPortFrom(netip.IPv6Unspecified(), uint16(port))
+// SOCK_DGRAM), bound to no device, lets setup (if any) set more options,
+// binds it to at (index is its zone), and for a stream socket listens. It
+// gives it to the net package as net.FileListener or net.FilePacketConn
+// do. Errors read like those of net.ListenConfig.
+func openSocket(typ int, at netip.AddrPort, index int, setup func(fd int) error) (*os.File, error) {
 	netw, addr := "tcp6", net.Addr(net.TCPAddrFromAddrPort(at))
 	if typ == unix.SOCK_DGRAM {
 		netw, addr = "udp6", net.UDPAddrFromAddrPort(at)
@@ -54,11 +53,12 @@ func openSocket(typ, port int, setup func(fd int) error) (*os.File, error) {
 		return fail(os.NewSyscallError("socket", err))
 	}
 	err = wrapOpt("IPV6_V6ONLY", unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 1))
-	if err == nil {
+	if err == nil && setup != nil {
 		err = setup(fd)
 	}
 	if err == nil {
-		err = os.NewSyscallError("bind", unix.Bind(fd, &unix.SockaddrInet6{Port: port}))
+		sa := &unix.SockaddrInet6{Port: int(at.Port()), Addr: at.Addr().As16(), ZoneId: uint32(index)}
+		err = os.NewSyscallError("bind", unix.Bind(fd, sa))
 	}
 	if err == nil && typ == unix.SOCK_STREAM {
 		err = os.NewSyscallError("listen", unix.Listen(fd, listenBacklog))
@@ -73,7 +73,7 @@ func openSocket(typ, port int, setup func(fd int) error) (*os.File, error) {
 // listenStream opens the TCP listener of every interface: [::]:port. Its
 // streams get Go's default keepalives, which acceptStreams turns off.
 func listenStream(port int) (*net.TCPListener, error) {
-	f, err := openSocket(unix.SOCK_STREAM, port, func(fd int) error {
+	f, err := openSocket(unix.SOCK_STREAM, anyPort(port), 0, func(fd int) error {
 		// As Go's listeners: a restarted daemon can listen again at once.
 		return wrapOpt("SO_REUSEADDR", unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1))
 	})
@@ -83,7 +83,7 @@ func listenStream(port int) (*net.TCPListener, error) {
 	defer f.Close() // the listener has its own copy
 	l, err := net.FileListener(f)
 	if err != nil {
-		return nil, fmt.Errorf("listen tcp6 [::]:%d: %w", port, err)
+		return nil, fmt.Errorf("listen tcp6 %v: %w", anyPort(port), err)
 	}
 	return l.(*net.TCPListener), nil
 }
@@ -95,7 +95,7 @@ func listenStream(port int) (*net.TCPListener, error) {
 // that our own probes do not come back to us on the interface they left.
 // Sends name their interface with IPV6_PKTINFO (pktInfo).
 func listenDatagram(port int) (*net.UDPConn, error) {
-	f, err := openSocket(unix.SOCK_DGRAM, port, func(s int) error {
+	f, err := openSocket(unix.SOCK_DGRAM, anyPort(port), 0, func(s int) error {
 		return errors.Join(
 			wrapOpt("SO_BROADCAST", unix.SetsockoptInt(s, unix.SOL_SOCKET, unix.SO_BROADCAST, 1)), // as Go's UDP sockets
 			wrapOpt("IPV6_MULTICAST_ALL", unix.SetsockoptInt(s, unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_ALL, 1)),
@@ -109,28 +109,27 @@ func listenDatagram(port int) (*net.UDPConn, error) {
 	defer f.Close() // the connection has its own copy
 	c, err := net.FilePacketConn(f)
 	if err != nil {
-		return nil, fmt.Errorf("listen udp6 [::]:%d: %w", port, err)
+		return nil, fmt.Errorf("listen udp6 %v: %w", anyPort(port), err)
 	}
 	return c.(*net.UDPConn), nil
+}
+
+func anyPort(port int) netip.AddrPort {
+	return netip.AddrPortFrom(netip.IPv6Unspecified(), uint16(port))
 }
 
 // addrUsable tells whether a, a link-local address of interface index, can
 // be bound, which it cannot while it is tentative (EADDRNOTAVAIL): the
 // kernel would not send from it either.
 func addrUsable(a netip.Addr, index int) (bool, error) {
-	fd, err := unix.Socket(unix.AF_INET6, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return false, os.NewSyscallError("socket", err)
-	}
-	defer unix.Close(fd)
-	switch err := unix.Bind(fd, &unix.SockaddrInet6{Addr: a.As16(), ZoneId: uint32(index)}); err {
-	case nil:
-		return true, nil
-	case unix.EADDRNOTAVAIL:
+	f, err := openSocket(unix.SOCK_DGRAM, netip.AddrPortFrom(a, 0), index, nil)
+	if errors.Is(err, unix.EADDRNOTAVAIL) {
 		return false, nil
-	default:
-		return false, fmt.Errorf("bind %v: %w", a, err)
 	}
+	if err == nil {
+		f.Close()
+	}
+	return err == nil, err
 }
 
 // recvFrom reads one datagram with its source address and the source's
@@ -141,11 +140,9 @@ func recvFrom(rc syscall.RawConn, buf []byte) (n int, src netip.Addr, index int,
 	var serr error
 	err = rc.Read(func(fd uintptr) bool {
 		var sa unix.Sockaddr
-		for {
+		n, sa, serr = unix.Recvfrom(int(fd), buf, 0)
+		for serr == unix.EINTR {
 			n, sa, serr = unix.Recvfrom(int(fd), buf, 0)
-			if serr != unix.EINTR {
-				break
-			}
 		}
 		if serr == unix.EAGAIN {
 			return false // wait until readable

@@ -271,30 +271,39 @@ func (t *Transport) Close() error {
 	return nil
 }
 
-// admit finds the interface (by its kernel index) and the peer behind a
-// received datagram and takes a token from the peer's bucket; it counts
-// and returns a nil peer when the packet must be dropped.
-func (t *Transport) admit(index int, src netip.Addr) (int, *peer) {
-	src = src.Unmap().WithZone("")
+// source finds the interface (by its kernel index) and the peer behind
+// what arrived from src, or counts why it must be dropped and returns a nil
+// peer. t.mu held.
+func (t *Transport) source(index int, src netip.Addr, now time.Time) (*ifaceState, *peer) {
 	if !src.Is6() || !src.IsLinkLocalUnicast() {
 		t.stats.drop(dropNotLinkLocal, 1)
-		return 0, nil
+		return nil, nil
 	}
-	now := time.Now()
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	ifc := t.byIndex[index]
 	if ifc == nil {
 		t.stats.drop(dropForeignIface, 1)
-		return 0, nil
+		return nil, nil
 	}
 	if t.own[src] > 0 {
 		t.stats.drop(dropOwnPacket, 1)
-		return 0, nil
+		return nil, nil
 	}
 	p := t.peers.get(peerKey{ifc.id, src}, now)
 	if p == nil {
 		t.stats.drop(dropPeerTableFull, 1)
+	}
+	return ifc, p
+}
+
+// admit finds the interface and the peer behind a received datagram and
+// takes a token from the peer's bucket; it counts and returns a nil peer
+// when the packet must be dropped.
+func (t *Transport) admit(index int, src netip.Addr) (int, *peer) {
+	now := time.Now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ifc, p := t.source(index, src, now)
+	if p == nil {
 		return 0, nil
 	}
 	if !p.allow(now, t.cfg.PerSourceRate, t.cfg.PerSourceBurst) {
