@@ -12,7 +12,8 @@
 // there are: a node with a dozen neighbours, each on its own link, pays for
 // two sockets, not for two dozen sockets and their goroutines. They are
 // opened when the first interface is bound and closed when the last one is
-// removed, so that a node without mesh interfaces refuses connections.
+// removed, so that a node without mesh interfaces refuses connections. Two
+// transports in one network namespace need their own ports.
 //
 // The interface is the kernel's interface index. A link-local source
 // carries it as its scope: sin6_scope_id of a datagram's source is the
@@ -20,16 +21,18 @@
 // connection to the interface it came in on (its peer's scope). Sends name
 // it: a datagram, unicast or to ff02::1, carries an IPV6_PKTINFO with the
 // interface and our link-local address on it as the source; a stream is
-// dialled from a socket bound to the device, as before. The datagram
+// dialled from a socket bound to the device (SO_BINDTODEVICE). The datagram
 // socket needs no group membership for ff02::1 (the kernel joins it on
 // every IPv6 interface, and IPV6_MULTICAST_ALL delivers it); multicast
 // loopback is off and the hop limit 1.
 //
 // What arrives on an interface that is not added, not bound yet, or
 // removed is dropped and counted (foreign_iface), connections closed at
-// once: the listener answers on every interface of the namespace,
-// including those that are not the mesh's, and what it accepts from them
-// never reaches the node.
+// once: the sockets see every interface of the namespace, including those
+// that are not the mesh's (the WAN's firewall zone should keep the ports
+// closed), and what comes from them never reaches the node. A peer that
+// connects on an interface we removed is accepted and then closed, where a
+// listener of that interface alone would have refused it.
 //
 // # Link-local only
 //
