@@ -72,7 +72,9 @@ func (d *Daemon) igsInit() {
 	d.igs.why = "not probed yet"
 }
 
-// igsTick runs from the loop's periodic scan and after route changes.
+// igsTick runs every second while IGS is on: it starts the uplink probes
+// and retries a gateway route the kernel refused. (Route changes reach
+// igsRoutes through syncRoutes, a probe's result through probed.)
 func (d *Daemon) igsTick() {
 	g := &d.igs
 	if g.k == nil {
@@ -82,16 +84,18 @@ func (d *Daemon) igsTick() {
 	if c.ShareInternet && !g.probing && time.Now().After(g.nextProbe) {
 		g.probing = true
 		g.nextProbe = time.Now().Add(c.ProbeInterval)
-		uplink, targets := c.Uplink, slices.Clone(c.Probe)
+		uplink, targets, links := c.Uplink, slices.Clone(c.Probe), d.links
 		go func() {
-			up, dev, why := probeUplink(uplink, targets)
+			up, dev, why := probeUplink(links, uplink, targets)
 			select {
 			case d.do <- func() { d.probed(up, dev, why) }:
 			case <-d.stopped:
 			}
 		}()
 	}
-	d.igsRoutes()
+	if g.err != "" {
+		d.igsRoutes()
+	}
 }
 
 // probed takes a probe's result: two failures in a row take the gateway
@@ -138,6 +142,7 @@ func (d *Daemon) applyGateway() {
 		g.natOn = false
 	}
 	d.node.SetGateway(d.now(), bw)
+	d.igsRoutes() // a gateway that is up uses no other; one that went down may
 }
 
 // ensureDevice makes the VXLAN device once the node has its address.
@@ -165,11 +170,7 @@ func (d *Daemon) igsRoutes() {
 	g.cands = d.node.Gateways(g.cands[:0])
 	var chosen []igs.Choice
 	if c.UseGateways && !g.up {
-		prev := make([]netip.Addr, 0, len(g.chosen))
-		for _, ch := range g.chosen {
-			prev = append(prev, ch.Addr)
-		}
-		chosen = igs.Select(g.cands, prev, c.MaxGateways)
+		chosen = igs.Select(g.cands, g.chosen, c.MaxGateways)
 	}
 	if slices.Equal(chosen, g.chosen) && g.src == d.node.Addr() {
 		return
@@ -284,7 +285,7 @@ func (d *Daemon) gateways() ctl.Gateways {
 // targets through the uplink device, or without targets a default route
 // through it. It also names the uplink device ("" in the config: the
 // device of the main table's default route).
-func probeUplink(uplink string, targets []string) (bool, string, string) {
+func probeUplink(links Links, uplink string, targets []string) (bool, string, string) {
 	dev := uplink
 	if dev == "" {
 		dev = defaultRouteDevice()
@@ -292,8 +293,7 @@ func probeUplink(uplink string, targets []string) (bool, string, string) {
 			return false, "", "no default route in the main table"
 		}
 	}
-	ifc, err := net.InterfaceByName(dev)
-	if err != nil || ifc.Flags&net.FlagUp == 0 {
+	if _, up, ok := links.ByName(dev); !ok || !up {
 		return false, dev, fmt.Sprintf("uplink %s is missing or down", dev)
 	}
 	if len(targets) == 0 {

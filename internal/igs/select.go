@@ -33,7 +33,7 @@ const keepMarginNum, keepMarginDen = 5, 4
 // of prev (the last choice) while they are still candidates and no
 // newcomer beats the worst of them by keepMargin. The weights are the
 // scores scaled to 1..255. The result is sorted by address.
-func Select(cands []node.Gateway, prev []netip.Addr, perLevel int) []Choice {
+func Select(cands []node.Gateway, prev []Choice, perLevel int) []Choice {
 	if perLevel < 1 || len(cands) == 0 {
 		return nil
 	}
@@ -61,7 +61,7 @@ func Select(cands []node.Gateway, prev []netip.Addr, perLevel int) []Choice {
 	return out
 }
 
-func selectLevel(gs []node.Gateway, prev []netip.Addr, n int) []node.Gateway {
+func selectLevel(gs []node.Gateway, prev []Choice, n int) []node.Gateway {
 	// Best first; ties by address so every run picks the same.
 	// sort, not slices: no new generic sort in the router binary.
 	sort.Slice(gs, func(i, j int) bool {
@@ -75,7 +75,7 @@ func selectLevel(gs []node.Gateway, prev []netip.Addr, n int) []node.Gateway {
 			continue
 		}
 		seen[g.Addr] = true
-		if slices.Contains(prev, g.Addr) && len(kept) < n {
+		if slices.ContainsFunc(prev, func(c Choice) bool { return c.Addr == g.Addr }) && len(kept) < n {
 			kept = append(kept, g)
 		} else {
 			rest = append(rest, g)

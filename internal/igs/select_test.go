@@ -21,14 +21,6 @@ func addrs(cs []Choice) []string {
 	return out
 }
 
-func prevOf(cs []Choice) []netip.Addr {
-	var out []netip.Addr
-	for _, c := range cs {
-		out = append(out, c.Addr)
-	}
-	return out
-}
-
 func TestSelectBestPerLevel(t *testing.T) {
 	cands := []node.Gateway{
 		gw("10.0.0.1", 0, 10000, 1000), // score 5,000,000
@@ -81,7 +73,7 @@ func TestSelectStable(t *testing.T) {
 			c[j].Cost = uint32(float64(c[j].Cost) * (0.9 + 0.2*rng.Float64()))
 		}
 		rng.Shuffle(len(c), func(a, b int) { c[a], c[b] = c[b], c[a] })
-		got := Select(c, prevOf(prev), 2)
+		got := Select(c, prev, 2)
 		if !slices.Equal(addrs(got), addrs(first)) {
 			t.Fatalf("step %d: wobbling costs moved the choice to %v", i, addrs(got))
 		}
@@ -102,15 +94,15 @@ func TestSelectStable(t *testing.T) {
 	}
 
 	gone := []node.Gateway{base[1], base[2]}
-	if got := addrs(Select(gone, prevOf(first), 2)); !slices.Equal(got, []string{"10.0.0.2", "10.0.0.3"}) {
+	if got := addrs(Select(gone, first, 2)); !slices.Equal(got, []string{"10.0.0.2", "10.0.0.3"}) {
 		t.Fatalf("after 10.0.0.1 went: %v", got)
 	}
 	better := append(slices.Clone(base), gw("10.0.0.4", 0, 20000, 2000))
-	if got := addrs(Select(better, prevOf(first), 2)); !slices.Equal(got, []string{"10.0.0.1", "10.0.0.4"}) {
+	if got := addrs(Select(better, first, 2)); !slices.Equal(got, []string{"10.0.0.1", "10.0.0.4"}) {
 		t.Fatalf("a gateway twice as fast should take the worst place: %v", got)
 	}
 	slightly := append(slices.Clone(base), gw("10.0.0.4", 0, 11000, 2000))
-	if got := addrs(Select(slightly, prevOf(first), 2)); !slices.Equal(got, addrs(first)) {
+	if got := addrs(Select(slightly, first, 2)); !slices.Equal(got, addrs(first)) {
 		t.Fatalf("a gateway 10%% better should not move flows: %v", got)
 	}
 }
