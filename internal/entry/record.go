@@ -185,7 +185,7 @@ func decodeRecord(b []byte) (Record, error) {
 
 // AppendBinary appends the entry's wire form: the record, the number of
 // hops (one byte), then each hop's signer and signature.
-func (e *Entry) AppendBinary(b []byte) []byte {
+func (e Entry) AppendBinary(b []byte) []byte {
 	b = e.Record.AppendBinary(b)
 	b = append(b, byte(len(e.Hops)))
 	for _, h := range e.Hops {
@@ -196,7 +196,7 @@ func (e *Entry) AppendBinary(b []byte) []byte {
 }
 
 // Size is the length of the entry's wire form.
-func (e *Entry) Size() int { return RecordSize + 1 + len(e.Hops)*hopSize }
+func (e Entry) Size() int { return RecordSize + 1 + len(e.Hops)*hopSize }
 
 // DecodeEntry decodes exactly one entry: trailing bytes are an error.
 // Signatures are not checked here (Verify does).

@@ -185,7 +185,7 @@ func (l *ListReply) Sign(priv ed25519.PrivateKey) {
 	copy(l.Sig[:], ed25519.Sign(priv, l.appendBody(append([]byte(nil), listDomain...))))
 }
 
-func (l *ListReply) AppendBinary(b []byte) []byte {
+func (l ListReply) AppendBinary(b []byte) []byte {
 	return append(l.appendBody(b), l.Sig[:]...)
 }
 
