@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"fmt"
+	"github.com/ntkd/ntkd/internal/tunnel"
 	"net"
 	"net/netip"
 	"os"
@@ -33,12 +34,10 @@ type gatewayKernel interface {
 
 const (
 	gatewayDevice = "ntkgw"
-	// VLayerMark is the firewall mark of the virtual layer's tunnel
-	// packets, which the IGS rule lets by (seed 002).
-	VLayerMark = 0x6e740000
 	// probeFailures in a row take a gateway down.
 	probeFailures = 2
 	probeTimeout  = 3 * time.Second
+	probeRetry    = time.Second
 )
 
 type igsState struct {
@@ -108,6 +107,11 @@ func (d *Daemon) probed(ok bool, dev, why string) {
 		g.uplink = dev
 	} else {
 		g.fails++
+		if g.up {
+			// Confirm a failure at once rather than a probe interval
+			// later: clients keep sending to us until we withdraw.
+			g.nextProbe = time.Now().Add(probeRetry)
+		}
 	}
 	up := ok || (g.up && g.fails < probeFailures)
 	if up != g.up {
@@ -218,7 +222,7 @@ func (d *Daemon) setGatewayRoute(chosen []igs.Choice) error {
 		return err
 	}
 	if !g.ruleOn {
-		if err := g.k.SetGatewayRule(c.Table, c.RulePriority, VLayerMark, false); err != nil {
+		if err := g.k.SetGatewayRule(c.Table, c.RulePriority, tunnel.Mark, false); err != nil {
 			return err
 		}
 		g.ruleOn = true
@@ -237,7 +241,7 @@ func (d *Daemon) igsShutdown() {
 		_ = g.k.SetGatewayRoute(c.Table, g.vxIndex, g.src, nil)
 	}
 	if g.ruleOn {
-		_ = g.k.SetGatewayRule(c.Table, c.RulePriority, VLayerMark, true)
+		_ = g.k.SetGatewayRule(c.Table, c.RulePriority, tunnel.Mark, true)
 	}
 	if g.vxIndex != 0 {
 		if err := g.k.DeleteLink(gatewayDevice); err != nil {

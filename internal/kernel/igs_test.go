@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"net/netip"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -57,6 +58,15 @@ func TestGatewayRouting(t *testing.T) {
 	}
 	if rules := ns.ip("rule", "show"); !strings.Contains(rules, "32800:	not from all fwmark 0x6e740000/0x6e740000 lookup 110 proto ntk") {
 		t.Errorf("rules:\n%s", rules)
+	}
+	// The namespace's main table has no default route: the Internet goes
+	// to the gateways, except the tunnels' own packets, which carry the
+	// mark and must not ride the mesh (they fail instead).
+	if got := ns.ip("route", "get", "198.51.100.9"); !strings.Contains(got, "dev ntkgw table 110") {
+		t.Errorf("unmarked packet: %s", got)
+	}
+	if out, err := exec.Command("ip", "-n", ns.name, "route", "get", "198.51.100.9", "mark", "0x6e740000").CombinedOutput(); err == nil || strings.Contains(string(out), "ntkgw") {
+		t.Errorf("a packet with the tunnels' mark took the gateway route: %v %s", err, out)
 	}
 	// One gateway left, then none.
 	if err := k.SetGatewayRoute(110, idx, me, []GatewayHop{{g2, 1}}); err != nil {

@@ -14,7 +14,38 @@ import (
 // through n5 within 15 s; a gateway's own traffic keeps to its own uplink,
 // never the mesh.
 func TestIntegrationIGS(t *testing.T) {
-	l, _, _ := startGatewayLab(t, "W", 5, "n1", "n5")
+	l, _, st := startGatewayLab(t, "W", 5, "n1", "n5")
+	addrOf := map[string]string{}
+	for _, n := range st.Nodes {
+		addrOf[n.Name] = n.Address.String()
+	}
+	// gatewayTable is a client's IGS table (110): its default route's
+	// nexthops name the gateways in use.
+	gatewayTable := func(node string) string {
+		t.Helper()
+		out, err := l.Exec(context.Background(), node, "ip", "route", "show", "table", "110")
+		if err != nil {
+			t.Fatalf("%s: ip route show table 110: %v %s", node, err, out)
+		}
+		return string(out)
+	}
+	// failover waits until client no longer sends to gone and then
+	// checks that fresh connections get through: several, since flows
+	// hash over the gateways left.
+	failover := func(client, gone, why string) {
+		t.Helper()
+		start := time.Now()
+		for strings.Contains(gatewayTable(client), "dst "+addrOf[gone]+" ") {
+			if time.Since(start) > 15*time.Second {
+				t.Fatalf("%s still sends to %s (%s) 15 s after %s:\n%s", client, gone, addrOf[gone], why, gatewayTable(client))
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Logf("%s stopped using %s %v after %s", client, gone, time.Since(start).Round(100*time.Millisecond), why)
+		for range 4 {
+			waitEcho(t, l, client, "tcp", "", 5*time.Second)
+		}
+	}
 
 	routeGet := func(node string) string {
 		t.Helper()
@@ -40,14 +71,44 @@ func TestIntegrationIGS(t *testing.T) {
 		t.Errorf("with IGS running, n5's own traffic to the echo server leaves through %q, not %s", r, UplinkName)
 	}
 
-	// n2 reaches the Internet now (through n1, its nearest gateway, or
-	// n5); n1 crashes; a fresh connection from n2 gets through n5.
-	waitEcho(t, l, "n2", "tcp", "", 30*time.Second)
+	// Both gateways in use: a route with two encapsulated nexthops.
+	waitEcho(t, l, "n4", "tcp", "", 30*time.Second)
+	usesBoth := func(c string) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			tb := gatewayTable(c)
+			if strings.Contains(tb, "dst "+addrOf["n1"]+" ") && strings.Contains(tb, "dst "+addrOf["n5"]+" ") {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s does not use both gateways:\n%s", c, tb)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	usesBoth("n2")
+	usesBoth("n4")
+
+	// n5's uplink dies while n5 lives: it withdraws (a probe fails, the
+	// next one a second later confirms) and n4 sends through n1 only;
+	// then the uplink comes back and n4 uses n5 again.
+	if err := l.Uplink("n5", false); err != nil {
+		t.Fatal(err)
+	}
+	failover("n4", "n5", "n5's uplink went down")
+	if err := l.Uplink("n5", true); err != nil {
+		t.Fatal(err)
+	}
+	usesBoth("n4")
+	usesBoth("n2")
+
+	// n1 crashes: n2 sends through n5 only.
 	if _, err := l.Kill("n1", false); err != nil {
 		t.Fatal(err)
 	}
-	waitEcho(t, l, "n2", "tcp", "", 15*time.Second)
-	waitEcho(t, l, "n2", "udp", "", 15*time.Second)
+	failover("n2", "n1", "n1 was killed")
+	waitEcho(t, l, "n2", "udp", "", 5*time.Second)
 	// n5's own uplink still carries its own traffic.
 	if r := routeGet("n5"); !strings.Contains(r, "dev "+UplinkName) {
 		t.Errorf("n5's own traffic to the echo server leaves through %q, not %s", r, UplinkName)

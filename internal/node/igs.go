@@ -156,6 +156,12 @@ func (n *Node) checkGateways() {
 			// A gateway gone may still be chosen by clients: tell them
 			// as soon as a repair would.
 			lv.urgent = lv.urgent || lost
+			if lost && l == 0 {
+				// Our own withdrawal reaches our gnode at once with a
+				// tracer, as a lost link does; the gnodes above hear it
+				// with the urgent round (their floods have one id a round).
+				n.originate(0, wire.OpTracerPkt)
+			}
 		}
 		lv.announcedOnce = true
 	}

@@ -94,10 +94,46 @@ func TestGatewayAnnouncements(t *testing.T) {
 				}
 			}
 
-			bw[17] = 0
-			bw[30] = 7000
-			for _, g := range []int{17, 30} {
+			// Withdraw a gateway that shares its gnode of level 1 with
+			// other nodes, and change another's bandwidth.
+			gnodeMates := func(g int) []int {
+				var out []int
+				gp := s.Node(g).Position()
+				for i := 0; i < s.Nodes(); i++ {
+					if p := s.Node(i).Position(); i != g && slices.Equal(p[1:], gp[1:]) {
+						out = append(out, i)
+					}
+				}
+				return out
+			}
+			gone, changed := -1, -1
+			for _, g := range []int{17, 3, 30} {
+				if gone < 0 && len(gnodeMates(g)) > 0 {
+					gone = g
+				} else if changed < 0 {
+					changed = g
+				}
+			}
+			if gone < 0 {
+				t.Fatalf("every gateway alone in its gnode: the seed does not test a withdrawal")
+			}
+			// The worst case: a round of the gateway's gnode has just
+			// started (a bandwidth change), so an urgent one must wait.
+			s.WithNode(gone, func(n *node.Node, now time.Duration) { n.SetGateway(now, bw[gone]+1) })
+			s.Run(s.Now() + time.Second)
+			bw[gone], bw[changed] = 0, 7000
+			for _, g := range []int{gone, changed} {
 				s.WithNode(g, func(n *node.Node, now time.Duration) { n.SetGateway(now, bw[g]) })
+			}
+			// The withdrawal reaches the gateway's own gnode at once, with
+			// a tracer, not at the next round.
+			s.Run(s.Now() + time.Second)
+			for _, i := range gnodeMates(gone) {
+				for _, g := range s.Node(i).Gateways(nil) {
+					if g.Addr == s.Node(gone).Addr() {
+						t.Fatalf("node %d still lists withdrawn gateway %v a second later", i, g.Addr)
+					}
+				}
 			}
 			settle(t, s, s.Now()+2000*time.Second)
 			check("withdrawn and changed")

@@ -203,7 +203,7 @@ func tunnelTest(t *testing.T, mk func(ns netns.NsHandle) Backend) {
 		t.Fatal(err)
 	}
 	t.Logf("A: %+v", sa)
-	if sa.PublicKey != kb.Public() || sa.Endpoint != endpointB || sa.ListenPort != 51820 {
+	if sa.PublicKey != kb.Public() || sa.Endpoint != endpointB || sa.ListenPort != 51820 || sa.FwMark != Mark {
 		t.Errorf("A's stats: %+v", sa)
 	}
 	if sa.RxBytes == 0 || sa.TxBytes == 0 || sa.LastHandshake.IsZero() || time.Since(sa.LastHandshake) > time.Minute {

@@ -37,6 +37,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// Mark is the firewall mark every tunnel device puts on its own encrypted
+// UDP packets. Policy rules that divert traffic into the mesh (the Internet
+// gateway's table, docs/IGS.md) skip packets with this mark, so a tunnel's
+// packets always leave through the real uplink and never through another
+// tunnel or a mesh gateway (seed 002: a vnode's tunnels ride its own
+// Internet connection).
+const Mark = 0x6e740000
+
 // Peer is the other end of a tunnel.
 type Peer struct {
 	PublicKey Key
@@ -51,6 +59,7 @@ type Peer struct {
 // Stats is what a device knows about its peer.
 type Stats struct {
 	ListenPort    int            // the device's UDP port (the one picked when Create got 0)
+	FwMark        uint32         // the firewall mark of the device's own UDP packets
 	PublicKey     Key            // the peer's; zero when no peer is set
 	Endpoint      netip.AddrPort // the peer's current endpoint; zero when unknown
 	LastHandshake time.Time      // zero: no handshake yet
@@ -139,6 +148,7 @@ func (d *wgDevice) Stats() (Stats, error) {
 	}
 	s := pickPeer(st.peers, d.peer)
 	s.ListenPort = st.listenPort
+	s.FwMark = st.fwmark
 	return s, nil
 }
 

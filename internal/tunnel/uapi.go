@@ -18,13 +18,14 @@ import (
 )
 
 // uapiCreate configures a new device: key, port (0: wireguard-go picks
-// one when it opens its sockets) and no peers.
+// one when it opens its sockets), Mark and no peers.
 func uapiCreate(private Key, listenPort int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "private_key=%s\n", hex.EncodeToString(private[:]))
 	if listenPort != 0 {
 		fmt.Fprintf(&b, "listen_port=%d\n", listenPort)
 	}
+	fmt.Fprintf(&b, "fwmark=%d\n", Mark)
 	b.WriteString("replace_peers=true\n")
 	return b.String()
 }
@@ -85,6 +86,10 @@ func parseUAPI(text string) (wgState, error) {
 			var port uint64
 			port, err = strconv.ParseUint(value, 10, 16)
 			st.listenPort = int(port)
+		case "fwmark":
+			var mark uint64
+			mark, err = strconv.ParseUint(value, 10, 32)
+			st.fwmark = uint32(mark)
 		case "public_key":
 			if err = endPeer(); err != nil {
 				break

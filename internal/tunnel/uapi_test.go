@@ -10,11 +10,11 @@ import (
 )
 
 func TestUAPICreate(t *testing.T) {
-	want := "private_key=" + keyHex01 + "\nlisten_port=51820\nreplace_peers=true\n"
+	want := "private_key=" + keyHex01 + "\nlisten_port=51820\nfwmark=1853095936\nreplace_peers=true\n"
 	if got := uapiCreate(seqKey(1), 51820); got != want {
 		t.Errorf("uapiCreate =\n%s\nwant\n%s", got, want)
 	}
-	want = "private_key=" + keyHex01 + "\nreplace_peers=true\n"
+	want = "private_key=" + keyHex01 + "\nfwmark=1853095936\nreplace_peers=true\n"
 	if got := uapiCreate(seqKey(1), 0); got != want {
 		t.Errorf("uapiCreate, port 0 =\n%s\nwant\n%s", got, want)
 	}
@@ -59,6 +59,7 @@ allowed_ip=::/0
 // uapiGet is what wireguard-go's IpcGet answers for a device with one peer.
 const uapiGet = `private_key=` + keyHex01 + `
 listen_port=51820
+fwmark=1853095936
 public_key=` + keyHex21 + `
 preshared_key=0000000000000000000000000000000000000000000000000000000000000000
 protocol_version=1
@@ -77,7 +78,7 @@ func TestUAPIParse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.listenPort != 51820 || len(st.peers) != 1 {
+	if st.listenPort != 51820 || st.fwmark != Mark || len(st.peers) != 1 {
 		t.Fatalf("parsed %+v", st)
 	}
 	p := st.peers[0]
@@ -110,6 +111,7 @@ func TestUAPIParseErrors(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{"listen_port\n", "without '='"},
 		{"listen_port=65536\n", "listen_port"},
+		{"fwmark=4294967296\n", "fwmark"},
 		{"public_key=00\n", "64 hex digits"},
 		{"public_key=" + strings.Repeat("zz", 32) + "\n", "public_key"},
 		{"public_key=" + keyHex21 + "\nendpoint=nowhere\n", "endpoint"},

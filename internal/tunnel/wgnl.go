@@ -23,6 +23,7 @@ import (
 type wgState struct {
 	ifindex    int
 	listenPort int
+	fwmark     uint32
 	peers      []Stats // ListenPort left zero
 }
 
@@ -83,7 +84,7 @@ func encodeGetDevice(index int, name string) ([]byte, error) {
 }
 
 // encodeSetKey is the WG_CMD_SET_DEVICE of a new device: its private key,
-// its port (0: left to the kernel, which picks one), and no peers.
+// its port (0: left to the kernel, which picks one), Mark, and no peers.
 func encodeSetKey(index int, private Key, listenPort int) ([]byte, error) {
 	ae := netlink.NewAttributeEncoder()
 	ae.Uint32(unix.WGDEVICE_A_IFINDEX, uint32(index))
@@ -91,6 +92,7 @@ func encodeSetKey(index int, private Key, listenPort int) ([]byte, error) {
 	if listenPort != 0 {
 		ae.Uint16(unix.WGDEVICE_A_LISTEN_PORT, uint16(listenPort))
 	}
+	ae.Uint32(unix.WGDEVICE_A_FWMARK, Mark)
 	ae.Uint32(unix.WGDEVICE_A_FLAGS, unix.WGDEVICE_F_REPLACE_PEERS)
 	return ae.Encode()
 }
@@ -218,6 +220,8 @@ func parseDevice(b []byte, st *wgState) error {
 			st.ifindex = int(ad.Uint32())
 		case unix.WGDEVICE_A_LISTEN_PORT:
 			st.listenPort = int(ad.Uint16())
+		case unix.WGDEVICE_A_FWMARK:
+			st.fwmark = ad.Uint32()
 		case unix.WGDEVICE_A_PEERS:
 			ad.Nested(func(nad *netlink.AttributeDecoder) error {
 				for nad.Next() {

@@ -136,11 +136,13 @@ func TestAttrSetKey(t *testing.T) {
 		0800 0100 07000000        # WGDEVICE_A_IFINDEX 7
 		2400 0300 `+keyHex01+`    # WGDEVICE_A_PRIVATE_KEY
 		0600 0600 6cca 0000       # WGDEVICE_A_LISTEN_PORT 51820, host order like any netlink u16
+		0800 0700 0000746e        # WGDEVICE_A_FWMARK Mark (0x6e740000)
 		0800 0500 01000000        # WGDEVICE_A_FLAGS WGDEVICE_F_REPLACE_PEERS
 	`, `
 		0008 0001 00000007
 		0024 0003 `+keyHex01+`
 		0006 0006 ca6c 0000
+		0008 0007 6e740000
 		0008 0005 00000001
 	`))
 	// Port 0: left to the kernel, no attribute.
@@ -149,8 +151,8 @@ func TestAttrSetKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkBytes(t, "SET_DEVICE key, port 0", got, hostFixture(t,
-		`0800 0100 07000000  2400 0300 `+keyHex01+`  0800 0500 01000000`,
-		`0008 0001 00000007  0024 0003 `+keyHex01+`  0008 0005 00000001`))
+		`0800 0100 07000000  2400 0300 `+keyHex01+`  0800 0700 0000746e  0800 0500 01000000`,
+		`0008 0001 00000007  0024 0003 `+keyHex01+`  0008 0007 6e740000  0008 0005 00000001`))
 }
 
 func TestAttrSetPeer(t *testing.T) {
@@ -244,6 +246,7 @@ const (
 		0800 0100 07000000                 # WGDEVICE_A_IFINDEX 7
 		0a00 0200 6e746b7630 000000        # WGDEVICE_A_IFNAME "ntkv0"
 		0600 0600 6cca 0000                # WGDEVICE_A_LISTEN_PORT 51820
+		0800 0700 0000746e                 # WGDEVICE_A_FWMARK Mark
 		8000 0880                          # WGDEVICE_A_PEERS, 128 bytes
 		 7c00 0080                         #  peer 0, 124 bytes
 		  2400 0100 ` + keyHex21 + `       #   WGPEER_A_PUBLIC_KEY
@@ -261,6 +264,7 @@ const (
 		0008 0001 00000007
 		000a 0002 6e746b7630 000000
 		0006 0006 ca6c 0000
+		0008 0007 6e740000
 		0080 8008
 		 007c 8000
 		  0024 0001 ` + keyHex21 + `
@@ -288,7 +292,7 @@ func TestAttrParseDevice(t *testing.T) {
 		RxBytes:       1234,
 		TxBytes:       5678,
 	}
-	if st.ifindex != 7 || st.listenPort != 51820 || len(st.peers) != 1 {
+	if st.ifindex != 7 || st.listenPort != 51820 || st.fwmark != Mark || len(st.peers) != 1 {
 		t.Fatalf("parsed %+v", st)
 	}
 	if got := st.peers[0]; got.PublicKey != want.PublicKey || got.Endpoint != want.Endpoint ||
