@@ -41,6 +41,8 @@ func toolCommands() map[string]command {
 		"check-dump": {"check a route dump (ntkd sim --dump) with the oracle: check-dump FILE", runCheckDump},
 		"dump":       {"dissect ntk packets: dump [-c N] [-x] FILE.pcap|- (pcap or pcapng), or dump -i IFACE (live)", runDump},
 		"lab":        {"a mesh of real daemons in network namespaces: lab up|status|exec|cut|restore|kill|start|down", runLab},
+
+		"entry-server": {"an entry server keeping the list of entry nodes: entry-server -c FILE [-print-key]", runEntryServer},
 	}
 }
 
