@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -66,30 +65,37 @@ func (c *Client) exchange(ctx context.Context, s Peer, typ byte, payload []byte)
 // Fetch asks s for its list and returns the entries once the reply's
 // signature is s's, the nonce ours, and every entry's signatures check.
 func (c *Client) Fetch(ctx context.Context, s Peer) ([]Entry, error) {
+	es, err := c.fetch(ctx, s)
+	if err != nil {
+		return nil, fmt.Errorf("entry: list from %v: %w", s.Addr, err)
+	}
+	return es, nil
+}
+
+func (c *Client) fetch(ctx context.Context, s Peer) ([]Entry, error) {
 	var q ListRequest
 	if _, err := rand.Read(q.Nonce[:]); err != nil {
-		return nil, fmt.Errorf("entry: list from %v: %w", s.Addr, err)
+		return nil, err
 	}
 	q.Limit = c.Limit
 	typ, p, err := c.exchange(ctx, s, MsgListRequest, q.AppendBinary(nil))
 	if err != nil {
-		return nil, fmt.Errorf("entry: list from %v: %w", s.Addr, err)
+		return nil, err
 	}
 	if typ != MsgList {
-		return nil, fmt.Errorf("entry: list from %v: answered with message type %d: %w", s.Addr, typ, ErrMalformed)
+		return nil, malformed("answer of another type")
 	}
 	l, err := DecodeList(p)
-	if err != nil {
-		return nil, fmt.Errorf("entry: list from %v: %w", s.Addr, err)
-	}
 	switch {
+	case err != nil:
+		return nil, err
 	case l.Server != s.Key:
-		return nil, fmt.Errorf("entry: list from %v: signed by %v, want %v: %w", s.Addr, l.Server, s.Key, ErrBadSignature)
+		return nil, fmt.Errorf("signed by %v: %w", l.Server, ErrBadSignature)
 	case l.Nonce != q.Nonce:
-		return nil, fmt.Errorf("entry: list from %v: not an answer to our request: %w", s.Addr, ErrStale)
+		return nil, fmt.Errorf("not an answer to our request: %w", ErrStale)
 	}
 	if err := l.Verify(); err != nil {
-		return nil, fmt.Errorf("entry: list from %v: %w", s.Addr, err)
+		return nil, err
 	}
 	return l.Entries, nil
 }
@@ -117,17 +123,16 @@ func (c *Client) FetchAll(ctx context.Context) ([]Entry, error) {
 	return Merge(lists...), nil
 }
 
-// Send sends an entry node's update to s and returns the server's status
-// as an error (nil for StatusOK).
+// Send sends an entry node's update to s. A refusal is a *StatusError.
 func (c *Client) Send(ctx context.Context, s Peer, e Entry) error {
 	typ, p, err := c.exchange(ctx, s, MsgUpdate, e.AppendBinary(nil))
-	if err != nil {
-		return fmt.Errorf("entry: update to %v: %w", s.Addr, err)
+	if err == nil && typ != MsgResult {
+		err = malformed("answer of another type")
 	}
-	if typ != MsgResult {
-		return fmt.Errorf("entry: update to %v: answered with message type %d: %w", s.Addr, typ, ErrMalformed)
+	var st Status
+	if err == nil {
+		st, err = DecodeResult(p)
 	}
-	st, err := DecodeResult(p)
 	if err != nil {
 		return fmt.Errorf("entry: update to %v: %w", s.Addr, err)
 	}
@@ -171,7 +176,7 @@ func NewUpdate(priv ed25519.PrivateKey, tunnelKey [32]byte, endpoint netip.AddrP
 		r.Lat, r.Lon = pos.Lat, pos.Lon
 	}
 	if len(priv) != ed25519.PrivateKeySize {
-		return Entry{}, fmt.Errorf("entry: private key of %d bytes, want %d", len(priv), ed25519.PrivateKeySize)
+		return Entry{}, errors.New("entry: update: not an Ed25519 private key")
 	}
 	r.Sign(priv)
 	if err := r.check(); err != nil {
@@ -191,17 +196,17 @@ const maxCache = 16 << 20
 // SaveCache writes es to path atomically: a power cut leaves the old file
 // or the new one, never half of one.
 func SaveCache(path string, es []Entry) error {
-	b := append([]byte(nil), cacheMagic...)
-	b = binary.BigEndian.AppendUint32(b, uint32(len(es)))
-	for i := range es {
-		b = binary.BigEndian.AppendUint16(b, uint16(es[i].Size()))
-		b = es[i].AppendBinary(b)
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".new*")
-	if err != nil {
+	if err := saveCache(path, appendEntries(append([]byte(nil), cacheMagic...), es)); err != nil {
 		return fmt.Errorf("entry: cache: %w", err)
 	}
-	tmp := f.Name()
+	return nil
+}
+
+func saveCache(path string, b []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".new*")
+	if err != nil {
+		return err
+	}
 	_, err = f.Write(b)
 	if err == nil {
 		err = f.Sync()
@@ -210,69 +215,56 @@ func SaveCache(path string, es []Entry) error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(tmp, path)
+		err = os.Rename(f.Name(), path)
 	}
 	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("entry: cache: %w", err)
+		os.Remove(f.Name())
 	}
-	return nil
+	return err
 }
 
 // LoadCache reads a cache written by SaveCache, checking every signature.
 // A missing file is an empty list.
 func LoadCache(path string) ([]Entry, error) {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("entry: cache: %w", err)
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxCache+1))
-	if err != nil {
-		return nil, fmt.Errorf("entry: cache: %w", err)
-	}
-	if len(b) > maxCache {
-		return nil, fmt.Errorf("entry: cache %s: larger than %d bytes", path, maxCache)
-	}
-	es, err := DecodeCache(b)
+	es, err := loadCache(path)
 	if err != nil {
 		return nil, fmt.Errorf("entry: cache %s: %w", path, err)
 	}
 	return es, nil
 }
 
+func loadCache(path string) ([]Entry, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxCache+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxCache {
+		return nil, errors.New("file too large")
+	}
+	return DecodeCache(b)
+}
+
 // DecodeCache decodes a cache file's bytes and checks every entry.
 func DecodeCache(b []byte) ([]Entry, error) {
-	if !bytes.HasPrefix(b, cacheMagic) || len(b) < len(cacheMagic)+4 {
-		return nil, fmt.Errorf("not an entry cache: %w", ErrMalformed)
+	if !bytes.HasPrefix(b, cacheMagic) {
+		return nil, malformed("not an entry cache")
 	}
-	b = b[len(cacheMagic):]
-	n := binary.BigEndian.Uint32(b)
-	b = b[4:]
-	if uint64(n)*(2+RecordSize+1) > uint64(len(b)) {
-		return nil, fmt.Errorf("%d entries in %d bytes: %w", n, len(b), ErrMalformed)
+	es, err := decodeEntries(b[len(cacheMagic):])
+	if err != nil {
+		return nil, err
 	}
-	es := make([]Entry, 0, n)
-	for i := uint32(0); i < n; i++ {
-		if len(b) < 2 || len(b) < 2+int(binary.BigEndian.Uint16(b)) {
-			return nil, fmt.Errorf("entry %d: truncated: %w", i, ErrMalformed)
+	for i := range es {
+		if err := es[i].Verify(); err != nil {
+			return nil, err
 		}
-		m := int(binary.BigEndian.Uint16(b))
-		e, err := DecodeEntry(b[2 : 2+m])
-		if err != nil {
-			return nil, fmt.Errorf("entry %d: %w", i, err)
-		}
-		if err := e.Verify(); err != nil {
-			return nil, fmt.Errorf("entry %d: %w", i, err)
-		}
-		es = append(es, e)
-		b = b[2+m:]
-	}
-	if len(b) != 0 {
-		return nil, fmt.Errorf("%d bytes after the entries: %w", len(b), ErrMalformed)
 	}
 	return es, nil
 }

@@ -97,6 +97,13 @@ var (
 	ErrBadSignature = errors.New("bad signature")
 )
 
+// malformed is a decoding error of fixed text: no fmt in the decoders,
+// which keeps the router binary's share of this package small.
+type malformed string
+
+func (e malformed) Error() string        { return "malformed: " + string(e) }
+func (e malformed) Is(target error) bool { return target == ErrMalformed }
+
 // appendBody appends the signed part of r.
 func (r *Record) appendBody(b []byte) []byte {
 	var flags byte
@@ -141,15 +148,15 @@ func (r *Record) check() error {
 	a := r.Endpoint.Addr()
 	switch {
 	case !a.IsValid() || a.IsUnspecified() || a.IsMulticast() || a.Zone() != "":
-		return fmt.Errorf("endpoint %v: not a unicast address: %w", r.Endpoint, ErrMalformed)
+		return malformed("endpoint not a unicast address")
 	case r.Endpoint.Port() == 0:
-		return fmt.Errorf("endpoint %v: port 0: %w", r.Endpoint, ErrMalformed)
+		return malformed("endpoint port 0")
 	case !r.HasCoords && (r.Lat != 0 || r.Lon != 0):
-		return fmt.Errorf("coordinates without their flag: %w", ErrMalformed)
+		return malformed("coordinates without their flag")
 	case r.Lat < -maxLat || r.Lat > maxLat || r.Lon < -maxLon || r.Lon > maxLon:
-		return fmt.Errorf("coordinates %d,%d out of range: %w", r.Lat, r.Lon, ErrMalformed)
+		return malformed("coordinates out of range")
 	case r.Since < 0 || r.Stamp < 0 || r.Since > r.Stamp/1e9:
-		return fmt.Errorf("up since %d after the update's time %d: %w", r.Since, r.Stamp, ErrMalformed)
+		return malformed("up since after the update's time")
 	}
 	return nil
 }
@@ -158,14 +165,13 @@ func (r *Record) check() error {
 // Only the canonical form is accepted: one record, one encoding.
 func decodeRecord(b []byte) (Record, error) {
 	var r Record
-	if len(b) < RecordSize {
-		return r, fmt.Errorf("record: %d bytes, want %d: %w", len(b), RecordSize, ErrMalformed)
-	}
-	if b[0] != version {
-		return r, fmt.Errorf("record: version %d: %w", b[0], ErrMalformed)
-	}
-	if b[1]&^flagCoords != 0 {
-		return r, fmt.Errorf("record: unknown flags %#x: %w", b[1], ErrMalformed)
+	switch {
+	case len(b) < RecordSize:
+		return r, malformed("record truncated")
+	case b[0] != version:
+		return r, malformed("record version")
+	case b[1]&^flagCoords != 0:
+		return r, malformed("record flags")
 	}
 	r.HasCoords = b[1]&flagCoords != 0
 	copy(r.Node[:], b[2:34])
@@ -178,7 +184,7 @@ func decodeRecord(b []byte) (Record, error) {
 	r.Stamp = int64(binary.BigEndian.Uint64(b[100:108]))
 	copy(r.Sig[:], b[recordBody:RecordSize])
 	if err := r.check(); err != nil {
-		return Record{}, fmt.Errorf("record: %w", err)
+		return Record{}, err
 	}
 	return r, nil
 }
@@ -206,14 +212,14 @@ func DecodeEntry(b []byte) (Entry, error) {
 		return Entry{}, err
 	}
 	if len(b) < RecordSize+1 {
-		return Entry{}, fmt.Errorf("entry: no hop count: %w", ErrMalformed)
+		return Entry{}, malformed("entry without hop count")
 	}
 	n := int(b[RecordSize])
-	if n > MaxHops {
-		return Entry{}, fmt.Errorf("entry: %d hops, at most %d: %w", n, MaxHops, ErrMalformed)
-	}
-	if want := RecordSize + 1 + n*hopSize; len(b) != want {
-		return Entry{}, fmt.Errorf("entry: %d bytes for %d hops, want %d: %w", len(b), n, want, ErrMalformed)
+	switch {
+	case n > MaxHops:
+		return Entry{}, malformed("entry with too many hops")
+	case len(b) != RecordSize+1+n*hopSize:
+		return Entry{}, malformed("entry length and hop count disagree")
 	}
 	e := Entry{Record: r}
 	if n > 0 {
@@ -254,7 +260,7 @@ func (e *Entry) Verify() error {
 		return err
 	}
 	if len(e.Hops) > MaxHops {
-		return fmt.Errorf("%d hops: %w", len(e.Hops), ErrMalformed)
+		return malformed("entry with too many hops")
 	}
 	if err := e.Record.Verify(); err != nil {
 		return err

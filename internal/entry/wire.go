@@ -105,19 +105,16 @@ func ReadMsg(r io.Reader, maxList int) (byte, []byte, error) {
 }
 
 func parseHeader(h []byte, maxList int) (byte, int, error) {
-	if h[0] != magic0 || h[1] != magic1 {
-		return 0, 0, fmt.Errorf("entry: bad magic %q: %w", h[:2], ErrMalformed)
-	}
-	if h[2] != version {
-		return 0, 0, fmt.Errorf("entry: version %d: %w", h[2], ErrMalformed)
+	if h[0] != magic0 || h[1] != magic1 || h[2] != version {
+		return 0, 0, malformed("message magic or version")
 	}
 	limit, ok := maxPayload(h[3], maxList)
 	if !ok {
-		return 0, 0, fmt.Errorf("entry: unknown message type %d: %w", h[3], ErrMalformed)
+		return 0, 0, malformed("message type")
 	}
 	n := binary.BigEndian.Uint32(h[4:])
 	if uint64(n) > uint64(limit) {
-		return 0, 0, fmt.Errorf("entry: message type %d of %d bytes, at most %d: %w", h[3], n, limit, ErrMalformed)
+		return 0, 0, malformed("message too long for its type")
 	}
 	return h[3], int(n), nil
 }
@@ -125,7 +122,7 @@ func parseHeader(h []byte, maxList int) (byte, int, error) {
 // DecodeResult decodes a RESULT payload.
 func DecodeResult(p []byte) (Status, error) {
 	if len(p) != 1 || Status(p[0]) >= numStatus {
-		return 0, fmt.Errorf("entry: result %x: %w", p, ErrMalformed)
+		return 0, malformed("result")
 	}
 	return Status(p[0]), nil
 }
@@ -146,7 +143,7 @@ func (q *ListRequest) AppendBinary(b []byte) []byte {
 func DecodeListRequest(p []byte) (ListRequest, error) {
 	var q ListRequest
 	if len(p) != nonceSize+4 {
-		return q, fmt.Errorf("entry: list request of %d bytes, want %d: %w", len(p), nonceSize+4, ErrMalformed)
+		return q, malformed("list request length")
 	}
 	copy(q.Nonce[:], p)
 	q.Limit = binary.BigEndian.Uint32(p[nonceSize:])
@@ -171,12 +168,7 @@ func (l *ListReply) appendBody(b []byte) []byte {
 	b = append(b, l.Nonce[:]...)
 	b = binary.BigEndian.AppendUint64(b, uint64(l.Stamp))
 	b = append(b, l.Server[:]...)
-	b = binary.BigEndian.AppendUint32(b, uint32(len(l.Entries)))
-	for i := range l.Entries {
-		b = binary.BigEndian.AppendUint16(b, uint16(l.Entries[i].Size()))
-		b = l.Entries[i].AppendBinary(b)
-	}
-	return b
+	return appendEntries(b, l.Entries)
 }
 
 // Sign sets the server key and signs the reply.
@@ -207,40 +199,58 @@ func DecodeList(p []byte) (ListReply, error) {
 	var l ListReply
 	const fixed = nonceSize + 8 + 32 + 4
 	if len(p) < fixed+ed25519.SignatureSize {
-		return l, fmt.Errorf("entry: list of %d bytes: %w", len(p), ErrMalformed)
+		return l, malformed("list truncated")
 	}
 	copy(l.Nonce[:], p)
 	l.Stamp = int64(binary.BigEndian.Uint64(p[nonceSize:]))
 	copy(l.Server[:], p[nonceSize+8:])
-	n := binary.BigEndian.Uint32(p[fixed-4:])
-	body := p[fixed : len(p)-ed25519.SignatureSize]
+	if l.Stamp < 0 {
+		return l, malformed("list stamp")
+	}
+	var err error
+	l.Entries, err = decodeEntries(p[fixed-4 : len(p)-ed25519.SignatureSize])
+	copy(l.Sig[:], p[len(p)-ed25519.SignatureSize:])
+	return l, err
+}
+
+// decodeEntries decodes a count (uint32) and as many length-prefixed
+// entries filling b exactly: the body of LIST replies and of the cache.
+func decodeEntries(b []byte) ([]Entry, error) {
+	if len(b) < 4 {
+		return nil, malformed("entry count truncated")
+	}
+	n := binary.BigEndian.Uint32(b)
+	b = b[4:]
 	// Each entry takes at least 2+RecordSize+1 bytes: a count beyond that
 	// is refused before anything is allocated for it.
-	if uint64(n)*(2+RecordSize+1) > uint64(len(body)) {
-		return l, fmt.Errorf("entry: list of %d entries in %d bytes: %w", n, len(body), ErrMalformed)
+	if uint64(n)*(2+RecordSize+1) > uint64(len(b)) {
+		return nil, malformed("entry count larger than the data")
 	}
-	l.Entries = make([]Entry, 0, n)
-	for i := uint32(0); i < n; i++ {
-		if len(body) < 2 {
-			return l, fmt.Errorf("entry: list entry %d: truncated: %w", i, ErrMalformed)
+	es := make([]Entry, 0, n)
+	for range n {
+		if len(b) < 2 || len(b) < 2+int(binary.BigEndian.Uint16(b)) {
+			return nil, malformed("entry truncated")
 		}
-		m := int(binary.BigEndian.Uint16(body))
-		if len(body) < 2+m {
-			return l, fmt.Errorf("entry: list entry %d: %d bytes, %d left: %w", i, m, len(body)-2, ErrMalformed)
-		}
-		e, err := DecodeEntry(body[2 : 2+m])
+		m := int(binary.BigEndian.Uint16(b))
+		e, err := DecodeEntry(b[2 : 2+m])
 		if err != nil {
-			return l, fmt.Errorf("entry: list entry %d: %w", i, err)
+			return nil, err
 		}
-		l.Entries = append(l.Entries, e)
-		body = body[2+m:]
+		es = append(es, e)
+		b = b[2+m:]
 	}
-	if len(body) != 0 {
-		return l, fmt.Errorf("entry: list: %d bytes after the entries: %w", len(body), ErrMalformed)
+	if len(b) != 0 {
+		return nil, malformed("bytes after the entries")
 	}
-	copy(l.Sig[:], p[len(p)-ed25519.SignatureSize:])
-	if l.Stamp < 0 {
-		return l, fmt.Errorf("entry: list stamp %d: %w", l.Stamp, ErrMalformed)
+	return es, nil
+}
+
+// appendEntries is the inverse of decodeEntries.
+func appendEntries(b []byte, es []Entry) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(len(es)))
+	for i := range es {
+		b = binary.BigEndian.AppendUint16(b, uint16(es[i].Size()))
+		b = es[i].AppendBinary(b)
 	}
-	return l, nil
+	return b
 }
