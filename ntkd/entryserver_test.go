@@ -115,3 +115,26 @@ func TestEntryServerRuns(t *testing.T) {
 		t.Errorf("logs:\n%s", logs.String())
 	}
 }
+
+// TestEntryServerDocExample: the configuration docs/VLAYER.md shows parses.
+func TestEntryServerDocExample(t *testing.T) {
+	doc, err := os.ReadFile("../docs/VLAYER.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(doc)
+	i := strings.Index(text, "```toml\nlisten = ")
+	if i < 0 {
+		t.Fatal("no entry-server example in docs/VLAYER.md")
+	}
+	text = text[i+len("```toml\n"):]
+	text = text[:strings.Index(text, "```")]
+	text = strings.Replace(text, "...base64...", "A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg=", 1)
+	s, err := parseEntryServerConfig("VLAYER.md", text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.server.List.MaxRecords != 4096 || s.server.List.Expiry != 30*time.Minute || len(s.server.Peers) != 1 {
+		t.Errorf("parsed %+v", s)
+	}
+}
