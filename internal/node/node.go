@@ -185,8 +185,17 @@ type Node struct {
 	gwBandwidth          uint32
 	gwVersion, gwChecked uint64
 
-	now           time.Duration
-	out           []Send
+	now time.Duration
+	out []Send
+	// spare is the outbox Outbox handed out before the last one: the
+	// caller is done with it, so its array takes the packets after the
+	// next batch. A fresh outbox per call grew a new array for every
+	// packet handled (1, 2, 4 … sends: the most garbage of a busy node).
+	spare []Send
+	// passing is the broadcast being passed on, passChunks the array of
+	// its chunks (passOn).
+	passing       wire.Broadcast
+	passChunks    []wire.Chunk
 	routesVersion uint64
 	Stats         Stats
 }
@@ -227,13 +236,23 @@ func (n *Node) Radar() *radar.Radar { return n.radar }
 // RoutesVersion changes whenever the route table may have changed.
 func (n *Node) RoutesVersion() uint64 { return n.routesVersion }
 
-// Outbox returns the packets to send and forgets them.
+// Outbox returns the packets to send and forgets them. The slice is the
+// caller's until the call after next, which reuses its array: hand the
+// packets on before then.
 func (n *Node) Outbox() []Send {
 	n.syncANDNA()
 	o := n.out
-	n.out = nil
+	next := n.spare
+	clear(next[:cap(next)]) // let the packets it held go
+	if cap(next) > maxSpareOutbox {
+		next = nil // a burst (a map transfer) is no reason to keep a big array
+	}
+	n.out, n.spare = next[:0], o
 	return o
 }
+
+// maxSpareOutbox bounds the outbox array kept from one batch to the next.
+const maxSpareOutbox = 64
 
 // Start begins the hook at now: the first radar scan.
 func (n *Node) Start(now time.Duration) {

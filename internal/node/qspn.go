@@ -682,8 +682,7 @@ func (n *Node) onBroadcast(iface int, from radar.PeerID, h wire.Header, b *wire.
 		toOrigin = true
 	}
 	// Pass it on with our segment.
-	out := *b
-	out.Chunks = append([]wire.Chunk(nil), chunks...)
+	out := n.passOn(b)
 	if internal {
 		out.Chunks[last].Cost = addCost(out.Chunks[last].Cost, nb.Cost)
 	} else {
@@ -692,13 +691,14 @@ func (n *Node) onBroadcast(iface int, from radar.PeerID, h wire.Header, b *wire.
 			return
 		}
 		out.Chunks = append(out.Chunks, wire.Chunk{Node: me, Cost: nb.Cost})
+		n.passChunks = out.Chunks[:0]
 	}
 	*fwd++
 	if toOrigin {
-		n.forwardTo(l, &out, h.ID, nb, origin)
+		n.forwardTo(l, out, h.ID, nb, origin)
 		return
 	}
-	n.forward(l, &out, h.ID, nb, false)
+	n.forward(l, out, h.ID, nb, false)
 }
 
 // partDigest names the part of our gnode of level l that we reach inside
@@ -779,10 +779,19 @@ func (n *Node) ownGnodeFlood(l int, id uint32, b *wire.Broadcast, from *radar.Ne
 	}
 	lv.best[me] = cost
 	lv.fwd[me]++
-	out := *b
-	out.Chunks = append([]wire.Chunk(nil), b.Chunks...)
+	out := n.passOn(b)
 	out.Chunks[len(out.Chunks)-1].Cost = cost
-	n.forward(l, &out, id, from, true)
+	n.forward(l, out, id, from, true)
+}
+
+// passOn is the copy of a broadcast that we pass on, in the node's own
+// scratch: a copy is encoded (sendTo) before the next one is made, and
+// nobody keeps it, so the floods a busy node relays make no garbage here.
+func (n *Node) passOn(b *wire.Broadcast) *wire.Broadcast {
+	n.passing = *b
+	n.passing.Chunks = append(n.passChunks[:0], b.Chunks...)
+	n.passChunks = n.passing.Chunks[:0]
+	return &n.passing
 }
 
 // collision: a flood's origin claims the id of our own element of level l:

@@ -31,7 +31,18 @@ func (n *Node) Routes(dst []Route) []Route {
 	if n.state != Hooked {
 		return dst
 	}
-	var buf []maps.Route
+	// Every route's nexthops are carved from one array, sized for all the
+	// routes of the maps: one allocation per table instead of a few per
+	// route.
+	total := 0
+	for _, m := range n.maps.Levels {
+		for id := 0; id < m.Size(); id++ {
+			total += m.Len(uint8(id))
+		}
+	}
+	hops := make([]Hop, 0, total)
+	var arr [maps.MaxMaxRoutes]maps.Route
+	buf := arr[:0]
 	for l, m := range n.maps.Levels {
 		for id := 0; id < m.Size(); id++ {
 			if m.Len(uint8(id)) == 0 {
@@ -45,6 +56,7 @@ func (n *Node) Routes(dst []Route) []Route {
 			}
 			r := Route{Prefix: prefix, Level: l, ID: uint8(id)}
 			buf = m.Routes(buf[:0], uint8(id))
+			first := len(hops)
 			for i, rt := range buf {
 				nb := n.radar.ByIndex(rt.Gw)
 				if nb == nil {
@@ -57,9 +69,10 @@ func (n *Node) Routes(dst []Route) []Route {
 				if i > 0 && (rt.Cost <= nb.Cost || rt.Cost-nb.Cost >= buf[0].Cost) {
 					continue
 				}
-				r.Hops = append(r.Hops, Hop{Iface: nb.Iface, Peer: nb.Peer, Gw: rt.Gw, Cost: rt.Cost})
+				hops = append(hops, Hop{Iface: nb.Iface, Peer: nb.Peer, Gw: rt.Gw, Cost: rt.Cost})
 			}
-			if len(r.Hops) > 0 {
+			if len(hops) > first {
+				r.Hops = hops[first:len(hops):len(hops)] // an append by the caller copies
 				dst = append(dst, r)
 			}
 		}

@@ -232,8 +232,9 @@ func (t *Transport) readDatagrams(s *sockets) {
 	// One byte more than we accept, to see oversized datagrams.
 	limit := min(t.cfg.MaxPacket, maxDatagram)
 	buf := make([]byte, limit+1)
+	dr := newDatagramReader(rc, buf)
 	for {
-		n, from, index, err := recvFrom(rc, buf)
+		n, from, index, err := dr.recvFrom()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return

@@ -132,30 +132,63 @@ func addrUsable(a netip.Addr, index int) (bool, error) {
 	return err == nil, err
 }
 
-// recvFrom reads one datagram with its source address and the source's
-// scope: for a link-local source, the index of the interface it arrived
-// on. It asks the kernel directly, as the net package would look the
-// index up in its table of interface names.
-func recvFrom(rc syscall.RawConn, buf []byte) (n int, src netip.Addr, index int, err error) {
-	var serr error
-	err = rc.Read(func(fd uintptr) bool {
-		var sa unix.Sockaddr
-		n, sa, serr = unix.Recvfrom(int(fd), buf, 0)
-		for serr == unix.EINTR {
-			n, sa, serr = unix.Recvfrom(int(fd), buf, 0)
-		}
-		if serr == unix.EAGAIN {
+// datagramReader reads datagrams with their source address and the
+// source's scope: for a link-local source, the index of the interface it
+// arrived on. It asks the kernel directly, as the net package would look
+// the index up in its table of interface names; and by hand, with its state
+// here rather than in a closure, since unix.Recvfrom and a closure over the
+// results allocated six times per datagram, the garbage of every hello.
+type datagramReader struct {
+	rc    syscall.RawConn
+	buf   []byte
+	recv  func(fd uintptr) bool // r.read, bound once
+	n     int
+	src   netip.Addr
+	index int
+	errno syscall.Errno
+}
+
+func newDatagramReader(rc syscall.RawConn, buf []byte) *datagramReader {
+	r := &datagramReader{rc: rc, buf: buf}
+	r.recv = r.read
+	return r
+}
+
+// recvFrom reads one datagram into the reader's buffer.
+func (r *datagramReader) recvFrom() (n int, src netip.Addr, index int, err error) {
+	r.n, r.src, r.index, r.errno = 0, netip.Addr{}, 0, 0
+	if err := r.rc.Read(r.recv); err != nil {
+		return 0, netip.Addr{}, 0, err
+	}
+	if r.errno != 0 {
+		return 0, netip.Addr{}, 0, os.NewSyscallError("recvfrom", r.errno)
+	}
+	return r.n, r.src, r.index, nil
+}
+
+func (r *datagramReader) read(fd uintptr) bool {
+	var sa unix.RawSockaddrAny
+	for {
+		salen := uint32(unsafe.Sizeof(sa))
+		n, _, errno := syscall.Syscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(unsafe.SliceData(r.buf))), uintptr(len(r.buf)),
+			0, uintptr(unsafe.Pointer(&sa)), uintptr(unsafe.Pointer(&salen)))
+		switch errno {
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
 			return false // wait until readable
+		case 0:
+		default:
+			r.errno = errno
+			return true
 		}
-		if sa6, ok := sa.(*unix.SockaddrInet6); ok {
-			src, index = netip.AddrFrom16(sa6.Addr), int(sa6.ZoneId)
+		r.n = int(n)
+		if sa.Addr.Family == unix.AF_INET6 && salen >= unix.SizeofSockaddrInet6 {
+			sa6 := (*unix.RawSockaddrInet6)(unsafe.Pointer(&sa))
+			r.src, r.index = netip.AddrFrom16(sa6.Addr), int(sa6.Scope_id)
 		}
 		return true
-	})
-	if err == nil && serr != nil {
-		err = os.NewSyscallError("recvfrom", serr)
 	}
-	return n, src, index, err
 }
 
 // peerOf is the remote address of an accepted connection and its scope:

@@ -23,7 +23,11 @@ func listenDatagram(int) (*net.UDPConn, error) { return nil, errNotLinux }
 
 func addrUsable(netip.Addr, int) (bool, error) { return false, errNotLinux }
 
-func recvFrom(syscall.RawConn, []byte) (int, netip.Addr, int, error) {
+type datagramReader struct{}
+
+func newDatagramReader(syscall.RawConn, []byte) *datagramReader { return &datagramReader{} }
+
+func (*datagramReader) recvFrom() (int, netip.Addr, int, error) {
 	return 0, netip.Addr{}, 0, errNotLinux
 }
 

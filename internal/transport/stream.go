@@ -21,6 +21,7 @@ import (
 // neighbour. Guarded by Transport.mu.
 type outStream struct {
 	q       [][]byte     // waiting packets, at most Config.QueueLen
+	q0      [4][]byte    // q's first array: a stream mostly carries a packet or two at a time
 	writing bool         // a writer goroutine runs
 	ended   bool         // unlinked from its peer; conn is closed or being closed
 	conn    *net.TCPConn // nil until dialled
@@ -35,6 +36,7 @@ func (t *Transport) enqueue(ifc *ifaceState, p *peer, pkt []byte) error {
 	s := p.out
 	if s == nil {
 		s = &outStream{}
+		s.q = s.q0[:0]
 		p.out = s
 		t.outConns++
 	}
@@ -65,7 +67,9 @@ func (t *Transport) writeStream(ifc *ifaceState, b *binding, p *peer, s *outStre
 		n := min(len(s.q), maxBatch)
 		if n == 0 {
 			s.writing = false
-			s.q = nil // an idle stream keeps no buffer
+			// No batch is in hand: the queue starts again at the front of
+			// its first array, and a bigger one grown by a burst goes.
+			s.q = s.q0[:0]
 			t.armIdle(p, s)
 			t.mu.Unlock()
 			return
@@ -106,8 +110,14 @@ func (t *Transport) writeStream(ifc *ifaceState, b *binding, p *peer, s *outStre
 			conn = c
 		}
 		conn.SetWriteDeadline(time.Now().Add(t.cfg.WriteTimeout))
-		bufs := net.Buffers(slices.Clone(batch)) // WriteTo consumes its slices
-		if _, err := bufs.WriteTo(conn); err != nil {
+		var err error
+		if len(batch) == 1 {
+			_, err = conn.Write(batch[0]) // the common case: no writev, no copy of the batch
+		} else {
+			bufs := net.Buffers(slices.Clone(batch)) // WriteTo consumes its slices
+			_, err = bufs.WriteTo(conn)
+		}
+		if err != nil {
 			t.log.Debug("transport: stream write failed", "iface", ifc.name, "peer", p.key.ip, "err", err)
 			t.failStream(p, s, dropWriteFailed, len(batch))
 			return
@@ -232,9 +242,10 @@ func (ifc *ifaceState) readStream(conn *net.TCPConn, p *peer) {
 	stop := context.AfterFunc(ifc.ctx, func() { conn.Close() })
 	defer stop()
 	r := bufio.NewReaderSize(conn, 1024) // frames bigger than this are read past it
+	hdr := new([wire.HeaderLen]byte)     // one for the stream, not one per frame
 	for {
 		conn.SetReadDeadline(time.Now().Add(2 * t.cfg.IdleTimeout))
-		pkt, err := readFrame(r, t.cfg.MaxPacket)
+		pkt, err := readFrame(r, hdr, t.cfg.MaxPacket)
 		switch {
 		case errors.Is(err, errTooBig):
 			t.stats.drop(dropTooBig, 1)
@@ -273,9 +284,9 @@ const frameGrowStep = 16 << 10
 // readFrame reads one header-framed packet from a stream. A frame above
 // limit is skipped (errTooBig, the stream stays usable); bad framing is
 // errMalformed (the stream cannot be resynchronised). io.EOF means the
-// stream ended cleanly between frames.
-func readFrame(r io.Reader, limit int) ([]byte, error) {
-	var hdr [wire.HeaderLen]byte
+// stream ended cleanly between frames. hdr is scratch for the header (a
+// local array would escape through r, an allocation per frame).
+func readFrame(r io.Reader, hdr *[wire.HeaderLen]byte, limit int) ([]byte, error) {
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		return nil, err
 	}

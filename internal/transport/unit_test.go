@@ -95,36 +95,36 @@ func TestReadFrame(t *testing.T) {
 	stream.Write(small)
 	// One byte per Read: framing must not depend on how TCP cuts the data.
 	r := iotest.OneByteReader(bytes.NewReader(stream.Bytes()))
-	got, err := readFrame(r, len(big))
+	got, err := readFrame(r, new([wire.HeaderLen]byte), len(big))
 	if err != nil || !bytes.Equal(got, small) {
 		t.Fatalf("first: %x, %v", got, err)
 	}
-	if got, err = readFrame(r, 2000); !errors.Is(err, errTooBig) {
+	if got, err = readFrame(r, new([wire.HeaderLen]byte), 2000); !errors.Is(err, errTooBig) {
 		t.Fatalf("oversized: %d bytes, %v", len(got), err)
 	}
-	if got, err = readFrame(r, len(big)); err != nil || !bytes.Equal(got, big) {
+	if got, err = readFrame(r, new([wire.HeaderLen]byte), len(big)); err != nil || !bytes.Equal(got, big) {
 		t.Fatalf("big: %d bytes, %v", len(got), err)
 	}
-	if got, err = readFrame(r, len(big)); err != nil || !bytes.Equal(got, small) {
+	if got, err = readFrame(r, new([wire.HeaderLen]byte), len(big)); err != nil || !bytes.Equal(got, small) {
 		t.Fatalf("last: %x, %v", got, err)
 	}
-	if _, err = readFrame(r, len(big)); err != io.EOF {
+	if _, err = readFrame(r, new([wire.HeaderLen]byte), len(big)); err != io.EOF {
 		t.Fatalf("end: %v, want io.EOF", err)
 	}
 
 	// Broken framing, cut frames.
 	bad := append([]byte(nil), small...)
 	bad[2] = 9 // version
-	if _, err := readFrame(bytes.NewReader(bad), 1000); !errors.Is(err, errMalformed) {
+	if _, err := readFrame(bytes.NewReader(bad), new([wire.HeaderLen]byte), 1000); !errors.Is(err, errMalformed) {
 		t.Errorf("bad version: %v", err)
 	}
-	if _, err := readFrame(bytes.NewReader(small[:len(small)-2]), 1000); err != io.ErrUnexpectedEOF {
+	if _, err := readFrame(bytes.NewReader(small[:len(small)-2]), new([wire.HeaderLen]byte), 1000); err != io.ErrUnexpectedEOF {
 		t.Errorf("cut payload: %v", err)
 	}
-	if _, err := readFrame(bytes.NewReader(small[:5]), 1000); err != io.ErrUnexpectedEOF {
+	if _, err := readFrame(bytes.NewReader(small[:5]), new([wire.HeaderLen]byte), 1000); err != io.ErrUnexpectedEOF {
 		t.Errorf("cut header: %v", err)
 	}
-	if _, err := readFrame(bytes.NewReader(huge[:100]), 1000); err != io.ErrUnexpectedEOF {
+	if _, err := readFrame(bytes.NewReader(huge[:100]), new([wire.HeaderLen]byte), 1000); err != io.ErrUnexpectedEOF {
 		t.Errorf("cut oversized frame: %v", err)
 	}
 }
@@ -136,7 +136,7 @@ func TestReadFrameGrowsWithData(t *testing.T) {
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	for range 10 {
-		if _, err := readFrame(bytes.NewReader(hdr), wire.HeaderLen+wire.MaxPayload); err != io.ErrUnexpectedEOF {
+		if _, err := readFrame(bytes.NewReader(hdr), new([wire.HeaderLen]byte), wire.HeaderLen+wire.MaxPayload); err != io.ErrUnexpectedEOF {
 			t.Fatal(err)
 		}
 	}
