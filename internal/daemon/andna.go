@@ -3,57 +3,29 @@ package daemon
 import (
 	"context"
 	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/ntkd/ntkd/internal/andna"
 	"github.com/ntkd/ntkd/internal/config"
+	"github.com/ntkd/ntkd/internal/keyfile"
 )
 
 // KeyFile is the name of the node's ANDNA key in andna.key_dir.
 const KeyFile = "andna.key"
 
 // LoadOrCreateKey reads the node's Ed25519 key from dir, creating it (and
-// dir) on first start. The file holds the 32-byte seed in hex, mode 0600:
-// whoever has it owns the node's names.
+// dir) on first start: whoever has it owns the node's names.
 func LoadOrCreateKey(dir string) (ed25519.PrivateKey, error) {
-	path := filepath.Join(dir, KeyFile)
-	b, err := os.ReadFile(path)
-	switch {
-	case err == nil:
-		seed, derr := hex.DecodeString(strings.TrimSpace(string(b)))
-		if derr != nil || len(seed) != ed25519.SeedSize {
-			return nil, fmt.Errorf("%s: not a %d-byte hex Ed25519 seed", path, ed25519.SeedSize)
-		}
-		return ed25519.NewKeyFromSeed(seed), nil
-	case !errors.Is(err, os.ErrNotExist):
-		return nil, fmt.Errorf("reading the ANDNA key: %w", err)
+	k, err := keyfile.LoadOrCreate(filepath.Join(dir, KeyFile))
+	if err != nil {
+		return nil, fmt.Errorf("ANDNA key: %w", err)
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("creating %s: %w", dir, err)
-	}
-	seed := make([]byte, ed25519.SeedSize)
-	if _, err := rand.Read(seed); err != nil {
-		return nil, fmt.Errorf("drawing the ANDNA key: %w", err)
-	}
-	// Written under another name and renamed, so a power cut never leaves
-	// half a key behind.
-	tmp := path + ".new"
-	if err := os.WriteFile(tmp, []byte(hex.EncodeToString(seed)+"\n"), 0o600); err != nil {
-		return nil, fmt.Errorf("writing the ANDNA key: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return nil, fmt.Errorf("writing the ANDNA key: %w", err)
-	}
-	return ed25519.NewKeyFromSeed(seed), nil
+	return k, nil
 }
 
 // ANDNAConfig maps the [andna] table onto the name system's settings.
