@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"slices"
@@ -27,7 +28,8 @@ func runCtl(args []string, stdout, stderr io.Writer) int {
 	level := fs.Int("level", -1, "maps: only this level")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: ntkd ctl [-s SOCKET | -c FILE] [--json] COMMAND\n"+
-			"       ntkd ctl [...] andna register|unregister|resolve NAME | reverse ADDR | list | cache | counters\n\ncommands: %s, andna\n\nflags:\n",
+			"       ntkd ctl [...] andna register|unregister|resolve NAME | reverse ADDR | list | cache | counters\n"+
+			"       ntkd ctl [...] vlink add ENDPOINT KEY [--port N] [--name IFACE] | vlink del ENDPOINT|IFACE|KEY\n\ncommands: %s, andna, vlink\n\nflags:\n",
 			strings.Join(ctl.Commands, ", "))
 		fs.PrintDefaults()
 	}
@@ -76,6 +78,9 @@ func ctlRequest(args []string) (ctl.Request, bool) {
 	if len(args) == 1 && slices.Contains(ctl.Commands, args[0]) {
 		return ctl.Request{Cmd: args[0]}, true
 	}
+	if len(args) >= 2 && args[0] == "vlink" {
+		return vlinkRequest(args[1:])
+	}
 	if len(args) < 2 || args[0] != "andna" {
 		return ctl.Request{}, false
 	}
@@ -92,6 +97,26 @@ func ctlRequest(args []string) (ctl.Request, bool) {
 		return ctl.Request{}, false
 	}
 	return req, true
+}
+
+// vlinkRequest is "vlink add ENDPOINT KEY [--port N] [--name IFACE]" or
+// "vlink del ENDPOINT|IFACE|KEY".
+func vlinkRequest(args []string) (ctl.Request, bool) {
+	switch {
+	case args[0] == "del" && len(args) == 2:
+		return ctl.Request{Cmd: ctl.CmdVLinkDel, Arg: args[1]}, true
+	case args[0] != "add" || len(args) < 3:
+		return ctl.Request{}, false
+	}
+	spec := &ctl.VLinkSpec{PublicKey: args[2]}
+	fs := flag.NewFlagSet("vlink add", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.IntVar(&spec.ListenPort, "port", 0, "")
+	fs.StringVar(&spec.Name, "name", "", "")
+	if fs.Parse(args[3:]) != nil || fs.NArg() != 0 {
+		return ctl.Request{}, false
+	}
+	return ctl.Request{Cmd: ctl.CmdVLinkAdd, Arg: args[1], VLink: spec}, true
 }
 
 func printTable(w io.Writer, cmd string, raw json.RawMessage) error {
@@ -270,6 +295,16 @@ func printTable(w io.Writer, cmd string, raw json.RawMessage) error {
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%d\t%d\t%s\n", l.Interface, l.PublicKey, cmp.Or(l.Endpoint, "-"), l.ListenPort, hs, rtt, l.RxBytes, l.TxBytes, state)
 		}
+	case ctl.CmdVLinkAdd, ctl.CmdVLinkDel:
+		var l ctl.VLink
+		if err := jsondec.Unmarshal(raw, &l); err != nil {
+			return err
+		}
+		what := "removed"
+		if cmd == ctl.CmdVLinkAdd {
+			what = "made"
+		}
+		fmt.Fprintf(tw, "%s %s: %s at %s, port %d\n", what, l.Interface, l.PublicKey, cmp.Or(l.Endpoint, "-"), l.ListenPort)
 	case ctl.CmdGateways:
 		var g ctl.Gateways
 		if err := jsondec.Unmarshal(raw, &g); err != nil {

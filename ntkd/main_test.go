@@ -95,6 +95,14 @@ func TestCtlRequest(t *testing.T) {
 		{[]string{"andna", "steal", "x"}, "", "", false},
 		{[]string{"status", "x"}, "", "", false},
 		{nil, "", "", false},
+		{[]string{"vlink", "add", "198.51.100.7:27000", "KEY"}, "vlink-add", "198.51.100.7:27000", true},
+		{[]string{"vlink", "add", "198.51.100.7:27000", "KEY", "--port", "27001", "--name", "vx"}, "vlink-add", "198.51.100.7:27000", true},
+		{[]string{"vlink", "add", "198.51.100.7:27000"}, "", "", false},
+		{[]string{"vlink", "add", "198.51.100.7:27000", "KEY", "--port", "x"}, "", "", false},
+		{[]string{"vlink", "add", "198.51.100.7:27000", "KEY", "extra"}, "", "", false},
+		{[]string{"vlink", "del", "ntkm0"}, "vlink-del", "ntkm0", true},
+		{[]string{"vlink", "del"}, "", "", false},
+		{[]string{"vlink", "list"}, "", "", false},
 	} {
 		req, ok := ctlRequest(c.args)
 		if ok != c.ok || req.Cmd != c.cmd || req.Arg != c.arg {

@@ -282,6 +282,9 @@ func (l *VLink) setDefaults() { *l = l.defaults() }
 
 func (*VLink) defaults() VLink { return VLink{Keepalive: 25 * time.Second} }
 
+// DefaultVLink is a [[vlayer.link]] holding every default.
+func DefaultVLink() VLink { return (*VLink)(nil).defaults() }
+
 // VLinkName is the interface name of the i-th [[vlayer.link]].
 func (c *Config) VLinkName(i int) string {
 	if n := c.VLayer.Links[i].Name; n != "" {

@@ -33,6 +33,10 @@ const (
 	CmdCounters   = "counters"
 	CmdVLinks     = "vlinks"
 	CmdGateways   = "gateways"
+	// CmdVLinkAdd and CmdVLinkDel are `ntkd ctl vlink add|del`: tunnels
+	// made by hand at run time (Request.VLink).
+	CmdVLinkAdd = "vlink-add"
+	CmdVLinkDel = "vlink-del"
 )
 
 // Commands lists them in the order `ntkd ctl help` shows.
@@ -42,7 +46,17 @@ var Commands = []string{CmdStatus, CmdNeighbours, CmdMaps, CmdRoutes, CmdQSPN, C
 type Request struct {
 	Cmd   string `json:"cmd"`
 	Level int    `json:"level,omitempty"` // maps: only this level (-1: all)
-	Arg   string `json:"arg,omitempty"`   // andna-*: the name or address
+	Arg   string `json:"arg,omitempty"`   // andna-*: the name or address; vlink-*: the endpoint (del: or interface)
+	// VLink is the tunnel of vlink-add.
+	VLink *VLinkSpec `json:"vlink,omitempty"`
+}
+
+// VLinkSpec is a tunnel to make by hand: the other vnode's endpoint
+// (Request.Arg) and public key, and this end's port and interface name.
+type VLinkSpec struct {
+	PublicKey  string `json:"public_key"`
+	ListenPort int    `json:"listen_port,omitempty"` // 0: a free port
+	Name       string `json:"name,omitempty"`        // "": ntkm0, ntkm1, ...
 }
 
 // Response wraps every answer: Error is set instead of Data on failure.

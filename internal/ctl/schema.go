@@ -90,6 +90,8 @@ type VLink struct {
 	// Standby says why the tunnel is held down on purpose (a physical path
 	// joins its ends, seed 002); empty when it is not.
 	Standby string `json:"standby,omitempty"`
+	// Manual: made with `ntkd ctl vlink add`, gone at the next restart.
+	Manual bool `json:"manual,omitempty"`
 }
 
 // Wifi is what the driver says of the station behind a neighbour.

@@ -44,6 +44,10 @@ func (d *Daemon) Handle(ctx context.Context, req ctl.Request) (any, error) {
 			out = d.vlinks()
 		case ctl.CmdGateways:
 			out = d.gateways()
+		case ctl.CmdVLinkAdd:
+			out, err = d.addVLink(req.Arg, req.VLink)
+		case ctl.CmdVLinkDel:
+			out, err = d.delVLink(req.Arg)
 		default:
 			err = fmt.Errorf("unknown command %q (known: %s)", req.Cmd, strings.Join(ctl.Commands, ", "))
 		}
@@ -282,6 +286,7 @@ func (d *Daemon) vlinks() ctl.VLinks {
 			v.HandshakeAgoSec = time.Since(l.LastHandshake).Seconds()
 		}
 		v.RTTMicros, v.Neighbour = alive[l.Name]
+		v.Manual = d.isManualVLink(l.Name)
 		out.Links = append(out.Links, v)
 	}
 	return out

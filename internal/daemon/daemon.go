@@ -170,6 +170,8 @@ type Daemon struct {
 	// vlinkErr is the last error making virtual links; they are tried
 	// again while there is one.
 	vlinkErr error
+	// manualVLinks are the tunnels made with `ntkd ctl vlink add`.
+	manualVLinks []config.VLink
 	// upkeep sheds tunnels that physical paths replaced (seed 002).
 	upkeep node.TunnelUpkeep
 	start  time.Time
@@ -523,6 +525,7 @@ func (d *Daemon) resync(why string) {
 // setInterfaces makes the configured list current: new names get ids,
 // names no longer configured are marked removed (and deactivated).
 func (d *Daemon) setInterfaces(c *config.Config) {
+	c = d.withManualVLinks(c)
 	list := slices.Clone(c.Interfaces)
 	vlinks := c.VLinkNames()
 	for _, name := range vlinks {
@@ -556,7 +559,7 @@ func (d *Daemon) applyVLinks(c *config.Config) {
 	if d.opt.VLinks == nil {
 		return
 	}
-	err := d.opt.VLinks.Apply(c)
+	err := d.opt.VLinks.Apply(d.withManualVLinks(c))
 	if err != nil && (d.vlinkErr == nil || err.Error() != d.vlinkErr.Error()) {
 		d.log.Warn("virtual links", "err", err)
 	}

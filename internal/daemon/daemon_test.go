@@ -9,6 +9,8 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -493,12 +495,14 @@ type fakeVLinks struct {
 	mu             sync.Mutex
 	applies, fails int
 	closed         bool
+	names          []string // of the last Apply
 }
 
 func (v *fakeVLinks) Apply(c *config.Config) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.applies++
+	v.names = c.VLinkNames()
 	if v.applies <= v.fails {
 		return errors.New("no tunnel yet")
 	}
@@ -556,5 +560,99 @@ func TestVirtualLinks(t *testing.T) {
 	tn.stop()
 	if _, closed := vl.state(); !closed {
 		t.Error("the tunnels were not removed at exit")
+	}
+}
+
+// TestManualVLinks: `ntkd ctl vlink add|del` makes and removes tunnels
+// with the config file's checks; configured tunnels cannot be deleted
+// that way; a node without the virtual layer refuses.
+func TestManualVLinks(t *testing.T) {
+	const keyA, keyB = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="
+	tn := &testNet{hub: newHub(2)}
+	vl := &fakeVLinks{}
+	for i := range 2 {
+		cfg := config.Default()
+		cfg.Interfaces = []config.Interface{{Name: "eth0"}}
+		var opts VLinks
+		if i == 0 {
+			cfg.VLayer.Enabled = true
+			cfg.VLayer.Links = []config.VLink{{PublicKey: keyA, ListenPort: 27000, Endpoint: "192.0.2.1:27000"}}
+			opts = vl
+		}
+		k := newFakeKernel()
+		d, err := New(Options{Config: cfg, Version: "test", Transport: tn.hub.trs[i], Kernel: k, Links: &fakeLinks{down: map[string]bool{}},
+			Seed: uint64(i + 1), Timers: fastTimers, VLinks: opts, ANDNAKey: ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tn.ds, tn.ks = append(tn.ds, d), append(tn.ks, k)
+	}
+	tn.run(t, 0)
+	defer tn.stop()
+	ctx := context.Background()
+	call := func(d int, cmd, arg string, spec *ctl.VLinkSpec) (any, error) {
+		return tn.ds[d].Handle(ctx, ctl.Request{Cmd: cmd, Arg: arg, VLink: spec})
+	}
+	ifaces := func() []string {
+		var out []string
+		_ = tn.ds[0].Do(ctx, func() {
+			for _, ifc := range tn.ds[0].ifaces {
+				if !ifc.removed {
+					out = append(out, ifc.name)
+				}
+			}
+		})
+		return out
+	}
+	applied := func() []string { vl.mu.Lock(); defer vl.mu.Unlock(); return slices.Clone(vl.names) }
+
+	out, err := call(0, ctl.CmdVLinkAdd, "198.51.100.7:27001", &ctl.VLinkSpec{PublicKey: keyB, ListenPort: 27001})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := out.(ctl.VLink); !ok || v.Interface != "ntkm0" || !v.Manual {
+		t.Errorf("vlink add answered %+v", out)
+	}
+	if got := applied(); !slices.Equal(got, []string{"ntkv0", "ntkm0"}) {
+		t.Errorf("tunnels applied %v, want ntkv0 ntkm0", got)
+	}
+	if got := ifaces(); !slices.Contains(got, "ntkm0") {
+		t.Errorf("interfaces %v lack ntkm0", got)
+	}
+	for _, c := range []struct {
+		arg  string
+		spec *ctl.VLinkSpec
+		want string
+	}{
+		{"198.51.100.8:27002", &ctl.VLinkSpec{PublicKey: keyB}, "one tunnel per vnode"},
+		{"198.51.100.8:27002", &ctl.VLinkSpec{PublicKey: "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=", ListenPort: 27000}, "each tunnel needs its own"},
+		{"198.51.100.8", &ctl.VLinkSpec{PublicKey: keyB}, "ADDRESS:PORT"},
+		{"198.51.100.8:1", &ctl.VLinkSpec{PublicKey: "short"}, "public key"},
+		{"198.51.100.8:1", nil, "no public key"},
+	} {
+		if _, err := call(0, ctl.CmdVLinkAdd, c.arg, c.spec); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("vlink add %s %+v: %v, want an error with %q", c.arg, c.spec, err, c.want)
+		}
+	}
+	if got := applied(); !slices.Equal(got, []string{"ntkv0", "ntkm0"}) {
+		t.Errorf("refused adds changed the tunnels: %v", got)
+	}
+	if _, err := call(0, ctl.CmdVLinkDel, "192.0.2.1:27000", nil); err == nil || !strings.Contains(err.Error(), "configured") {
+		t.Errorf("deleting a configured tunnel: %v", err)
+	}
+	if _, err := call(0, ctl.CmdVLinkDel, "198.51.100.7:27001", nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := applied(); !slices.Equal(got, []string{"ntkv0"}) {
+		t.Errorf("after del, tunnels applied %v", got)
+	}
+	if got := ifaces(); slices.Contains(got, "ntkm0") {
+		t.Errorf("after del, interfaces %v", got)
+	}
+	if _, err := call(0, ctl.CmdVLinkDel, "ntkm0", nil); err == nil {
+		t.Error("deleting twice succeeded")
+	}
+	if _, err := call(1, ctl.CmdVLinkAdd, "198.51.100.7:27001", &ctl.VLinkSpec{PublicKey: keyB}); err == nil || !strings.Contains(err.Error(), "virtual layer is off") {
+		t.Errorf("vlink add without the virtual layer: %v", err)
 	}
 }
