@@ -53,6 +53,9 @@ type WAN struct {
 	Echo      netip.AddrPort `json:"echo"` // the echo server's address, TCP and UDP
 	Log       string         `json:"log"`  // the echo server's output
 	PIDFile   string         `json:"pid_file"`
+	// ProbeInterval is the gateways' [igs] probe_interval;
+	// zero: GatewayProbeInterval.
+	ProbeInterval time.Duration `json:"probe_interval,omitempty"`
 }
 
 // Gateway is a node with an uplink to the WAN.
@@ -132,8 +135,12 @@ func igsConfig(s *State, n *Node) string {
 	if err != nil {
 		return ""
 	}
+	every := GatewayProbeInterval
+	if s.WAN.ProbeInterval > 0 {
+		every = s.WAN.ProbeInterval
+	}
 	return fmt.Sprintf("\n[igs]\nshare_internet = true\nuplink = %s\nprobe = [%s]\nprobe_interval = %s\n",
-		tomlString(g.Device), tomlString(s.WAN.Echo.String()), tomlString(GatewayProbeInterval.String()))
+		tomlString(g.Device), tomlString(s.WAN.Echo.String()), tomlString(every.String()))
 }
 
 // buildWAN makes the WAN namespace (forwarding on, the echo address on its

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -38,6 +39,9 @@ type UpOptions struct {
 	// stand-in Internet, a namespace of its own with an echo server, and
 	// share it with the mesh ([igs] share_internet); see planGateways.
 	Gateways []string
+	// GatewayProbeInterval is the gateways' [igs] probe_interval
+	// (zero: GatewayProbeInterval, 2 s).
+	GatewayProbeInterval time.Duration
 }
 
 // Up builds the lab: a namespace per node, a veth pair per link, a config
@@ -76,6 +80,9 @@ func (l Lab) Up(ctx context.Context, opt UpOptions) (*State, error) {
 	s.ExtraConfig = opt.ExtraConfig
 	if err := planGateways(s, l.Dir, opt.Gateways); err != nil {
 		return nil, err
+	}
+	if s.WAN != nil {
+		s.WAN.ProbeInterval = opt.GatewayProbeInterval
 	}
 	if err := l.checkNothingLeft(); err != nil {
 		return nil, err
