@@ -61,6 +61,8 @@ var attacks = []attack{
 		probeConns: true, run: idleConns},
 	{name: "lying-length", what: "streams whose header promises 65000 bytes and sends 100 (then stalls), promises 262144, or says 0 and carries bytes; reconnecting; honest n3 probes",
 		probeConns: true, run: lyingLength},
+	{name: "lowest-nonce", what: "every 5 s ONE unsolicited ECHO_REPLY from a fresh spoofed source (never measured, never a neighbour): not hooking, an address inside the victim's gnode, lowest (top-level gnode nonce) 1",
+		run: lowestNonce},
 	{name: "hook-collide", what: "from the measured neighbour every 5 s: a TRACER_PKT whose origin chunk is the victim's own id with nonce 1, and hellos claiming the victim's address with nonce 1; GET_FREE_NODES at 100/s",
 		neighbour: true, run: hookCollide},
 }
@@ -622,5 +624,29 @@ func hookCollide(ctx context.Context, a *attacker) error {
 		sleep(ctx, 5*time.Second)
 	}
 	wg.Wait()
+	return nil
+}
+
+func lowestNonce(ctx context.Context, a *attacker) error {
+	w := a.w
+	dst := udpAddr(w.victimLL, wire.DefaultPort)
+	for i := 0; ctx.Err() == nil; i++ {
+		var st ctl.Status
+		if _, err := ctl.Call(ctx, w.victim.Socket, ctl.Request{Cmd: ctl.CmdStatus}, &st); err == nil {
+			if addr, err := netip.ParseAddr(st.Address); err == nil && addr.Is4() {
+				b := addr.As4()
+				b[3] ^= 0x55 // another node of its gnode
+				e := &wire.Echo{Kind: wire.OpEchoReply, Burst: 7, Seq: 7, Nonce: 12345, Lowest: 1, Addr: netip.AddrFrom4(b)}
+				conns, err := w.bindSources(len(w.srcs))
+				if err == nil {
+					if _, err := conns[len(conns)-1-i%len(conns)].WriteToUDP(enc(7, e), dst); err == nil {
+						a.sent.Add(1)
+					}
+					closeAll(conns)
+				}
+			}
+		}
+		sleep(ctx, 5*time.Second)
+	}
 	return nil
 }

@@ -64,6 +64,7 @@ func main() {
 	nodes := flag.Int("nodes", 4, "nodes of the lab's line")
 	victim := flag.String("victim", "n2", "the node under attack")
 	nsrc := flag.Int("sources", 1200, "spoofed link-local sources of the attacker")
+	keepLog := flag.String("log", "/tmp/hostile-victim.log", "copy the victim's log here before the lab goes")
 	flag.Parse()
 	if *ntkd == "" || *duration <= 0 || *nodes < 3 {
 		flag.Usage()
@@ -79,6 +80,11 @@ func main() {
 	l := lab.Lab{Dir: *dir, Prefix: *prefix}
 	var w *world
 	err = run(ctx, l, &w, *ntkd, *nodes, *victim, *nsrc, *duration, sel)
+	if w != nil && w.victim != nil && *keepLog != "" {
+		if b, rerr := os.ReadFile(w.victim.Log); rerr == nil {
+			os.WriteFile(*keepLog, b, 0o644)
+		}
+	}
 	if rerr := w.remove(); rerr != nil {
 		err = errors.Join(err, fmt.Errorf("removing the attacker: %w", rerr))
 	}
@@ -169,12 +175,12 @@ func run(ctx context.Context, l lab.Lab, wp **world, ntkd string, nodes int, vic
 		logf("%s: %d sent (%.0f/s)", at.name, res.sent, float64(res.sent)/res.dur.Seconds())
 		// Recovery: wait for full routes before the next attack.
 		start := time.Now()
-		if err := waitFull(ctx, l, 90*time.Second); err != nil {
+		if err := waitFull(ctx, l, 45*time.Second); err != nil {
 			if ctx.Err() != nil {
 				break
 			}
 			results[len(results)-1].unrecovered = true
-			logf("%s: routes not full 90 s after the attack", at.name)
+			logf("%s: routes not full 45 s after the attack", at.name)
 		} else if d := time.Since(start); d > 2*time.Second {
 			results[len(results)-1].recovered = d
 		}
@@ -206,6 +212,7 @@ func runAttack(ctx context.Context, w *world, nb *neighbour, at attack, dur time
 	logf("%s: %s", at.name, at.what)
 	res := result{name: at.name}
 	before := w.drops(ctx)
+	q0, addr0 := w.rehooks(ctx)
 	a := &attacker{w: w, nb: nb, rng: rand.New(rand.NewPCG(uint64(seed), 0x686f7374))}
 	actx, cancel := context.WithTimeout(ctx, dur)
 	defer cancel()
@@ -235,6 +242,16 @@ func runAttack(ctx context.Context, w *world, nb *neighbour, at attack, dur time
 		}
 	}
 	res.notes = map[string]uint64{}
+	q1, addr1 := w.rehooks(ctx)
+	for k, v := range q1 {
+		if d := v - q0[k]; d > 0 {
+			res.notes["victim re-hooks: "+k] = d
+		}
+	}
+	if addr1 != addr0 {
+		logf("%s: the victim's address went from %s to %s", at.name, addr0, addr1)
+		res.notes["victim address changed (now "+addr1+")"] = 1
+	}
 	a.extra.Range(func(k, v any) bool {
 		res.notes[k.(string)] = v.(interface{ Load() uint64 }).Load()
 		return true
@@ -273,7 +290,7 @@ func printTable(f *os.File, w *world, base sample, results []result, dur time.Du
 		if intact == "no" {
 			switch {
 			case r.unrecovered:
-				intact += " (not back 90 s after)"
+				intact += " (not back 45 s after)"
 			case r.recovered > 0:
 				intact += fmt.Sprintf(" (back %.0f s after)", r.recovered.Seconds())
 			}

@@ -161,3 +161,14 @@ func (w *world) drops(ctx context.Context) map[string]uint64 {
 	}
 	return c.Dropped
 }
+
+// rehooks reads the victim's re-hooks by reason (ctl qspn) and its address.
+func (w *world) rehooks(ctx context.Context) (map[string]uint64, string) {
+	cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	var q ctl.QSPN
+	var st ctl.Status
+	ctl.Call(cctx, w.victim.Socket, ctl.Request{Cmd: ctl.CmdQSPN}, &q)
+	ctl.Call(cctx, w.victim.Socket, ctl.Request{Cmd: ctl.CmdStatus}, &st)
+	return q.RehookWhy, st.Address
+}
