@@ -229,9 +229,10 @@ func (t *Transport) readDatagrams(s *sockets) {
 		t.log.Warn("transport: datagram socket", "err", err)
 		return
 	}
-	// One byte more than we accept, to see oversized datagrams.
+	// One byte more than we accept, to see oversized datagrams; room for
+	// the network key's trailer.
 	limit := min(t.cfg.MaxPacket, maxDatagram)
-	buf := make([]byte, limit+1)
+	buf := make([]byte, limit+TrailerLen+1)
 	dr := newDatagramReader(rc, buf)
 	for {
 		n, from, index, err := dr.recvFrom()
@@ -246,12 +247,20 @@ func (t *Transport) readDatagrams(s *sockets) {
 			continue
 		}
 		pkt := buf[:n]
-		if n > limit {
+		ks := t.keySet()
+		if n > limit+ks.trailer() {
 			t.stats.drop(dropTooBig, 1)
 			continue
 		}
 		if checkFrame(pkt) != nil {
 			t.stats.drop(dropMalformed, 1)
+			continue
+		}
+		// The tag before the peer table: a forged source never takes a
+		// peer's place in it.
+		pkt, why, ok := ks.open(pkt, &authCtx{domain: domainDatagram, src: from})
+		if !ok {
+			t.stats.drop(why, 1)
 			continue
 		}
 		id, p := t.admit(index, from)

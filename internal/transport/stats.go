@@ -24,6 +24,14 @@ const (
 	DropPeerTableFull = "peer_table_full" // a new source while every peer has streams open
 	DropOwnPacket     = "own_packet"      // our own packet came back
 	DropForeignIface  = "foreign_iface"   // arrived on an interface not added, not bound yet, or removed
+	// DropUnauthenticated: a packet without the network key's trailer on
+	// a closed mesh, or with one on an open mesh (the sender is not in
+	// this mesh's mode); on a stream the connection is closed.
+	DropUnauthenticated = "unauthenticated"
+	// DropBadTag: a packet whose trailer no accepted network key gives (a
+	// foreign key, a key change not yet made here, tampering, a replay
+	// into another connection); on a stream the connection is closed.
+	DropBadTag = "bad_tag"
 )
 
 type dropReason uint8
@@ -45,6 +53,8 @@ const (
 	dropPeerTableFull
 	dropOwnPacket
 	dropForeignIface
+	dropUnauthenticated
+	dropBadTag
 	numDropReasons
 )
 
@@ -52,10 +62,12 @@ var dropNames = [numDropReasons]string{
 	DropRateLimited, DropTooBig, DropMalformed, DropQueueFull, DropRecvQueueFull,
 	DropUnknownPeer, DropUnknownIface, DropIfaceNotReady, DropDialFailed,
 	DropWriteFailed, DropSendFailed, DropTooManyConns, DropNotLinkLocal,
-	DropPeerTableFull, DropOwnPacket, DropForeignIface,
+	DropPeerTableFull, DropOwnPacket, DropForeignIface, DropUnauthenticated,
+	DropBadTag,
 }
 
-// Counters count packets and bytes (header included) by wire op.
+// Counters count packets and bytes (header included) by wire op; the
+// network key's trailer is not counted.
 type Counters struct {
 	Packets [256]uint64
 	Bytes   [256]uint64

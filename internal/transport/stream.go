@@ -3,6 +3,7 @@ package transport
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -26,6 +27,13 @@ type outStream struct {
 	ended   bool         // unlinked from its peer; conn is closed or being closed
 	conn    *net.TCPConn // nil until dialled
 	idle    *time.Timer  // ends the stream after IdleTimeout without packets
+
+	// The network key's state of conn, used by the writer alone: whether
+	// it was made on a closed mesh, the challenge its acceptor sent, the
+	// number of the next frame.
+	authed bool
+	chal   [challengeLen]byte
+	seq    uint64
 }
 
 // maxBatch bounds the packets written with one writev.
@@ -81,9 +89,11 @@ func (t *Transport) writeStream(ifc *ifaceState, b *binding, p *peer, s *outStre
 		conn := s.conn
 		t.mu.Unlock()
 
-		if conn != nil && peerClosed(conn) {
+		ks := t.keySet()
+		if conn != nil && (peerClosed(conn) || s.authed != (ks != nil)) {
 			// The peer restarted or dropped us: writing would only lose
-			// the batch, so connect again first.
+			// the batch, so connect again first. Also when the network
+			// key was turned on or off since the connection was made.
 			t.mu.Lock()
 			s.conn = nil
 			t.mu.Unlock()
@@ -96,6 +106,15 @@ func (t *Transport) writeStream(ifc *ifaceState, b *binding, p *peer, s *outStre
 				t.log.Debug("transport: stream connect failed", "iface", ifc.name, "peer", p.key.ip, "err", err)
 				t.failStream(p, s, dropDialFailed, len(batch))
 				return
+			}
+			s.authed, s.seq = ks != nil, 0
+			if ks != nil {
+				if err := readChallenge(c, s.chal[:], t.cfg.DialTimeout); err != nil {
+					c.Close()
+					t.log.Debug("transport: no stream challenge (is the peer's mesh open?)", "iface", ifc.name, "peer", p.key.ip, "err", err)
+					t.failStream(p, s, dropDialFailed, len(batch))
+					return
+				}
 			}
 			t.mu.Lock()
 			ended := s.ended
@@ -110,11 +129,19 @@ func (t *Transport) writeStream(ifc *ifaceState, b *binding, p *peer, s *outStre
 			conn = c
 		}
 		conn.SetWriteDeadline(time.Now().Add(t.cfg.WriteTimeout))
+		out := batch
+		if ks != nil {
+			out = make([][]byte, len(batch))
+			for i, pkt := range batch {
+				out[i] = ks.seal(pkt, &authCtx{domain: domainStream, src: b.local, challenge: s.chal[:], seq: s.seq})
+				s.seq++
+			}
+		}
 		var err error
-		if len(batch) == 1 {
-			_, err = conn.Write(batch[0]) // the common case: no writev, no copy of the batch
+		if len(out) == 1 {
+			_, err = conn.Write(out[0]) // the common case: no writev, no copy of the batch
 		} else {
-			bufs := net.Buffers(slices.Clone(batch)) // WriteTo consumes its slices
+			bufs := net.Buffers(slices.Clone(out)) // WriteTo consumes its slices
 			_, err = bufs.WriteTo(conn)
 		}
 		if err != nil {
@@ -243,12 +270,26 @@ func (ifc *ifaceState) readStream(conn *net.TCPConn, p *peer) {
 	defer stop()
 	r := bufio.NewReaderSize(conn, 1024) // frames bigger than this are read past it
 	hdr := new([wire.HeaderLen]byte)     // one for the stream, not one per frame
+	// On a closed mesh the connection starts with our challenge, which
+	// the tag of every frame covers, with the frame's number.
+	ks := t.keySet()
+	actx := authCtx{domain: domainStream, src: p.key.ip}
+	if ks != nil {
+		var chal [challengeLen]byte
+		rand.Read(chal[:])
+		conn.SetWriteDeadline(time.Now().Add(t.cfg.WriteTimeout))
+		if _, err := conn.Write(chal[:]); err != nil {
+			return
+		}
+		actx.challenge = chal[:]
+	}
 	for {
 		conn.SetReadDeadline(time.Now().Add(2 * t.cfg.IdleTimeout))
-		pkt, err := readFrame(r, hdr, t.cfg.MaxPacket)
+		pkt, err := readFrame(r, hdr, t.cfg.MaxPacket+ks.trailer())
 		switch {
 		case errors.Is(err, errTooBig):
 			t.stats.drop(dropTooBig, 1)
+			actx.seq++
 			continue
 		case errors.Is(err, errMalformed):
 			t.stats.drop(dropMalformed, 1)
@@ -256,6 +297,21 @@ func (ifc *ifaceState) readStream(conn *net.TCPConn, p *peer) {
 			return
 		case err != nil:
 			return // EOF, idle timeout, closed
+		}
+		// The mode of the connection, not of the moment: a key turned on
+		// or off since it was accepted closes it, and the peer connects
+		// again.
+		if now := t.keySet(); (now == nil) != (ks == nil) {
+			return
+		} else if ks != nil {
+			ks = now // a key change (rotation) applies at once
+		}
+		pkt, why, ok := ks.open(pkt, &actx)
+		actx.seq++
+		if !ok {
+			t.stats.drop(why, 1)
+			t.log.Debug("transport: closing stream: network key", "iface", ifc.name, "peer", p.key.ip, "drop", dropNames[why])
+			return
 		}
 		if !t.allow(p) {
 			continue
@@ -317,4 +373,13 @@ func readFrame(r io.Reader, hdr *[wire.HeaderLen]byte, limit int) ([]byte, error
 		}
 	}
 	return pkt, nil
+}
+
+// readChallenge reads the challenge the acceptor of a stream sends first
+// on a closed mesh.
+func readChallenge(c *net.TCPConn, chal []byte, timeout time.Duration) error {
+	c.SetReadDeadline(time.Now().Add(timeout))
+	_, err := io.ReadFull(c, chal)
+	c.SetReadDeadline(time.Time{})
+	return err
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ntkd/ntkd/internal/node"
@@ -37,6 +38,7 @@ type Transport struct {
 	recv  chan Packet
 	wg    sync.WaitGroup // every goroutine, so Close can wait for them
 	stats counters
+	keys  atomic.Pointer[keySet] // the network keys (auth.go); nil: an open mesh
 
 	// inNetns runs fn where sockets must be created and interfaces looked
 	// up. The daemon runs in its own network namespace and calls fn
@@ -182,7 +184,9 @@ func (t *Transport) Stats() Stats {
 // errors: Stats count the op in the header. Every refusal is also counted
 // in Stats.
 func (t *Transport) Send(s node.Send) error {
-	if len(s.Data) > t.cfg.MaxPacket || (!s.Reliable && len(s.Data) > maxDatagram) {
+	extra := t.keySet().trailer()
+	if len(s.Data)+extra > t.cfg.MaxPacket || (!s.Reliable && len(s.Data) > maxDatagram) ||
+		len(s.Data)+extra > wire.HeaderLen+wire.MaxPayload {
 		t.stats.drop(dropTooBig, 1)
 		return fmt.Errorf("transport: send %v: %d bytes, more than the limit", s.Op, len(s.Data))
 	}
@@ -236,7 +240,11 @@ func (t *Transport) sendDatagram(ifc *ifaceState, b *binding, udp *net.UDPConn, 
 	// name cache and made it dump every link of the system at each send
 	// (2 MB of garbage a minute on a node with four neighbours).
 	to := netip.AddrPortFrom(dst, uint16(t.cfg.DatagramPort))
-	if _, _, err := udp.WriteMsgUDPAddrPort(pkt, b.srcInfo, to); err != nil {
+	out := pkt
+	if ks := t.keySet(); ks != nil {
+		out = ks.seal(pkt, &authCtx{domain: domainDatagram, src: b.local})
+	}
+	if _, _, err := udp.WriteMsgUDPAddrPort(out, b.srcInfo, to); err != nil {
 		t.stats.drop(dropSendFailed, 1)
 		return fmt.Errorf("transport: send to %v on %s: %w", to, ifc.name, err)
 	}
