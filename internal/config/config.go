@@ -54,6 +54,7 @@ type Config struct {
 	DNS     DNS     `toml:"dns"`
 	VLayer  VLayer  `toml:"vlayer"`
 	IGS     IGS     `toml:"igs"`
+	Mesh    Mesh    `toml:"mesh"`
 }
 
 // Interface is one [[interface]] entry.

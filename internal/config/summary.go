@@ -83,6 +83,14 @@ func (c *Config) Summary() string {
 		procs = fmt.Sprint(c.MaxProcs)
 	}
 	line("memory", "limit %s, gogc %s, max_procs %s", limit, gogc, procs)
+	switch m := c.Mesh; {
+	case m.NetworkKey == "":
+		line("mesh", "open (no network key)")
+	case m.NetworkKeyAccept == "":
+		line("mesh", "closed: network key %s", keySource(m.NetworkKey))
+	default:
+		line("mesh", "closed: network key %s, also accepted %s (a key change)", keySource(m.NetworkKey), keySource(m.NetworkKeyAccept))
+	}
 	line("control", "%s", c.Control.Socket)
 	line("log", "%s", strings.ToLower(c.LogLevel.String()))
 	return b.String()
@@ -106,4 +114,12 @@ func shortDuration(d time.Duration) string {
 		s = strings.TrimSuffix(s, "0m")
 	}
 	return s
+}
+
+// keySource says where a network key is without showing it.
+func keySource(k string) string {
+	if strings.HasPrefix(k, "/") {
+		return "from " + k
+	}
+	return "(inline)"
 }

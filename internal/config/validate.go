@@ -150,6 +150,7 @@ func (c *Config) validate() Errors {
 	c.validateDNS(v)
 	c.validateVLayer(v, seen)
 	c.validateIGS(v, seen)
+	c.validateMesh(v)
 	return v.errs
 }
 
