@@ -117,6 +117,9 @@ func serve(ctx context.Context, cfg *config.Config, path string, level *slog.Lev
 		return permOr(err), fmt.Errorf("sockets: %w", err)
 	}
 	defer tr.Close()
+	if err := setNetworkKeys(tr, cfg); err != nil {
+		return exitConfig, err
+	}
 
 	var wifiSrc wifi.Source
 	defer func() {
@@ -203,6 +206,10 @@ func serve(ctx context.Context, cfg *config.Config, path string, level *slog.Lev
 			c, err := config.Load(path)
 			if err != nil {
 				log.Error("reload refused: the configuration is invalid, keeping the running one", "err", err)
+				continue
+			}
+			if err := setNetworkKeys(tr, c); err != nil {
+				log.Error("reload refused: keeping the running configuration", "err", err)
 				continue
 			}
 			level.Set(c.LogLevel)
@@ -317,4 +324,20 @@ func dnsErr(err error) error {
 		return dnsd.ErrNotFound
 	}
 	return err
+}
+
+// setNetworkKeys gives the transport the configuration's network keys
+// ([mesh]; none: an open mesh). On SIGHUP a changed key applies at once:
+// that is how a key change goes without a flag day (docs/PROTOCOL.md).
+func setNetworkKeys(tr *transport.Transport, c *config.Config) error {
+	keys, err := c.Mesh.NetworkKeys()
+	if err != nil {
+		return err
+	}
+	tk := make([]transport.Key, len(keys))
+	for i, k := range keys {
+		tk[i] = k
+	}
+	tr.SetKeys(tk...)
+	return nil
 }

@@ -58,6 +58,8 @@ var uciOpts = [...]uciOpt{
 	{"ntkd", "stream_port", "ports.stream", 'i'},
 	{"ntkd", "andna_port", "ports.andna", 'i'},
 	{"ntkd", "table", "kernel.table", 's'},
+	{"ntkd", "network_key", "mesh.network_key", 's'},
+	{"ntkd", "network_key_accept", "mesh.network_key_accept", 's'},
 	{"andna", "enabled", "andna.enabled", 'b'},
 	{"andna", "key_dir", "andna.key_dir", 's'},
 	{"andna", "name", "andna.names", 'L'},
@@ -175,9 +177,11 @@ func runUCIRender(args []string, stdout, stderr io.Writer) int {
 		io.WriteString(stderr, b.String())
 		return exitFail
 	}
-	// Atomically: procd and `ntkd run` never see half a file.
+	// Atomically: procd and `ntkd run` never see half a file. Owner
+	// only: it may hold the network key.
 	tmp := *out + ".tmp"
-	if err = os.WriteFile(tmp, []byte(text), 0o644); err == nil {
+	os.Remove(tmp) // WriteFile keeps the mode of a file that exists
+	if err = os.WriteFile(tmp, []byte(text), 0o600); err == nil {
 		err = os.Rename(tmp, *out)
 	}
 	if err != nil {
@@ -202,6 +206,11 @@ func runUCIRender(args []string, stdout, stderr io.Writer) int {
 	}
 	if cfg.IGS.ShareInternet {
 		fact("igs_udp", strconv.Itoa(cfg.IGS.Port))
+	}
+	for _, k := range [...]string{cfg.Mesh.NetworkKey, cfg.Mesh.NetworkKeyAccept} {
+		if strings.HasPrefix(k, "/") {
+			fact("key_file", k) // procd restarts the daemon when it changes
+		}
 	}
 	if cfg.MemoryLimit > 0 {
 		fact("gomemlimit", cfg.MemoryLimit.String())
