@@ -250,6 +250,10 @@ test('settings validators', () => {
 	for (const bad of [ '', '25', '1.5s', '19h', 's', '5 s' ])
 		assert.ok(shape.checkDuration(bad, 65535), bad);
 	assert.strictEqual(shape.checkAbsPath('/etc/ntkd'), null);
+	assert.strictEqual(shape.checkNetworkKey('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f'), null);
+	assert.strictEqual(shape.checkNetworkKey('/etc/ntkd/network.key'), null);
+	for (const bad of [ '', 'secret', '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1', 'z'.repeat(64), 'etc/key' ])
+		assert.ok(shape.checkNetworkKey(bad), bad);
 	assert.ok(shape.checkAbsPath('etc/ntkd'));
 	assert.strictEqual(shape.checkPort('27000'), null);
 	assert.strictEqual(shape.checkPort('0', true), null);

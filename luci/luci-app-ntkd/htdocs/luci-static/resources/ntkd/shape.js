@@ -568,6 +568,17 @@ function checkAbsPath(s) {
 	return null;
 }
 
+/* checkNetworkKey: a closed mesh's network key, 64 hex digits (32 random
+   bytes), or the absolute path of a file holding them (ntkd's [mesh]). */
+function checkNetworkKey(s) {
+	s = String(s || '');
+	if (s.charAt(0) === '/')
+		return checkAbsPath(s);
+	if (!/^[0-9a-fA-F]{64}$/.test(s))
+		return _('Want 64 hex digits (openssl rand -hex 32) or the absolute path of a file holding them');
+	return null;
+}
+
 /* The mesh wifi helper. */
 
 function checkSSID(s) {
@@ -850,6 +861,7 @@ return baseclass.extend({
 	checkUplink: checkUplink,
 	checkDuration: checkDuration,
 	checkAbsPath: checkAbsPath,
+	checkNetworkKey: checkNetworkKey,
 	checkSSID: checkSSID,
 	checkNetworkName: checkNetworkName,
 	meshWifiPlan: meshWifiPlan,

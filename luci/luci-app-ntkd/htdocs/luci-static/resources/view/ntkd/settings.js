@@ -153,6 +153,22 @@ return view.extend({
 		o.placeholder = '10.0.0.0/8';
 		o.validate = validator(shape.checkPrefix, true);
 
+		o = s.taboption('general', form.Value, 'network_key', _('Network key'),
+			_('A closed mesh: 64 hex digits (openssl rand -hex 32), the same on every router, or the path of a file holding them (mode 0600). Packets without it are dropped, so other routers cannot join. Empty: an open mesh.'));
+		o.password = true;
+		o.validate = validator(shape.checkNetworkKey, true);
+
+		o = s.taboption('general', form.Value, 'network_key_accept', _('Also accepted key'),
+			_('During a key change only: 1. on every router, the new key here; 2. on every router, the new key above and the old one here; 3. on every router, empty here.'));
+		o.password = true;
+		o.validate = function(section_id, value) {
+			if (value == null || value === '')
+				return true;
+			if (!this.section.formvalue(section_id, 'network_key'))
+				return _('Needs a network key, the one sent with');
+			return shape.checkNetworkKey(value) || true;
+		};
+
 		o = s.taboption('general', form.ListValue, 'log_level', _('Log level'));
 		o.value('debug', _('Debug'));
 		o.value('info', _('Info'));
