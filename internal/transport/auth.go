@@ -1,8 +1,9 @@
 package transport
 
 import (
-	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/subtle"
+	"encoding"
 	"encoding/binary"
 	"hash"
 	"net/netip"
@@ -44,12 +45,59 @@ const (
 	domainStream   = 'S'
 )
 
-// netKey is one key with its id and a pool of its HMAC states (they are
-// used by several goroutines: Send, the datagram reader, stream readers
-// and writers).
+// netKey is one key with its id and its HMAC-SHA256 (RFC 2104): the
+// SHA-256 states after the inner and the outer padded key, and a pool of
+// hashes to resume them in (used by several goroutines: Send, the
+// datagram reader, stream readers and writers). Written here on
+// crypto/sha256 rather than with crypto/hmac, which links SHA-3 and the
+// FIPS 140 checks into the router binary (+36 KB); TestHMAC compares the
+// two.
 type netKey struct {
-	id   byte
-	pool sync.Pool
+	id      byte
+	in, out []byte // marshalled SHA-256 states
+	pool    sync.Pool
+}
+
+func newNetKey(k Key) *netKey {
+	var ipad, opad [sha256.BlockSize]byte
+	for i := range ipad {
+		ipad[i], opad[i] = 0x36, 0x5c
+	}
+	for i, b := range k { // a 32-byte key is shorter than the block: used as it is
+		ipad[i] ^= b
+		opad[i] ^= b
+	}
+	nk := &netKey{id: KeyID(k)}
+	nk.pool.New = func() any { return &macState{h: sha256.New()} }
+	state := func(pad []byte) []byte {
+		h := sha256.New()
+		h.Write(pad)
+		b, _ := h.(encoding.BinaryMarshaler).MarshalBinary() // cannot fail
+		return b
+	}
+	nk.in, nk.out = state(ipad[:]), state(opad[:])
+	return nk
+}
+
+// macState is a hash and scratch that would otherwise escape to the heap
+// at each packet.
+type macState struct {
+	h     hash.Hash
+	pre   [1 + 16 + challengeLen + 8]byte
+	inner [sha256.Size]byte
+	sum   [sha256.Size]byte
+}
+
+// mac computes HMAC-SHA256 of m.pre[:n] and msg under k into m.sum.
+func (k *netKey) mac(m *macState, n int, msg []byte) {
+	h := m.h
+	h.(encoding.BinaryUnmarshaler).UnmarshalBinary(k.in)
+	h.Write(m.pre[:n])
+	h.Write(msg)
+	h.Sum(m.inner[:0])
+	h.(encoding.BinaryUnmarshaler).UnmarshalBinary(k.out)
+	h.Write(m.inner[:])
+	h.Sum(m.sum[:0])
 }
 
 // keySet is what the transport sends with (keys[0]) and accepts (all of
@@ -76,26 +124,13 @@ func newKeySet(keys []Key) *keySet {
 	for i, k := range keys {
 		dup := false
 		for _, o := range keys[:i] {
-			dup = dup || hmac.Equal(o[:], k[:])
+			dup = dup || o == k
 		}
-		if dup {
-			continue
+		if !dup {
+			s.keys = append(s.keys, newNetKey(k))
 		}
-		nk := &netKey{id: KeyID(k)}
-		key := k // each pool's New keeps its own copy
-		nk.pool.New = func() any { return hmac.New(sha256.New, key[:]) }
-		s.keys = append(s.keys, nk)
 	}
 	return s
-}
-
-// ids lists the key ids, the sending one first.
-func (s *keySet) ids() []int {
-	var out []int
-	for _, k := range s.keys {
-		out = append(out, int(k.id))
-	}
-	return out
 }
 
 // authCtx is what a tag covers besides the packet: the domain, the
@@ -111,9 +146,8 @@ type authCtx struct {
 // tag computes k's tag of ctx and msg (the packet up to the tag) into
 // out[:tagLen].
 func (k *netKey) tag(out []byte, ctx *authCtx, msg []byte) {
-	h := k.pool.Get().(hash.Hash)
-	h.Reset()
-	var pre [1 + 16 + challengeLen + 8]byte
+	m := k.pool.Get().(*macState)
+	pre := &m.pre
 	pre[0] = ctx.domain
 	a := ctx.src.As16()
 	copy(pre[1:17], a[:])
@@ -123,11 +157,9 @@ func (k *netKey) tag(out []byte, ctx *authCtx, msg []byte) {
 		binary.BigEndian.PutUint64(pre[n:], ctx.seq)
 		n += 8
 	}
-	h.Write(pre[:n])
-	h.Write(msg)
-	var sum [sha256.Size]byte
-	copy(out[:tagLen], h.Sum(sum[:0]))
-	k.pool.Put(h)
+	k.mac(m, n, msg)
+	copy(out[:tagLen], m.sum[:])
+	k.pool.Put(m)
 }
 
 // seal returns a new buffer: pkt (one whole version 1 packet, checkFrame
@@ -169,7 +201,7 @@ func (s *keySet) open(pkt []byte, ctx *authCtx) ([]byte, dropReason, bool) {
 			continue
 		}
 		k.tag(want[:], ctx, pkt[:end+1])
-		if hmac.Equal(want[:], pkt[end+1:]) {
+		if subtle.ConstantTimeCompare(want[:], pkt[end+1:]) == 1 {
 			pkt[5] &^= flagAuth
 			binary.BigEndian.PutUint32(pkt[12:16], binary.BigEndian.Uint32(pkt[12:16])-TrailerLen)
 			return pkt[:end], 0, true
@@ -190,7 +222,7 @@ func (t *Transport) SetKeys(keys ...Key) {
 		t.log.Info("transport: open mesh: packets carry no network key")
 		return
 	}
-	t.log.Info("transport: closed mesh: packets are authenticated with the network key", "send_id", s.keys[0].id, "accept_ids", s.ids())
+	t.log.Info("transport: closed mesh: packets are authenticated with the network key", "key_id", int(s.keys[0].id), "keys", len(s.keys))
 }
 
 // keySet is the current key set, nil for an open mesh.

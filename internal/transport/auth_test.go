@@ -2,6 +2,8 @@ package transport
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/binary"
 	"net/netip"
 	"testing"
@@ -68,6 +70,24 @@ func TestSealOpen(t *testing.T) {
 	var open *keySet
 	if got, _, ok := open.open(plain, dgram(srcA)); !ok || !bytes.Equal(got, plain) {
 		t.Fatal("an open mesh changed a plain packet")
+	}
+}
+
+// TestHMAC: netKey.mac is HMAC-SHA256 as crypto/hmac computes it.
+func TestHMAC(t *testing.T) {
+	for _, k := range []Key{keyOld, keyNew, {}} {
+		nk := newNetKey(k)
+		for _, n := range []int{0, 1, 55, 64, 65, 1000} {
+			msg := bytes.Repeat([]byte{byte(n)}, n)
+			ref := hmac.New(sha256.New, k[:])
+			ref.Write(msg)
+			m := nk.pool.Get().(*macState)
+			copy(m.pre[:], msg)
+			nk.mac(m, min(n, len(m.pre)), msg[min(n, len(m.pre)):])
+			if want, got := ref.Sum(nil), m.sum; !bytes.Equal(got[:], want) {
+				t.Fatalf("key %x, %d bytes: %x, want %x", k[:2], n, got, want)
+			}
+		}
 	}
 }
 
