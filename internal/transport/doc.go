@@ -68,6 +68,17 @@
 // direction is kept and simultaneous connects need no tie-break. A stream is
 // packets back to back, each framed by its header's length field.
 //
+// # Closed mesh
+//
+// With network keys (SetKeys; docs/PROTOCOL.md §11) every datagram and
+// stream frame sent carries a trailer, a key id and a 16-byte HMAC-SHA256
+// tag over the sender's link-local address and the packet (on a stream
+// also the challenge the acceptor sent first and the frame's number), and
+// header flag bit 0. What arrives is checked and stripped back to the
+// plain packet before Recv; what fails is dropped and counted
+// (unauthenticated, bad_tag), a stream closed. Without keys nothing
+// changes on the wire.
+//
 // # Bounds
 //
 // Nothing a peer sends makes memory grow without bound: every source has a
