@@ -510,7 +510,12 @@ func (n *Node) onEcho(iface int, from radar.PeerID, h wire.Header, e *wire.Echo)
 		n.hook.lowest = e.Lowest
 		n.radar.ProbeNow(n.now)
 	}
-	n.topCollision(e)
+	// Only a neighbour that answered our probes may make us re-hook: a
+	// single echo from anyone on the link could otherwise (claiming a low
+	// top-level nonce) move the node.
+	if nb := n.radar.Lookup(iface, from); nb != nil && nb.State == radar.Alive && n.usable(nb) {
+		n.topCollision(e)
+	}
 	hello := e.Flags&wire.EchoHello != 0
 	in := radar.Echo{Reply: e.Kind == wire.OpEchoReply, Hello: hello, Burst: e.Burst, Seq: e.Seq,
 		Hooking: hooking, Nonce: e.Nonce, Addr: e.Addr}

@@ -29,7 +29,12 @@ const maxForwardsPerFlood = 8
 const infinity = ^uint32(0)
 
 type levelState struct {
-	round      uint32
+	round uint32
+	// epoch counts the rounds this node entered at the level: routes are
+	// stamped and aged by it, not by the round id, so a round id far
+	// ahead (a partition healed, or a hostile flood) ages routes by one
+	// round, not by the distance between the ids.
+	epoch      uint8
 	roundStart time.Duration
 	pending    bool
 	urgent     bool                      // the pending round repairs a loss: it need not wait WaitRound
@@ -59,7 +64,7 @@ type levelState struct {
 	announcedOnce bool
 }
 
-func (n *Node) stamp(level int) uint8 { return uint8(n.lv[level].round) }
+func (n *Node) stamp(level int) uint8 { return n.lv[level].epoch }
 
 // scopeID is the id of the gnode a level-l broadcast stays inside.
 func (n *Node) scopeID(l int) uint8 {
@@ -188,10 +193,11 @@ func (n *Node) startRound(l int) {
 func (n *Node) enterRound(l int, r uint32, t time.Duration) {
 	lv := &n.lv[l]
 	lv.round, lv.roundStart, lv.pending, lv.urgent, lv.seq, lv.settled = r, t, false, false, 0, false
+	lv.epoch++
 	lv.flooded = true
 	lv.blocked = addr.IDSet{}
 	m := n.maps.Levels[l]
-	if m.Age(uint8(r), uint8(n.cfg.MaxAgeRounds)) > 0 {
+	if m.Age(lv.epoch, uint8(n.cfg.MaxAgeRounds)) > 0 {
 		n.routesVersion++
 	}
 	// An id whose element is gone may be taken by a new one: forget whose
@@ -210,7 +216,7 @@ func (n *Node) settle(l int) {
 	lv := &n.lv[l]
 	lv.settled = true
 	m := n.maps.Levels[l]
-	if m.Age(uint8(lv.round), 0) > 0 {
+	if m.Age(lv.epoch, 0) > 0 {
 		n.routesVersion++
 	}
 	if lv.flooded {
