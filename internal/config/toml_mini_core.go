@@ -3,6 +3,7 @@ package config
 import (
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -10,12 +11,13 @@ import (
 // (5 MiB) that the toml library (about 93 KB of code there) does not fit
 // in. It reads the TOML config files use: comments, bare, quoted and dotted
 // keys, [table] and [[array.of.tables]] headers, basic and literal strings,
-// integers, floats, booleans, arrays and inline tables. Dates and times,
-// multi-line strings, inf and nan are refused as not supported, at their
-// position, never misread.
+// multi-line strings, integers, floats, booleans, arrays, inline tables and
+// local dates (a config has no date, but "want a string, not a date/time"
+// is a better message than a syntax error). Times, dates with a time, inf
+// and nan are refused as not supported, at their position, never misread.
 //
 // It decodes to what the toml library gives for a map[string]any (int64,
-// float64, string, bool, []any, []map[string]any for [[x]],
+// float64, string, bool, time.Time, []any, []map[string]any for [[x]],
 // map[string]any), and accepts and refuses what the library does: the
 // rules on defining tables and keys twice are the library's (v1.6.0
 // parse.go: addContext, setValue, the implicit tables), ported as they
@@ -27,7 +29,8 @@ import (
 type tomlError struct {
 	off         int
 	msg         string
-	unsupported bool // valid TOML, maybe, but not read by parseMiniTOML
+	unsupported bool      // valid TOML, maybe, but not read by parseMiniTOML
+	_           [0]func() // not comparable: no equality function in the binary
 }
 
 func (e *tomlError) Error() string { return e.msg }
@@ -289,12 +292,12 @@ func (p *miniTOML) valueIn(inArray bool) any {
 		return p.number(true)
 	case c == '"':
 		if p.peekAt(1) == '"' && p.peekAt(2) == '"' {
-			p.unsupported(start, "a multi-line string")
+			return p.multiLine(`"""`)
 		}
 		return p.basicString()
 	case c == '\'':
 		if p.peekAt(1) == '\'' && p.peekAt(2) == '\'' {
-			p.unsupported(start, "a multi-line string")
+			return p.multiLine(`'''`)
 		}
 		return p.literalString()
 	case c == '[':
@@ -370,7 +373,7 @@ func (p *miniTOML) number(signed bool) any {
 				p.i++
 			}
 			if c := p.peek(); c == '-' || c == ':' {
-				p.unsupported(start, "a date or time")
+				return p.date(start)
 			}
 		}
 	}
@@ -705,4 +708,159 @@ func (p *miniTOML) setValue(key string, v any) {
 		p.fail(p.at, "key "+keyPath(append(p.ctx[:len(p.ctx):len(p.ctx)], key)).String()+" has already been defined")
 	}
 	h[key] = v
+}
+
+// date reads what the library's lexer takes for a date or a time: a local
+// date is read, the rest is not supported.
+func (p *miniTOML) date(start int) any {
+	for p.i < len(p.s) && strings.IndexByte("0123456789-:Tt .Zz+", p.s[p.i]) >= 0 {
+		p.i++
+	}
+	tok := strings.TrimRight(p.s[start:p.i], " ")
+	if len(tok) != 10 || tok[4] != '-' || tok[7] != '-' {
+		p.unsupported(start, "a time, or a date with a time,")
+	}
+	var n [3]int
+	for i, f := range [3]string{tok[:4], tok[5:7], tok[8:]} {
+		for j := 0; j < len(f); j++ {
+			if !isDigit(f[j]) {
+				p.fail(start, "invalid datetime: "+strconv.Quote(tok))
+			}
+			n[i] = n[i]*10 + int(f[j]-'0')
+		}
+	}
+	y, m, d := n[0], n[1], n[2]
+	days := 31
+	switch {
+	case m == 2 && y%4 == 0 && (y%100 != 0 || y%400 == 0):
+		days = 29
+	case m == 2:
+		days = 28
+	case m == 4 || m == 6 || m == 9 || m == 11:
+		days = 30
+	}
+	if m < 1 || m > 12 || d < 1 || d > days {
+		p.fail(start, "invalid datetime: "+strconv.Quote(tok))
+	}
+	// The library's zone for local dates: named so, at the local offset.
+	_, off := time.Now().Zone()
+	return time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.FixedZone("date-local", off))
+}
+
+// multiLine reads a multi-line string, basic or literal, as the library's
+// lexer and parser do: up to two more quotes before the closing ones are
+// the string's, a newline right after the opening quotes is not, and in
+// a basic string a backslash at a line end removes the line break and the
+// white space after it.
+func (p *miniTOML) multiLine(quote string) string {
+	p.i += 3
+	start := p.i
+	q := quote[0]
+	for {
+		switch c := p.peek(); {
+		case p.i >= len(p.s):
+			p.fail(p.i, "unexpected EOF; expected "+quote)
+		case c == '\\' && q == '"':
+			if n := p.peekAt(1); n == '\n' || n == '\r' {
+				p.i += 2
+			} else {
+				p.lexEscape()
+			}
+		case c == q && strings.HasPrefix(p.s[p.i:], quote):
+			if p.peekAt(3) != q {
+				raw := p.s[start:p.i]
+				p.i += 3
+				if strings.HasPrefix(raw, "\n") {
+					raw = raw[1:]
+				} else if strings.HasPrefix(raw, "\r\n") {
+					raw = raw[2:]
+				}
+				if q == '\'' {
+					return raw
+				}
+				return p.unescape(start, stripEscapedNewlines(raw))
+			}
+			if cur := p.s[start : p.i+3]; strings.HasSuffix(cur, quote+quote[:2]) && (q == '\'' || !strings.HasSuffix(cur, `\`+quote+quote[:2])) {
+				p.fail(p.i, "unexpected "+quote+quote)
+			}
+			p.i++
+		default:
+			p.i++
+		}
+	}
+}
+
+// lexEscape checks the escape at p.i as the library's lexer does.
+func (p *miniTOML) lexEscape() {
+	at := p.i
+	c := p.peekAt(1)
+	p.i += 2
+	n := 0
+	switch c {
+	case 'x':
+		n = 2
+	case 'u':
+		n = 4
+	case 'U':
+		n = 8
+	default:
+		if c == 0 || strings.IndexByte("ebtnfr\" \t\\", c) < 0 {
+			p.i = at
+			p.escape(nil)
+		}
+	}
+	for ; n > 0; n-- {
+		if !isHexDigit(p.peek()) {
+			p.fail(at, "expected hexadecimal digits after '"+p.s[at:at+2]+"'")
+		}
+		p.i++
+	}
+}
+
+// unescape decodes the escapes of s, which started at offset start.
+func (p *miniTOML) unescape(start int, s string) string {
+	if strings.IndexByte(s, '\\') < 0 {
+		return s
+	}
+	q := &miniTOML{s: p.s[:start] + s, i: start}
+	var b []byte
+	for q.i < len(q.s) {
+		if q.s[q.i] == '\\' {
+			b = q.escape(b)
+		} else {
+			b = append(b, q.s[q.i])
+			q.i++
+		}
+	}
+	return string(b)
+}
+
+// stripEscapedNewlines: the library's, which removes each backslash that
+// ends a line together with the white space after it.
+func stripEscapedNewlines(s string) string {
+	var b strings.Builder
+	i := 0
+	for {
+		ix := strings.IndexByte(s[i:], '\\')
+		if ix < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		i += ix
+		if len(s) > i+1 && s[i+1] == '\\' {
+			i += 2
+			continue
+		}
+		j := i + 1
+		for j < len(s) && strings.IndexByte(" \t\r\n", s[j]) >= 0 {
+			j++
+		}
+		if j == i+1 || !strings.Contains(s[i:j], "\n") {
+			i++
+			continue
+		}
+		b.WriteString(s[:i])
+		s = s[j:]
+		i = 0
+	}
 }

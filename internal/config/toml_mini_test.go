@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/BurntSushi/toml"
 )
@@ -17,7 +18,7 @@ import (
 // library. These tests hold the two in step: whatever the small reader
 // accepts, the library accepts as the same document; whatever the library
 // accepts, the small reader accepts too unless it holds a feature the
-// small reader refuses as not supported (dates, multi-line strings, inf
+// small reader refuses as not supported (times, dates with a time, inf
 // and nan), and then the error is at that feature.
 
 // decodeLibrary decodes text as Parse does in a normal build. A panic of
@@ -41,7 +42,7 @@ func compareTOML(t *testing.T, text string) {
 		if ferr != nil {
 			t.Fatalf("only the small reader accepts %q\nlibrary: %v\nsmall:   %#v", text, ferr, mini)
 		}
-		if !reflect.DeepEqual(mini, full) {
+		if !reflect.DeepEqual(comparable(mini), comparable(full)) {
 			t.Fatalf("different documents from %q\nlibrary: %#v\nsmall:   %#v", text, full, mini)
 		}
 		return
@@ -67,11 +68,39 @@ func compareTOML(t *testing.T, text string) {
 	}
 }
 
+// comparable replaces the time.Time values in v, whose zones are the
+// library's own *time.Location values, by their text and zone name.
+func comparable(v any) any {
+	switch v := v.(type) {
+	case time.Time:
+		return v.Format(time.RFC3339Nano) + " " + v.Location().String()
+	case map[string]any:
+		m := make(map[string]any, len(v))
+		for k, x := range v {
+			m[k] = comparable(x)
+		}
+		return m
+	case []map[string]any:
+		a := make([]any, len(v))
+		for i, x := range v {
+			a[i] = comparable(x)
+		}
+		return append(a, "[[array of tables]]")
+	case []any:
+		a := make([]any, len(v))
+		for i, x := range v {
+			a[i] = comparable(x)
+		}
+		return a
+	}
+	return v
+}
+
 // unsupportedAt says whether s starts with a feature parseMiniTOML may
-// refuse: a multi-line string, inf or nan, or digits then '-' or ':' (a
-// date or a time).
+// refuse: inf or nan, or digits then '-' or ':' (a time or a date with a
+// time).
 func unsupportedAt(s string) bool {
-	for _, p := range []string{`"""`, "'''", "inf", "nan", "+inf", "-inf", "+nan", "-nan"} {
+	for _, p := range []string{"inf", "nan", "+inf", "-inf", "+nan", "-nan"} {
 		if strings.HasPrefix(s, p) {
 			return true
 		}
@@ -174,6 +203,15 @@ var tomlCases = []string{
 	// inline tables
 	"a = {}", "a = { }", "a = {b = 1,}", "a = {,}", "a = {b = 1,,}", "a = {b = 1 c = 2}", "a = {\nb = 1\n}",
 	"a = {b = 1, # c\n}", "a = {b = 1", "a = {b}", "a = {=1}", "a = {b = {}}", "a = {\"b.c\" = 1, d.e = {f = 1}}",
+	// multi-line strings
+	`a = """` + "\nx" + `"""`, "a = '''\r\nx'''", `a = """` + "\n\nx" + `"""`, `a = """x""""`, `a = """x"""""`, `a = """x""""""`,
+	"a = '''x''''", "a = '''x'''''", "a = '''x''''''", `a = """\""""""`, `a = """\\""""""`, `a = """a\` + "\n  \t b" + `"""`,
+	`a = """a\   ` + "\r\n\n b" + `"""`, `a = """a\ b"""`, `a = """\u00e9\x41\e\\"""`, `a = """\u12\` + "\n" + `34"""`,
+	`a = """x`, "a = '''x", `a = """x\`, `a = """\`, `a = '''\'''`, `a = """'''"""`, `a = ['''x''', """` + "\ny" + `"""]`, `"""a""" = 1`,
+	// dates and times
+	"a = 2024-02-29", "a = 2023-02-29", "a = 2024-13-01", "a = 2024-00-10", "a = 2024-04-31", "a = 0000-01-01", "a = 2024-1-01",
+	"a = 2024-01-01 # c", "a = [2024-01-01 , 1]", "a = 2024-01-01T10:00:00Z", "a = 2024-01-01 10:00", "a = 10:00:00", "a = 2024-01-01x",
+	"a = 2024-01-01-", "a = 12024-01-01", "a = +2024-01-01", "a = 2024-01-01Z", "a = 1900-02-29", "a = 2000-02-29",
 	// whole lines
 	"a = 1\n\n\n[t]\n\n\tb = 2\n", "  # indented comment\n  a = 1", "a = 1 [t]", "[t] a = 1", "a = 1\n[t]\na = 2\n[u.t]\na = 3",
 }
@@ -221,6 +259,11 @@ h.i = 0o17
 k = 0b11
 [l]
 m = {}
+n = """
+a\
+  b"\""""
+o = '''\n'''
+p = 2024-02-29
 `)
 	if err != nil {
 		t.Fatal(err)
@@ -230,7 +273,10 @@ m = {}
 		"f": []any{int64(1), "s", []any{}, map[string]any{"g": int64(1)}},
 		"h": map[string]any{"i": int64(15)},
 		"j": []map[string]any{{}, {"k": int64(3)}},
-		"l": map[string]any{"m": map[string]any{}},
+		"l": map[string]any{"m": map[string]any{}, "n": `ab""`, "o": `\n`, "p": doc["l"].(map[string]any)["p"]},
+	}
+	if d, ok := doc["l"].(map[string]any)["p"].(time.Time); !ok || d.Format(time.DateOnly) != "2024-02-29" || d.Location().String() != "date-local" {
+		t.Errorf("p = %#v", doc["l"].(map[string]any)["p"])
 	}
 	if !reflect.DeepEqual(doc, want) {
 		t.Errorf("got  %#v\nwant %#v", doc, want)
@@ -243,8 +289,9 @@ m = {}
 		off         int
 		unsupported bool
 	}{
-		{"a = 1\nb = 1979-05-27\n", 10, true},
-		{"a = 1\nb = [1, '''x''']\n", 14, true},
+		{"a = 1\nb = 1979-05-27T00:00:00\n", 10, true},
+		{"a = 1\nb = [1, 10:00]\n", 14, true},
+		{`a = """x""""""` + "\n", 10, false},
 		{"a = 1\nb = -inf\n", 10, true},
 		{"a = 1\na = 2\n", 6, false},
 		{"[t]\nx = 1\n[ t ]\n", 12, false},
