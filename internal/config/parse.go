@@ -13,8 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/BurntSushi/toml"
 )
 
 // maxFileSize bounds what Load reads: a real config is a few KiB, and a
@@ -58,14 +56,14 @@ func pathErr(path string, err error) error {
 // key and every bad value in one pass, each under its exact path.
 func Parse(filename string, data []byte) (*Config, error) {
 	text := stripBOM(string(data))
-	var doc map[string]any
-	if _, err := toml.Decode(text, &doc); err != nil {
+	doc, err := decodeTOML(text) // the toml library, or on routers toml_mini_core.go
+	if err != nil {
 		e := &Error{File: filename, Msg: err.Error()}
-		if pe, ok := errors.AsType[toml.ParseError](err); ok {
-			// The library's own column is off for errors at a line start;
-			// the byte offset is exact.
-			p := offsetPos(text, pe.Position.Start)
-			e.Line, e.Col, e.Msg = p.line, p.col, pe.Message
+		if te, ok := errors.AsType[*tomlError](err); ok {
+			// A byte offset: the library's own column is off for errors at
+			// a line start.
+			p := offsetPos(text, te.off)
+			e.Line, e.Col = p.line, p.col
 		}
 		return nil, Errors{e}
 	}
