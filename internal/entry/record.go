@@ -29,9 +29,14 @@ func (k PublicKey) String() string { return base64.StdEncoding.EncodeToString(k[
 func (k PublicKey) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 
 func (k *PublicKey) UnmarshalText(text []byte) error {
-	var b [ed25519.PublicKeySize + 3]byte // room to notice a longer key
+	// The length first: Decode writes past a buffer shorter than the text
+	// needs (fuzzing found the panic).
+	var b [ed25519.PublicKeySize + 3]byte
+	if len(text) != 44 {
+		return fmt.Errorf("entry: public key %q: want %d bytes in standard base64", text, ed25519.PublicKeySize)
+	}
 	n, err := base64.StdEncoding.Decode(b[:], text)
-	if err != nil || n != ed25519.PublicKeySize || len(text) != 44 {
+	if err != nil || n != ed25519.PublicKeySize {
 		return fmt.Errorf("entry: public key %q: want %d bytes in standard base64", text, ed25519.PublicKeySize)
 	}
 	copy(k[:], b[:n])
