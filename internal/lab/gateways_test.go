@@ -299,27 +299,19 @@ func waitEcho(t *testing.T, l Lab, node, network, device string, limit time.Dura
 // tests'.
 func startGatewayLab(t *testing.T, prefixTag string, nodes int, gateways ...string) (Lab, *State, *Status) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: the test creates network namespaces")
-	}
-	bin := ntkdBinary(t)
-	l := Lab{Dir: t.TempDir(), Prefix: fmt.Sprintf("ntkdi%d%s-", os.Getpid()%100000, prefixTag)}
 	tp, err := NewTopology("line", nodes, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
+	var l Lab
+	// Registered first, so it runs after upTestLab's Down.
 	t.Cleanup(func() {
-		if t.Failed() {
-			dumpLogs(t, l)
-		}
-		if _, err := l.Down(); err != nil {
-			t.Errorf("down: %v", err)
-		}
-		if left, _ := namespaces(l.Prefix); len(left) > 0 {
+		if left, _ := namespaces(l.Prefix); l.Prefix != "" && len(left) > 0 {
 			t.Errorf("namespaces left: %v", left)
 		}
 	})
-	s, err := l.Up(context.Background(), UpOptions{Topology: tp, Ntkd: bin, ExtraConfig: fastConfig, Gateways: gateways})
+	l = upTestLab(t, prefixTag, UpOptions{Topology: tp, ExtraConfig: fastConfig, Gateways: gateways})
+	s, err := l.Load()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -56,18 +56,16 @@ func ntkdBinary(t *testing.T) string {
 	return builtBin
 }
 
-// startLab brings up a lab of the real daemon and waits for full routes.
-func startLab(t *testing.T, kind string, nodes int) (Lab, *Status) {
+// upTestLab brings up a lab of the real daemon (opt.Ntkd is set here)
+// under a prefix of its own (tag keeps it apart from other tests'), and
+// takes it down when the test ends, with the daemons' logs on failure.
+func upTestLab(t *testing.T, tag string, opt UpOptions) Lab {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: the test creates network namespaces")
 	}
-	bin := ntkdBinary(t)
-	l := Lab{Dir: t.TempDir(), Prefix: fmt.Sprintf("ntkdi%d%s-", os.Getpid()%100000, kind[:1])}
-	tp, err := NewTopology(kind, nodes, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	opt.Ntkd = ntkdBinary(t)
+	l := Lab{Dir: t.TempDir(), Prefix: fmt.Sprintf("ntkdi%d%s-", os.Getpid()%100000, tag)}
 	t.Cleanup(func() {
 		if t.Failed() {
 			dumpLogs(t, l)
@@ -76,9 +74,20 @@ func startLab(t *testing.T, kind string, nodes int) (Lab, *Status) {
 			t.Errorf("down: %v", err)
 		}
 	})
-	if _, err := l.Up(context.Background(), UpOptions{Topology: tp, Ntkd: bin, ExtraConfig: fastConfig}); err != nil {
+	if _, err := l.Up(context.Background(), opt); err != nil {
 		t.Fatal(err)
 	}
+	return l
+}
+
+// startLab brings up a lab of the real daemon and waits for full routes.
+func startLab(t *testing.T, kind string, nodes int) (Lab, *Status) {
+	t.Helper()
+	tp, err := NewTopology(kind, nodes, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := upTestLab(t, kind[:1], UpOptions{Topology: tp, ExtraConfig: fastConfig})
 	return l, waitFull(t, l, 60*time.Second)
 }
 

@@ -6,9 +6,7 @@ package lab
 // packets as drops; a key change goes without a flag day.
 
 import (
-	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"slices"
@@ -42,27 +40,11 @@ func meshConfig(send, accept string) string {
 // pskOld, without waiting.
 func startPSKLab(t *testing.T, tag string, n int) Lab {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: the test creates network namespaces")
-	}
-	bin := ntkdBinary(t)
-	l := Lab{Dir: t.TempDir(), Prefix: fmt.Sprintf("ntkdk%d%s-", os.Getpid()%100000, tag)}
 	tp, err := NewTopology("line", n, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			dumpLogs(t, l)
-		}
-		if _, err := l.Down(); err != nil {
-			t.Errorf("down: %v", err)
-		}
-	})
-	if _, err := l.Up(context.Background(), UpOptions{Topology: tp, Ntkd: bin, ExtraConfig: fastConfig + meshConfig(pskOld, "")}); err != nil {
-		t.Fatal(err)
-	}
-	return l
+	return upTestLab(t, "k"+tag, UpOptions{Topology: tp, ExtraConfig: fastConfig + meshConfig(pskOld, "")})
 }
 
 // setMesh rewrites node's [mesh] keys in its configuration file (the
