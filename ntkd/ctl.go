@@ -270,6 +270,7 @@ func printTable(w io.Writer, cmd string, raw json.RawMessage) error {
 		printCounts(tw, "rounds asked for", q.RoundsWanted)
 		fmt.Fprintf(tw, "re-hooks\t%d\ngnodes created\t%d\n", q.Rehooks, q.Created)
 		fmt.Fprintf(tw, "route losses announced\t%d (%d left to the round)\n", q.LossesSent, q.LossesHeld)
+		fmt.Fprintf(tw, "newer rounds deferred\t%d\n", q.RoundsDeferred)
 		printCounts(tw, "re-hooks", q.RehookWhy)
 	case ctl.CmdVLinks:
 		var v ctl.VLinks

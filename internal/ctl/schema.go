@@ -160,6 +160,9 @@ type QSPN struct {
 	Created      uint64            `json:"gnodes_created"`
 	LossesSent   uint64            `json:"losses_sent"` // ROUTE_LOSS announcements (each to every neighbour in scope)
 	LossesHeld   uint64            `json:"losses_held"` // left to the round by the announcement budget
+	// RoundsDeferred: floods of a newer round heard less than a quarter of
+	// the round settle time after ours began; that round was entered later.
+	RoundsDeferred uint64 `json:"rounds_deferred"`
 }
 
 // QSPNLevel is the round state of one level.

@@ -220,7 +220,7 @@ func (d *Daemon) qspn() ctl.QSPN {
 	out := ctl.QSPN{
 		WaitRoundSec: d.cfg.QSPN.WaitRound.Seconds(), Levels: []ctl.QSPNLevel{},
 		RoundsWanted: copyMap(st.RoundsWanted), Rehooks: st.Rehooks, RehookWhy: copyMap(st.RehookWhy), Created: st.Created,
-		LossesSent: st.LossesSent, LossesHeld: st.LossesHeld,
+		LossesSent: st.LossesSent, LossesHeld: st.LossesHeld, RoundsDeferred: st.RoundsDeferred,
 	}
 	if d.addr.IsValid() {
 		for l := 0; l < d.scheme.Levels(); l++ {

@@ -308,6 +308,11 @@ func (m *Map) AcceptBroadcast(id uint8, pktID uint32) bool {
 	return true
 }
 
+// ResetBroadcasts forgets the last broadcast of every element, keeping
+// their routes: after the round ids jumped further than a broadcast id can
+// tell apart, the next flood of each element is news again.
+func (m *Map) ResetBroadcasts() { clear(m.bcast) }
+
 // LastBroadcast returns the cached pkt id of element id (0: none yet).
 func (m *Map) LastBroadcast(id uint8) uint32 {
 	if !m.check(id) {

@@ -128,6 +128,9 @@ type Stats struct {
 	// LossesSent counts ROUTE_LOSS announcements (each to every neighbour
 	// in scope), LossesHeld those left to the round by the budget (maxLosses).
 	LossesSent, LossesHeld uint64
+	// RoundsDeferred counts floods of a newer round heard too soon after
+	// the last round began (minRoundGap): the round was entered later.
+	RoundsDeferred uint64
 }
 
 func (s *Stats) drop(reason string) {
@@ -328,6 +331,9 @@ func (n *Node) NextWakeup() time.Duration {
 		if !n.lv[i].settled {
 			next = min(next, n.lv[i].roundStart+n.cfg.RoundSettle)
 		}
+		if n.lv[i].hasDeferred {
+			next = min(next, n.lv[i].roundStart+n.minRoundGap())
+		}
 	}
 	if n.tracerAt > 0 {
 		next = min(next, n.tracerAt)
@@ -366,6 +372,10 @@ func (n *Node) Tick(now time.Duration) {
 		}
 		if r := n.refreshDue(l); !n.lv[l].pending && r > 0 && now >= r {
 			n.want(l, false, "refresh")
+		}
+		if lv := &n.lv[l]; lv.hasDeferred && now >= lv.roundStart+n.minRoundGap() {
+			n.enterRound(l, lv.deferred, now)
+			n.originate(l, wire.OpQSPNClose)
 		}
 		if n.lv[l].pending && now >= n.roundDue(l) {
 			n.startRound(l)

@@ -22,6 +22,24 @@ import (
 // gnode the internal hops add to that gnode's segment instead of adding
 // chunks.
 
+// roundJumpReset is how far ahead a round may be entered before the
+// broadcast ids stamped in the maps stop being comparable with the new
+// ones (an id keeps 24 bits of the round and compares as a signed 32-bit
+// difference): beyond it they are forgotten.
+const roundJumpReset = 1 << 20
+
+// minRoundGap is the least time a node stays in a round before it enters
+// a newer one it hears of. Honest rounds come at least 2*RoundSettle
+// apart; faster ones (a partition healing while a round runs, or a
+// neighbour sending rounds far ahead on purpose, RELIABILITY.md B2) are
+// entered at this pace, their floods learned from meanwhile, so that no
+// one can age routes or make the mesh flood at the pace of the ids it
+// sends.
+func (n *Node) minRoundGap() time.Duration { return n.cfg.RoundSettle / 4 }
+
+// roundBits keeps the part of a round id that a broadcast id carries.
+func roundBits(r uint32) uint32 { return r & 0xffffff }
+
 // maxForwardsPerFlood bounds how many improved copies of one flood a node
 // passes on, so no arrival order can make it flood without end.
 const maxForwardsPerFlood = 8
@@ -57,6 +75,10 @@ type levelState struct {
 	suspects   map[uint32]uint32 // starters out of reach, by hash: round first seen
 	losses     uint8             // ROUTE_LOSS announcements made since lossesAt
 	lossesAt   time.Duration
+	// deferred is the newest round seen while the current one is younger
+	// than minRoundGap (valid when hasDeferred): entered once it is not.
+	deferred    uint32
+	hasDeferred bool
 	// Internet gateways (igs.go): those inside each element of the level,
 	// from its newest flood; and what our own floods of it announce.
 	gws           map[uint8][]wire.Gateway
@@ -192,6 +214,12 @@ func (n *Node) startRound(l int) {
 // refreshed for MaxAgeRounds rounds age out.
 func (n *Node) enterRound(l int, r uint32, t time.Duration) {
 	lv := &n.lv[l]
+	if r-lv.round >= roundJumpReset {
+		n.maps.Levels[l].ResetBroadcasts()
+	}
+	if lv.hasDeferred && int32(r-lv.deferred) >= 0 {
+		lv.hasDeferred = false
+	}
 	lv.round, lv.roundStart, lv.pending, lv.urgent, lv.seq, lv.settled = r, t, false, false, 0, false
 	lv.epoch++
 	lv.flooded = true
@@ -285,7 +313,9 @@ func (n *Node) splitConfirmed(l int, b *wire.Broadcast, id uint32, from *radar.N
 	}
 	lv := &n.lv[l]
 	key := originHash(b) ^ b.SubNonce
-	if r, ok := lv.suspects[key]; ok && r != lv.round {
+	// The flood's round, not ours: floods of a round we have not entered
+	// yet (minRoundGap) are the same evidence once we have.
+	if r, ok := lv.suspects[key]; ok && r != b.Round {
 		delete(lv.suspects, key)
 		n.why(fmt.Sprintf("split at level %d", at))
 		n.collision(at, b, id, from, true)
@@ -295,7 +325,7 @@ func (n *Node) splitConfirmed(l int, b *wire.Broadcast, id uint32, from *radar.N
 		lv.suspects = map[uint32]uint32{}
 	}
 	if len(lv.suspects) < 16 {
-		lv.suspects[key] = lv.round
+		lv.suspects[key] = b.Round
 	}
 	n.Stats.drop("split suspected")
 	n.want(l, false, "split suspected")
@@ -516,12 +546,20 @@ func (n *Node) onBroadcast(iface int, from radar.PeerID, h wire.Header, b *wire.
 			}
 		}
 	}
-	// Round synchronisation (§5.1.4): a newer round is adopted at once.
+	// Round synchronisation (§5.1.4): a newer round is adopted at once,
+	// unless ours began less than minRoundGap ago.
 	lv := &n.lv[l]
 	switch d := int32(b.Round - lv.round); {
-	case d > 0:
+	case d > 0 && n.now-lv.roundStart >= n.minRoundGap():
 		n.enterRound(l, b.Round, n.now)
 		n.originate(l, wire.OpQSPNClose)
+	case d > 0:
+		// Too soon after the last round: entered later (Tick); the flood
+		// is learned from and passed on meanwhile.
+		if !lv.hasDeferred || int32(b.Round-lv.deferred) > 0 {
+			lv.deferred, lv.hasDeferred = b.Round, true
+		}
+		n.Stats.RoundsDeferred++
 	case d < 0:
 		n.Stats.drop("broadcast of an old round")
 		n.catchUp(l, nb)
@@ -592,8 +630,9 @@ func (n *Node) onBroadcast(iface int, from radar.PeerID, h wire.Header, b *wire.
 		lv.known[origin] = b.Nonce
 		m.Clear(origin)
 	}
-	if h.ID>>8 == lv.round {
-		lv.knownIn[origin] = lv.round + 1 // its own flood of this round
+	if h.ID>>8 == roundBits(b.Round) {
+		// Its own flood of this round (or of the one we enter next).
+		lv.knownIn[origin] = b.Round + 1
 	}
 	switch last := m.LastBroadcast(origin); {
 	case last == h.ID:
@@ -636,6 +675,9 @@ func (n *Node) onBroadcast(iface int, from radar.PeerID, h wire.Header, b *wire.
 	// worse one only an alternative route to the origin through its sender
 	// (the elements on its path were learned from better copies).
 	st := n.stamp(l)
+	if b.Round != lv.round {
+		st++ // a round we enter next (minRoundGap): its routes are of it
+	}
 	upto := 0
 	switch {
 	case cost == infinity:
