@@ -384,10 +384,12 @@ func (r *uciRender) dev(net string) string {
 func (r *uciRender) value(b *strings.Builder, v uci.Value, kind byte, ref string) {
 	switch kind {
 	case 'i', 'I':
-		if _, err := strconv.Atoi(v.Text); err != nil {
+		n, err := strconv.Atoi(v.Text)
+		if err != nil {
 			r.errf(&r.errs, v.Pos, ref, strconv.Quote(v.Text)+" is not a whole number")
 		}
-		b.WriteString(v.Text)
+		// The canonical form: TOML refuses '007' and '+7', which UCI allows.
+		b.WriteString(strconv.Itoa(n))
 	case 'b':
 		t := " 1 yes on true enabled "
 		if !strings.Contains(t+"0 no off false disabled ", " "+v.Text+" ") || v.Text == "" || strings.Contains(v.Text, " ") {

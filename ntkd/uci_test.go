@@ -322,3 +322,20 @@ func TestUCIRenderUsage(t *testing.T) {
 		t.Errorf("missing file: exit %d %q", code, stderr)
 	}
 }
+
+// UCI allows whole numbers TOML refuses ('007', '+7'): they are written in
+// canonical form, so the daemon never refuses what uci-render passed.
+func TestUCIRenderCanonicalNumbers(t *testing.T) {
+	code, _, stderr, toml, _ := renderUCI(t, "config ntkd 'main'\n\toption gogc '007'\n\toption max_procs '+2'\n")
+	if code != exitOK || stderr != "" {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	}
+	for _, want := range []string{"gogc = 7\n", "max_procs = 2\n"} {
+		if !strings.Contains(toml, want) {
+			t.Errorf("rendered TOML lacks %q:\n%s", want, toml)
+		}
+	}
+	if _, err := config.Parse("uci", []byte(toml)); err != nil {
+		t.Errorf("the rendered TOML does not load: %v", err)
+	}
+}
