@@ -46,7 +46,7 @@ TARGETS=(
 # PKG or PKG:REGEXP (only the tests matching it: the codecs, not the
 # namespace tests, which qemu-user cannot run).
 MIPS_TEST_PKGS=(./internal/addr ./internal/maps ./internal/wire ./internal/config ./internal/wifi ./internal/andna ./internal/dnsd ./internal/jsondec ./internal/uci ./internal/entry
-	"./internal/tunnel:^(TestKey|TestUAPI|TestAttr|TestCheck)")
+	"./internal/tunnel:^(TestKey|TestUAPI|TestAttr|TestCheck)" "./internal/kernel:^(TestParseAttrs|FuzzParseAttrs)")
 
 build_one() { # name goarch [VAR=value]
 	local name=$1 goarch=$2 extra=${3:-}

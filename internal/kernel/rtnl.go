@@ -114,7 +114,7 @@ func (r *rtnl) neighbours(ifindex, family int) ([]netlink.Neigh, error) {
 			LinkIndex: int(binary.NativeEndian.Uint32(m[4:8])),
 			State:     int(binary.NativeEndian.Uint16(m[8:10])),
 		}
-		attrs, err := nl.ParseRouteAttr(m[unix.SizeofNdMsg:])
+		attrs, err := parseAttrs(m[unix.SizeofNdMsg:])
 		if err != nil || (ifindex != 0 && n.LinkIndex != ifindex) || n.Family != family {
 			return nil // netlink's NeighList skips what it cannot decode, too
 		}
@@ -260,7 +260,7 @@ func (r *rtnl) rules(family int) ([]ipRule, error) {
 			return errShortMsg
 		}
 		hdr := nl.DeserializeRtMsg(m) // a struct fib_rule_hdr has the same layout
-		attrs, err := nl.ParseRouteAttr(m[unix.SizeofRtMsg:])
+		attrs, err := parseAttrs(m[unix.SizeofRtMsg:])
 		if err != nil {
 			return fmt.Errorf("kernel: rule message: %w", err)
 		}
@@ -320,7 +320,7 @@ func parseLink(m []byte) (family uint8, st LinkState, err error) {
 		return 0, st, errShortMsg
 	}
 	msg := nl.DeserializeIfInfomsg(m)
-	attrs, err := nl.ParseRouteAttr(m[unix.SizeofIfInfomsg:])
+	attrs, err := parseAttrs(m[unix.SizeofIfInfomsg:])
 	if err != nil {
 		return 0, st, fmt.Errorf("kernel: link message: %w", err)
 	}
@@ -392,7 +392,7 @@ func parseRoute(m []byte) (netlink.Route, error) {
 		Tos:      int(msg.Tos),
 		Flags:    int(msg.Flags),
 	}
-	attrs, err := nl.ParseRouteAttr(m[unix.SizeofRtMsg:])
+	attrs, err := parseAttrs(m[unix.SizeofRtMsg:])
 	if err != nil {
 		return r, fmt.Errorf("kernel: route message: %w", err)
 	}
@@ -418,7 +418,7 @@ func parseRoute(m []byte) (netlink.Route, error) {
 					return r, errShortMsg
 				}
 				nh := &netlink.NexthopInfo{LinkIndex: int(u32(b[4:8])), Hops: int(b[3]), Flags: int(b[2])}
-				nattrs, err := nl.ParseRouteAttr(b[unix.SizeofRtNexthop:n])
+				nattrs, err := parseAttrs(b[unix.SizeofRtNexthop:n])
 				if err != nil {
 					return r, fmt.Errorf("kernel: route message: %w", err)
 				}
