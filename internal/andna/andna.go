@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/ntkd/ntkd/internal/addr"
+	"github.com/ntkd/ntkd/internal/reqlimit"
 	"github.com/ntkd/ntkd/internal/wire"
 )
 
@@ -165,7 +166,9 @@ type Engine struct {
 	seen     map[seenKey]time.Duration // spreads already passed on
 
 	pending map[uint32]*pending
-	nextID  uint32
+	// requests limits what each source may ask of us (request.c).
+	requests *reqlimit.Table[netip.Addr]
+	nextID   uint32
 	token   uint64
 
 	out     []Out
@@ -196,7 +199,8 @@ func New(cfg Config, scheme *addr.Scheme, host Host, key ed25519.PrivateKey) (*E
 	}
 	e := &Engine{cfg: cfg, scheme: scheme, host: host, key: key,
 		own: map[string]*ownName{}, db: map[[32]byte]*record{}, counters: map[[32]byte]*keyCount{},
-		resolved: map[string]resolvedEntry{}, seen: map[seenKey]time.Duration{}, pending: map[uint32]*pending{}}
+		resolved: map[string]resolvedEntry{}, seen: map[seenKey]time.Duration{}, pending: map[uint32]*pending{},
+		requests: reqlimit.New[netip.Addr](requestLimits, 8, 1024)}
 	copy(e.pub[:], key.Public().(ed25519.PublicKey))
 	return e, nil
 }

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/ntkd/ntkd/internal/reqlimit"
 	"github.com/ntkd/ntkd/internal/wire"
 )
 
@@ -95,6 +96,10 @@ func (e *Engine) Tick(now time.Duration) {
 // addressed to.
 func (e *Engine) Handle(now time.Duration, src netip.Addr, id uint32, p wire.Payload, how Delivery, level uint8) {
 	e.now = now
+	if !e.requests.Allow(now, src, uint8(p.Op())) {
+		e.Stats.drop("request over its rate")
+		return
+	}
 	switch p := p.(type) {
 	case *wire.Register:
 		e.onRegister(src, id, p, how)
@@ -117,6 +122,17 @@ func (e *Engine) Handle(now time.Duration, src netip.Addr, id uint32, p wire.Pay
 	default:
 		e.Stats.drop("not an ANDNA packet")
 	}
+}
+
+// requestLimits are the C daemon's (request.c): per source, at most Max
+// of each request every Wait; the counter checks between gnodes are not
+// limited there either.
+var requestLimits = map[uint8]reqlimit.Limit{
+	uint8(wire.OpAndnaRegister): {Max: 30, Wait: 5 * time.Second},
+	uint8(wire.OpAndnaResolve):  {Max: 80, Wait: 2 * time.Second},
+	uint8(wire.OpAndnaReverse):  {Max: 40, Wait: 5 * time.Second},
+	uint8(wire.OpAndnaGetCache): {Max: 5, Wait: 10 * time.Second},
+	uint8(wire.OpAndnaGetQueue): {Max: 10, Wait: 10 * time.Second},
 }
 
 // answer hands a reply to the request it answers.

@@ -8,6 +8,7 @@ import (
 	"github.com/ntkd/ntkd/internal/addr"
 	"github.com/ntkd/ntkd/internal/maps"
 	"github.com/ntkd/ntkd/internal/radar"
+	"github.com/ntkd/ntkd/internal/reqlimit"
 	"github.com/ntkd/ntkd/internal/wire"
 )
 
@@ -438,6 +439,10 @@ func (n *Node) onRequest(iface int, from radar.PeerID, h wire.Header, p wire.Pay
 		n.onHookReply(iface, from, h, p)
 		return
 	}
+	if !n.requests.Allow(n.now, from, uint8(p.Op())) {
+		n.Stats.drop("request over its rate")
+		return
+	}
 	if n.state != Hooked {
 		n.send(iface, from, true, h.ID, &wire.Nack{Code: wire.CodeBusy})
 		return
@@ -483,5 +488,22 @@ func (n *Node) freeNodes() wire.Payload {
 	}
 	return r
 }
+
+// hookRequestLimits are the C daemon's (request.c): per source, at most
+// Max of each request every Wait. The maps are the dearest answers.
+var hookRequestLimits = map[uint8]reqlimit.Limit{
+	uint8(wire.OpGetFreeNodes): {Max: 5, Wait: 10 * time.Second},
+	uint8(wire.OpGetQSPNRound): {Max: 5, Wait: 10 * time.Second},
+	uint8(wire.OpGetIntMap):    {Max: 2, Wait: 10 * time.Second},
+	uint8(wire.OpGetExtMap):    {Max: 2, Wait: 10 * time.Second},
+	uint8(wire.OpGetBnodeMap):  {Max: 2, Wait: 10 * time.Second},
+}
+
+const (
+	// requestsGlobal: all sources together get this many sources' share.
+	requestsGlobal = 8
+	// requestsKeys bounds the (source, op) entries of a request table.
+	requestsKeys = 512
+)
 
 func msDuration(ms uint32) time.Duration { return time.Duration(ms) * time.Millisecond }

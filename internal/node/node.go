@@ -18,6 +18,7 @@ import (
 	"github.com/ntkd/ntkd/internal/andna"
 	"github.com/ntkd/ntkd/internal/maps"
 	"github.com/ntkd/ntkd/internal/radar"
+	"github.com/ntkd/ntkd/internal/reqlimit"
 	"github.com/ntkd/ntkd/internal/wire"
 )
 
@@ -177,6 +178,8 @@ type Node struct {
 	tracerAt time.Duration
 
 	andna *andna.Engine
+	// requests limits the hook requests each peer may make (request.c).
+	requests *reqlimit.Table[radar.PeerID]
 
 	// lossBefore is the best route to every element of one level before
 	// a loss (losses.go).
@@ -212,7 +215,8 @@ func New(cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x6e746b64)), radar: r}
+	n := &Node{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x6e746b64)), radar: r,
+		requests: reqlimit.New[radar.PeerID](hookRequestLimits, requestsGlobal, requestsKeys)}
 	if cfg.ANDNA != nil {
 		if n.andna, err = andna.New(*cfg.ANDNA, cfg.Scheme, andnaHost{n}, cfg.ANDNAKey); err != nil {
 			return nil, err
