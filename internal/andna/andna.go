@@ -169,7 +169,7 @@ type Engine struct {
 	// requests limits what each source may ask of us (request.c).
 	requests *reqlimit.Table[netip.Addr]
 	nextID   uint32
-	token   uint64
+	token    uint64
 
 	out     []Out
 	results []Result
