@@ -168,11 +168,31 @@ type Control struct {
 // Limits is the [limits] table.
 type Limits struct {
 	// MaxNeighbours is the most rnodes kept, 1..255 (an rnode index is one
-	// byte). Default 64.
+	// byte); a station heard beyond it is not measured. Default 64.
 	MaxNeighbours int `toml:"max_neighbours"`
-	// MaxPendingRequests is the most requests in flight per peer, 1..1024.
-	// Default 32.
+	// MaxPendingRequests is the most requests this node waits answers for
+	// at once (ANDNA registrations and lookups), 16..65536. Default 1024.
 	MaxPendingRequests int `toml:"max_pending_requests"`
+	// MaxANDNARecords is the most name records this node keeps for the
+	// mesh (as a hash or backup gnode), 16..1048576. Default 16384.
+	MaxANDNARecords int `toml:"max_andna_records"`
+	// PerSourceRate and PerSourceBurst are each source's token bucket
+	// over every packet it sends us, in packets per second and packets.
+	// Defaults 200 and 400.
+	PerSourceRate  int `toml:"per_source_rate"`
+	PerSourceBurst int `toml:"per_source_burst"`
+	// MaxConns and MaxConnsPerSource bound the accepted streams that have
+	// proved themselves (sent a valid packet), in all and per source;
+	// MaxFreshConns those that have not yet. Defaults 32, 4 and 8.
+	MaxConns          int `toml:"max_conns"`
+	MaxConnsPerSource int `toml:"max_conns_per_source"`
+	MaxFreshConns     int `toml:"max_fresh_conns"`
+	// StreamQueue bounds the packets waiting on each outgoing stream,
+	// RecvQueue those received and not yet handled. Defaults 256 and 128.
+	StreamQueue int `toml:"stream_queue"`
+	RecvQueue   int `toml:"recv_queue"`
+	// MaxPeers bounds the table of link-local sources heard. Default 1024.
+	MaxPeers int `toml:"max_peers"`
 }
 
 // ANDNA is the [andna] table: the distributed name system.
@@ -321,7 +341,9 @@ func Default() *Config {
 			MaxGateways: 2, Table: 110, RulePriority: 32800, Port: 4790},
 		Kernel:  Kernel{Table: TableMain, RulePriority: 1000, Protocol: 15},
 		Control: Control{Socket: "/var/run/ntkd.sock"},
-		Limits:  Limits{MaxNeighbours: 64, MaxPendingRequests: 32},
+		Limits: Limits{MaxNeighbours: 64, MaxPendingRequests: 1024, MaxANDNARecords: 16384,
+			PerSourceRate: 200, PerSourceBurst: 400, MaxConns: 32, MaxConnsPerSource: 4, MaxFreshConns: 8,
+			StreamQueue: 256, RecvQueue: 128, MaxPeers: 1024},
 		ANDNA: ANDNA{
 			Enabled:           true,
 			KeyDir:            "/etc/ntkd",

@@ -124,8 +124,15 @@ func ruleCases() []errCase {
 		// limits
 		{"neighbours 0", "[limits]\n@@max_neighbours = 0\n", "limits.max_neighbours", "out of range 1..255"},
 		{"neighbours 256", "[limits]\n@@max_neighbours = 256\n", "limits.max_neighbours", "out of range 1..255"},
-		{"pending 0", "[limits]\n@@max_pending_requests = 0\n", "limits.max_pending_requests", "out of range 1..1024"},
-		{"pending big", "[limits]\n@@max_pending_requests = 1025\n", "limits.max_pending_requests", "out of range 1..1024"},
+		{"pending 0", "[limits]\n@@max_pending_requests = 0\n", "limits.max_pending_requests", "out of range 16..65536"},
+		{"pending big", "[limits]\n@@max_pending_requests = 65537\n", "limits.max_pending_requests", "out of range 16..65536"},
+		{"records small", "[limits]\n@@max_andna_records = 15\n", "limits.max_andna_records", "out of range 16..1048576"},
+		{"rate 0", "[limits]\n@@per_source_rate = 0\n", "limits.per_source_rate", "out of range 1..1000000"},
+		{"conns 0", "[limits]\n@@max_conns = 0\n", "limits.max_conns", "out of range 1..4096"},
+		{"conns per source above conns", "[limits]\nmax_conns = 2\n@@max_conns_per_source = 3\n", "limits.max_conns_per_source", "is above limits.max_conns"},
+		{"fresh 0", "[limits]\n@@max_fresh_conns = 0\n", "limits.max_fresh_conns", "out of range 1..1024"},
+		{"queue big", "[limits]\n@@stream_queue = 65537\n", "limits.stream_queue", "out of range 1..65536"},
+		{"peers small", "[limits]\n@@max_peers = 8\n", "limits.max_peers", "out of range 16..1048576"},
 
 		// andna
 		{"key_dir", "[andna]\n@@key_dir = \"etc/ntkd\"\n", "andna.key_dir", "not an absolute path"},

@@ -143,8 +143,21 @@ func (c *Config) validate() Errors {
 		v.errf("control.socket", "path is %d bytes long; unix sockets allow at most %d", len(c.Control.Socket), maxSocketPath)
 	}
 
-	v.intRange("limits.max_neighbours", c.Limits.MaxNeighbours, 1, 255)
-	v.intRange("limits.max_pending_requests", c.Limits.MaxPendingRequests, 1, 1024)
+	lim := c.Limits
+	v.intRange("limits.max_neighbours", lim.MaxNeighbours, 1, 255)
+	v.intRange("limits.max_pending_requests", lim.MaxPendingRequests, 16, 65536)
+	v.intRange("limits.max_andna_records", lim.MaxANDNARecords, 16, 1<<20)
+	v.intRange("limits.per_source_rate", lim.PerSourceRate, 1, 1000000)
+	v.intRange("limits.per_source_burst", lim.PerSourceBurst, 1, 1000000)
+	v.intRange("limits.max_conns", lim.MaxConns, 1, 4096)
+	v.intRange("limits.max_conns_per_source", lim.MaxConnsPerSource, 1, 64)
+	v.intRange("limits.max_fresh_conns", lim.MaxFreshConns, 1, 1024)
+	v.intRange("limits.stream_queue", lim.StreamQueue, 1, 65536)
+	v.intRange("limits.recv_queue", lim.RecvQueue, 1, 65536)
+	v.intRange("limits.max_peers", lim.MaxPeers, 16, 1<<20)
+	if lim.MaxConns >= 1 && lim.MaxConnsPerSource > lim.MaxConns {
+		v.errf("limits.max_conns_per_source", "%d is above limits.max_conns (%d)", lim.MaxConnsPerSource, lim.MaxConns)
+	}
 
 	c.validateANDNA(v)
 	c.validateDNS(v)

@@ -28,8 +28,9 @@ func LoadOrCreateKey(dir string) (ed25519.PrivateKey, error) {
 	return k, nil
 }
 
-// ANDNAConfig maps the [andna] table onto the name system's settings.
-func ANDNAConfig(c *config.ANDNA) andna.Config {
+// ANDNAConfig maps the [andna] table and the ANDNA limits onto the name
+// system's settings.
+func ANDNAConfig(c *config.ANDNA, lim *config.Limits) andna.Config {
 	ac := andna.DefaultConfig()
 	ac.Hibernation = c.Hibernation
 	ac.MinUpdateAge = c.MinUpdateInterval
@@ -38,6 +39,8 @@ func ANDNAConfig(c *config.ANDNA) andna.Config {
 	ac.MaxQueue = c.MaxQueue
 	ac.BackupGnodes = c.BackupGnodes
 	ac.MaxNamesPerKey = c.MaxNamesPerKey
+	ac.MaxPending = lim.MaxPendingRequests
+	ac.MaxRecords = lim.MaxANDNARecords
 	return ac
 }
 

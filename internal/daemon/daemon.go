@@ -238,7 +238,7 @@ func New(o Options) (*Daemon, error) {
 		if o.ANDNAKey == nil {
 			return nil, errors.New("daemon: ANDNA is enabled but no key was given")
 		}
-		ac := ANDNAConfig(&o.Config.ANDNA)
+		ac := ANDNAConfig(&o.Config.ANDNA, &o.Config.Limits)
 		nc.ANDNA, nc.ANDNAKey = &ac, o.ANDNAKey
 	}
 	nc.Seed = o.Seed
@@ -280,6 +280,7 @@ func NodeConfig(c *config.Config, s *addr.Scheme) node.Config {
 	nc.Radar.Burst = c.Radar.Probes
 	nc.Radar.ProbeTimeout = c.Radar.ProbeTimeout
 	nc.Radar.DeadAfter = c.Radar.DeadAfter
+	nc.Radar.Neighbours = c.Limits.MaxNeighbours
 	nc.WaitRound = c.QSPN.WaitRound
 	nc.RoundSettle = min(c.QSPN.WaitRound/6, 10*time.Second)
 	nc.MaxRoutes = c.QSPN.MaxRoutes

@@ -75,6 +75,9 @@ type Config struct {
 	// (tunnels, SetVirtual): a path over physical links wins while one
 	// exists, and a route cheaper than VirtualCost crosses no tunnel.
 	VirtualCost time.Duration
+	// Neighbours bounds the neighbour table, 1..MaxNeighbours (0: the
+	// most): a station heard beyond it is not measured.
+	Neighbours int
 }
 
 // DefaultConfig holds the daemon's defaults (justified in docs/RADAR.md).
@@ -96,6 +99,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("radar: interval %v above the %v a hello can announce", c.Interval, MaxInterval)
 	case c.Burst < 1 || c.Burst > 64 || c.DeadAfter < 1 || c.Window < 1 || c.Window > 64:
 		return fmt.Errorf("radar: burst 1..64, dead_after >= 1, window 1..64")
+	case c.Neighbours < 0 || c.Neighbours > MaxNeighbours:
+		return fmt.Errorf("radar: neighbours %d, want 0..%d", c.Neighbours, MaxNeighbours)
 	case c.RefreshEvery < 1:
 		return fmt.Errorf("radar: refresh every %d intervals, want >= 1", c.RefreshEvery)
 	case c.ChangeRatio < 0:
@@ -523,7 +528,7 @@ func (r *Radar) heard(now time.Duration, iface int, peer PeerID, e *Echo) *Neigh
 	n := r.nbs[k]
 	if n == nil {
 		idx := slices.Index(r.byIndex[:], nil)
-		if idx < 0 {
+		if idx < 0 || (r.cfg.Neighbours > 0 && len(r.nbs) >= r.cfg.Neighbours) {
 			return nil
 		}
 		n = &Neighbour{Index: uint8(idx), Iface: iface, Peer: peer, State: Measuring, Addr: e.Addr, Hooking: e.Hooking, Nonce: e.Nonce,

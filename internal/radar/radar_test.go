@@ -230,6 +230,26 @@ func TestTableFull(t *testing.T) {
 	}
 }
 
+// Config.Neighbours bounds the table below MaxNeighbours ([limits]
+// max_neighbours).
+func TestTableLimit(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Neighbours = 3
+	w := newWorld(t, cfg)
+	w.r.IfaceUp(0, 1)
+	for id := PeerID(1); id <= 10; id++ {
+		w.peer(1, id, 4*ms).silent = true
+		w.hear(1, id)
+	}
+	if len(w.r.nbs) != 3 || w.r.Lookup(1, 4) != nil {
+		t.Fatalf("table holds %d neighbours, want 3", len(w.r.nbs))
+	}
+	cfg.Neighbours = MaxNeighbours + 1
+	if cfg.Validate() == nil {
+		t.Fatal("a limit above MaxNeighbours was accepted")
+	}
+}
+
 // The cost formula, exactly: (RTT + HopCost) in µs × 1/(d_in × d_out).
 func TestCostFormula(t *testing.T) {
 	const now = time.Hour
