@@ -334,7 +334,7 @@ func (s *soak) kill(ctx context.Context, x int, term bool) (string, error) {
 	}
 	if term {
 		ok := len(t.Routes) == 0 && len(t.Addrs) == 0
-		s.rep.check("term-flush", ok, fmt.Sprintf("%s after SIGTERM: %d proto ntk routes, mesh addresses %v left", name, len(t.Routes), t.Addrs))
+		s.rep.check("term-flush", ok, name, []string{fmt.Sprintf("after SIGTERM: %d proto ntk routes, mesh addresses %v left", len(t.Routes), t.Addrs)})
 	} else {
 		s.rep.KillLeft = append(s.rep.KillLeft, KillLeft{Node: name, Routes: len(t.Routes), Addrs: len(t.Addrs)})
 	}
@@ -369,11 +369,11 @@ func (s *soak) startNode(ctx context.Context, x int) (string, error) {
 			return name, err
 		}
 		if !there {
-			s.rep.check("start-flush", true, "")
+			s.rep.check("start-flush", true, "", nil)
 			break
 		}
 		if time.Now().After(deadline) {
-			s.rep.check("start-flush", false, fmt.Sprintf("%s (pid %d): the proto ntk route %s put there before the start is still there 15 s later (%d routes)", name, pid, markerRoute, n))
+			s.rep.check("start-flush", false, name, []string{fmt.Sprintf("pid %d: the proto ntk route %s put there before the start is still there 15 s later (%d routes)", pid, markerRoute, n)})
 			break
 		}
 		if err := sleep(ctx, 100*time.Millisecond); err != nil {
@@ -541,9 +541,9 @@ func (s *soak) quiet(ctx context.Context, round int, healed bool) error {
 	if round == -1 {
 		label = "final quiet"
 	}
-	s.rep.check("delivery", res.Delivered == res.Pairs && res.Unhooked == 0 && res.DupAddrs == 0, label+": "+strings.Join(res.DeliveryFail, "; "))
-	s.rep.check("alternatives", res.AltBad == 0, label+": "+strings.Join(res.AltFail, "; "))
-	s.rep.check("nexthops", res.BadHops == 0, label+": "+strings.Join(res.HopFail, "; "))
+	s.rep.check("delivery", res.Delivered == res.Pairs && res.Unhooked == 0 && res.DupAddrs == 0, label, res.DeliveryFail)
+	s.rep.check("alternatives", res.AltBad == 0, label, res.AltFail)
+	s.rep.check("nexthops", res.BadHops == 0, label, res.HopFail)
 	s.checkDaemons(w, label)
 	q.PingsSent, q.PingsFailed = s.pings(ctx, w, label)
 	s.checkLogs(label)
@@ -594,7 +594,7 @@ func (s *soak) checkDaemons(w *world, label string) {
 			s.pids[x] = pid
 		}
 	}
-	s.rep.check("daemons", len(bad) == 0, label+": "+strings.Join(bad, "; "))
+	s.rep.check("daemons", len(bad) == 0, label, bad)
 }
 
 // pings sends a real ping between random pairs of one component.
@@ -627,7 +627,7 @@ func (s *soak) pings(ctx context.Context, w *world, label string) (sent, failed 
 		}
 	}
 	if sent > 0 {
-		s.rep.check("ping", failed == 0, label+": "+strings.Join(fails, "; "))
+		s.rep.check("ping", failed == 0, label, fails)
 	}
 	return sent, failed
 }
@@ -658,7 +658,7 @@ func (s *soak) checkLogs(label string) {
 	if len(bad) > keep {
 		bad = append(bad[:keep], fmt.Sprintf("... %d more lines", len(bad)-keep))
 	}
-	s.rep.check("logs", len(bad) == 0, label+": "+strings.Join(bad, "; "))
+	s.rep.check("logs", len(bad) == 0, label, bad)
 }
 
 func (s *soak) logTail(x, lines int) string {
@@ -734,7 +734,7 @@ func (s *soak) compareMemory(end map[int]memSample) {
 			bad = append(bad, fmt.Sprintf("%s: heap in use %.1f -> %.1f MiB", g.Node, mib(b.HeapInuse), mib(e.HeapInuse)))
 		}
 	}
-	s.rep.check("memory", len(bad) == 0, strings.Join(bad, "; "))
+	s.rep.check("memory", len(bad) == 0, "end vs first convergence", bad)
 }
 
 func mib(b uint64) float64 { return float64(b) / (1 << 20) }

@@ -26,7 +26,7 @@ func line4(edit func(t []*lab.KernelTable)) *world {
 	next := [4][4]int{{-1, 1, 2, 2}, {0, -1, 2, 2}, {0, 1, -1, 3}, {2, 2, 2, -1}}
 	tables := make([]*lab.KernelTable, 4)
 	for u := range 4 {
-		t := &lab.KernelTable{Node: names[u], PID: 100 + u, Addrs: []netip.Addr{addr(u)}}
+		t := &lab.KernelTable{Node: names[u], PID: 100 + u, Addrs: []netip.Addr{addr(u)}, Address: addr(u)}
 		for y := range 4 {
 			if y != u {
 				t.Routes = append(t.Routes, lab.KernelRoute{Dst: netip.PrefixFrom(addr(y), 32), Type: unix.RTN_UNICAST, Hops: []lab.KernelHop{hop(next[u][y])}})
@@ -112,6 +112,7 @@ func TestChecks(t *testing.T) {
 		}},
 		{"duplicate address", func(ts []*lab.KernelTable) {
 			ts[3].Addrs = []netip.Addr{a("10.0.0.1")}
+			ts[3].Address = a("10.0.0.1")
 		}, nil, func(r *result) string {
 			if r.DupAddrs != 1 || r.ok() {
 				return r.summary()

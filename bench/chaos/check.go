@@ -39,9 +39,7 @@ func newWorld(names []string, links [][2]int, cut map[[2]int]bool, tables []*lab
 		w.index[n] = i
 		if t := tables[i]; t != nil {
 			w.running[i] = t.PID != 0
-			if len(t.Addrs) > 0 {
-				w.addr[i] = t.Addrs[0]
-			}
+			w.addr[i] = t.Address
 		}
 	}
 	adj := make([][]int, len(names))

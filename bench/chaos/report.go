@@ -91,8 +91,9 @@ func newReport(o options) *Report {
 	return &Report{Topology: o.Topology, Nodes: o.Nodes, Seed: o.Seed, Config: o.ExtraConfig, Started: time.Now().UTC(), Faults: map[string]int{}}
 }
 
-// check records one evaluation of the invariant name.
-func (r *Report) check(name string, ok bool, detail string) {
+// check records one evaluation of the invariant name: where (a quiet
+// period, a node) and, when it failed, the details.
+func (r *Report) check(name string, ok bool, where string, details []string) {
 	i := slices.IndexFunc(r.Checks, func(c *Check) bool { return c.Name == name })
 	if i < 0 {
 		r.Checks = append(r.Checks, &Check{Name: name})
@@ -105,7 +106,7 @@ func (r *Report) check(name string, ok bool, detail string) {
 	}
 	c.Failed++
 	if len(c.Failures) < 5 {
-		c.Failures = append(c.Failures, detail)
+		c.Failures = append(c.Failures, where+":\n    "+strings.Join(details, "\n    "))
 	}
 }
 

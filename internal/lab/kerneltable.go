@@ -16,11 +16,17 @@ import (
 // caller forward a packet hop by hop on the kernel's own tables (the chaos
 // soak does, bench/chaos).
 type KernelTable struct {
-	Node   string          `json:"node"`
-	PID    int             `json:"pid"`      // the daemon's, 0 when it is not running
-	Addrs  []netip.Addr    `json:"addrs"`    // mesh addresses, sorted
-	LinkUp map[string]bool `json:"links_up"` // interface name -> administratively up
-	Routes []KernelRoute   `json:"routes"`
+	Node  string       `json:"node"`
+	PID   int          `json:"pid"`   // the daemon's, 0 when it is not running
+	Addrs []netip.Addr `json:"addrs"` // mesh addresses, sorted
+	// Address is the node's mesh address: of Addrs the one on the most
+	// interfaces that are up (the lowest of equals). A crashed daemon's
+	// address stays on an interface that is down until the interface
+	// comes up again and the restarted daemon removes it, so the lowest
+	// of Addrs can be a stale one. Invalid when Addrs is empty.
+	Address netip.Addr      `json:"address"`
+	LinkUp  map[string]bool `json:"links_up"` // interface name -> administratively up
+	Routes  []KernelRoute   `json:"routes"`
 }
 
 // KernelRoute is one route: its destination, kernel type (unix.RTN_*:
@@ -137,6 +143,7 @@ func readKernelTable(n *Node, proto netlink.RouteProtocol) (*KernelTable, error)
 			}
 		}
 		t.Addrs = meshAddrs(addrs, loopback)
+		t.Address = mainAddr(t.Addrs, addrs, func(index int) bool { return t.LinkUp[names[index]] })
 		for _, r := range routes {
 			kr := KernelRoute{Dst: routePrefix(r), Type: r.Type}
 			if len(r.MultiPath) > 0 {
@@ -160,6 +167,37 @@ func readKernelTable(n *Node, proto netlink.RouteProtocol) (*KernelTable, error)
 		return nil, fmt.Errorf("%s: %w", n.Name, err)
 	}
 	return t, nil
+}
+
+// mainAddr picks of mesh the address held on the most interfaces that are
+// up, then on the most interfaces at all, then the lowest.
+func mainAddr(mesh []netip.Addr, addrs []netlink.Addr, up func(index int) bool) netip.Addr {
+	type count struct{ up, all int }
+	counts := map[netip.Addr]*count{}
+	for _, a := range mesh {
+		counts[a] = &count{}
+	}
+	for _, a := range addrs {
+		if a.IPNet == nil {
+			continue
+		}
+		c := counts[ipAddr(a.IP)]
+		if c == nil {
+			continue
+		}
+		c.all++
+		if up(a.LinkIndex) {
+			c.up++
+		}
+	}
+	var best netip.Addr
+	for _, a := range mesh { // sorted: the first of equals is the lowest
+		c, b := counts[a], counts[best]
+		if b == nil || c.up > b.up || c.up == b.up && c.all > b.all {
+			best = a
+		}
+	}
+	return best
 }
 
 // ipAddr converts a gateway; the zero Addr when there is none.
