@@ -57,8 +57,13 @@ func TestDatagramsAndStreams(t *testing.T) {
 	}
 
 	// A's writer counts the tracer when its write returns, which can be
-	// after B has read it.
+	// after B has read it; a reader counts a packet once the channel has
+	// taken it, which can be after we have read it.
 	waitFor(t, "A's tracer counted", func() bool { return p.a.Stats().Sent.Packets[wire.OpTracerPkt] > 0 })
+	waitFor(t, "the packets received counted", func() bool {
+		ra, rb := p.a.Stats().Received.Packets, p.b.Stats().Received.Packets
+		return ra[wire.OpEchoReply] > 0 && ra[wire.OpPutIntMap] > 0 && rb[wire.OpEchoMe] > 0 && rb[wire.OpTracerPkt] > 0
+	})
 	sa, sb := p.a.Stats(), p.b.Stats()
 	if sa.Sent.Packets[wire.OpEchoMe] != 1 || sa.Sent.Packets[wire.OpTracerPkt] != 1 || sa.Sent.Bytes[wire.OpTracerPkt] != uint64(len(tracer)) {
 		t.Errorf("A sent %d ECHO_ME, %d TRACER_PKT (%d bytes)", sa.Sent.Packets[wire.OpEchoMe], sa.Sent.Packets[wire.OpTracerPkt], sa.Sent.Bytes[wire.OpTracerPkt])
