@@ -25,9 +25,18 @@ type Config struct {
 	PerSourceRate  float64
 	PerSourceBurst float64
 	// MaxConnsPerSource and MaxConns bound the accepted stream connections
-	// per source and in total. Defaults 4 and 32.
+	// that have sent a valid frame, per source and in total; each bound
+	// interface is sure of an even share of MaxConns (conns.go). Defaults
+	// 4 and 32.
 	MaxConnsPerSource int
 	MaxConns          int
+	// MaxFreshConns bounds the accepted connections that have not sent a
+	// valid frame yet: when they are that many, a new one closes the
+	// oldest. FreshTimeout is how long such a connection may take to send
+	// its first frame, whole (an honest dialer sends it right away).
+	// Defaults 8 and 10s.
+	MaxFreshConns int
+	FreshTimeout  time.Duration
 	// QueueLen bounds the packets waiting on each outgoing stream; more are
 	// dropped and counted. Default 256.
 	QueueLen int
@@ -64,6 +73,7 @@ func (c Config) withDefaults() (Config, error) {
 	setInt(&c.MaxPacket, 64<<10)
 	setInt(&c.MaxConnsPerSource, 4)
 	setInt(&c.MaxConns, 32)
+	setInt(&c.MaxFreshConns, 8)
 	setInt(&c.QueueLen, 256)
 	setInt(&c.RecvQueue, 128)
 	setInt(&c.MaxPeers, 1024)
@@ -81,6 +91,7 @@ func (c Config) withDefaults() (Config, error) {
 	setDur(&c.DialTimeout, 2*time.Second)
 	setDur(&c.WriteTimeout, 30*time.Second)
 	setDur(&c.IdleTimeout, 5*time.Minute)
+	setDur(&c.FreshTimeout, 10*time.Second)
 
 	switch {
 	case c.DatagramPort < 1 || c.DatagramPort > 65535 || c.StreamPort < 1 || c.StreamPort > 65535:
@@ -89,9 +100,9 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("transport: max packet %d, want %d..%d", c.MaxPacket, wire.HeaderLen, wire.HeaderLen+wire.MaxPayload)
 	case c.PerSourceRate < 0 || c.PerSourceBurst < 1:
 		return c, fmt.Errorf("transport: per-source rate %g/s burst %g, want rate > 0 and burst >= 1", c.PerSourceRate, c.PerSourceBurst)
-	case c.MaxConnsPerSource < 1 || c.MaxConns < 1 || c.QueueLen < 1 || c.RecvQueue < 1 || c.MaxPeers < 1:
+	case c.MaxConnsPerSource < 1 || c.MaxConns < 1 || c.MaxFreshConns < 1 || c.QueueLen < 1 || c.RecvQueue < 1 || c.MaxPeers < 1:
 		return c, fmt.Errorf("transport: connection, queue and peer limits must be positive")
-	case c.DialTimeout < 0 || c.WriteTimeout < 0 || c.IdleTimeout < 0:
+	case c.DialTimeout < 0 || c.WriteTimeout < 0 || c.IdleTimeout < 0 || c.FreshTimeout < 0:
 		return c, fmt.Errorf("transport: timeouts must be positive")
 	}
 	return c, nil

@@ -79,14 +79,30 @@
 // (unauthenticated, bad_tag), a stream closed. Without keys nothing
 // changes on the wire.
 //
+// # Accepted connections
+//
+// Anyone on a link can connect from any link-local address, so a
+// connection counts against the limits only once it has proven itself
+// with a valid frame (framing, and the network key's tag on a closed
+// mesh). Until then it is fresh: it must send that frame within
+// Config.FreshTimeout, and fresh connections have a small pool of their
+// own where a newcomer closes an older one, on the busiest interface, from
+// a source we have not heard datagrams from first. Proven connections are
+// limited per source (its newest wins over its least active) and in total;
+// each bound interface is sure of an even share of the total and takes it
+// back from an interface above its own. So silent connections never keep
+// a neighbour out, and on an open mesh a stranger that sends valid frames
+// holds at most its own link's slots (conns.go).
+//
 // # Bounds
 //
 // Nothing a peer sends makes memory grow without bound: every source has a
-// token bucket over all it sends us, accepted connections are limited per
-// source and in total, packets above Config.MaxPacket are dropped, a
-// malformed stream frame closes its connection, the outgoing queue of each
-// stream is bounded, and stream readers block (TCP pushes back) when the
-// receive channel is full, while datagrams are then dropped. Every drop is
-// counted in Stats by reason. In the worst case the transport holds about
-// (RecvQueue + MaxConns) * MaxPacket bytes of received packets.
+// token bucket over all it sends us, accepted connections are limited
+// (fresh ones, proven ones per source and in total), packets above
+// Config.MaxPacket are dropped, a malformed stream frame closes its
+// connection, the outgoing queue of each stream is bounded, and stream
+// readers block (TCP pushes back) when the receive channel is full, while
+// datagrams are then dropped. Every drop is counted in Stats by reason. In
+// the worst case the transport holds about (RecvQueue + MaxConns +
+// MaxFreshConns) * MaxPacket bytes of received packets.
 package transport

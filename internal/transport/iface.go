@@ -22,6 +22,11 @@ type ifaceState struct {
 	wg     sync.WaitGroup
 
 	b *binding // nil until bound; set once, under t.mu
+
+	// Its accepted connections (conns.go), under t.mu: how many are
+	// fresh, and the proven ones.
+	fresh int
+	conns []*inConn
 }
 
 // binding is what an interface has once its link-local address is usable.
@@ -300,38 +305,4 @@ func (t *Transport) acceptStreams(s *sockets) {
 			conn.Close()
 		}
 	}
-}
-
-// admitConn checks an accepted connection against the source, its
-// interface and the connection limits, pins its peer and starts its reader
-// as a goroutine of the interface.
-func (t *Transport) admitConn(conn *net.TCPConn) bool {
-	// The peer's scope is the interface the connection came in on: the
-	// kernel binds an accepted link-local connection to it.
-	src, index, err := peerOf(conn)
-	if err != nil {
-		return false // already reset
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	ifc, p := t.source(index, src, time.Now())
-	switch {
-	case p == nil:
-		return false
-	case p.inConns >= t.cfg.MaxConnsPerSource || t.inConns >= t.cfg.MaxConns:
-		t.stats.drop(dropTooManyConns, 1)
-		return false
-	}
-	p.inConns++
-	t.inConns++
-	ifc.spawn(func() { ifc.readStream(conn, p) })
-	return true
-}
-
-func (ifc *ifaceState) releaseConn(p *peer) {
-	t := ifc.t
-	t.mu.Lock()
-	p.inConns--
-	t.inConns--
-	t.mu.Unlock()
 }

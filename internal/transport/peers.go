@@ -23,7 +23,7 @@ type peer struct {
 	tokens   float64
 	refilled time.Time
 
-	inConns int        // accepted connections open
+	inConns int        // proven accepted connections open (conns.go)
 	out     *outStream // our stream to it, nil until a reliable send
 	elem    *list.Element
 }

@@ -19,7 +19,7 @@ const (
 	DropDialFailed    = "dial_failed"     // queued packets lost because the connect failed
 	DropWriteFailed   = "write_failed"    // queued packets lost because the stream broke
 	DropSendFailed    = "send_failed"     // the kernel refused a datagram
-	DropTooManyConns  = "too_many_conns"  // an accepted connection over the limits was closed
+	DropTooManyConns  = "too_many_conns"  // a connection whose first valid frame found the limits full was closed
 	DropNotLinkLocal  = "not_link_local"  // a source that is not fe80::/10
 	DropPeerTableFull = "peer_table_full" // a new source while every peer has streams open
 	DropOwnPacket     = "own_packet"      // our own packet came back
@@ -32,6 +32,18 @@ const (
 	// foreign key, a key change not yet made here, tampering, a replay
 	// into another connection); on a stream the connection is closed.
 	DropBadTag = "bad_tag"
+	// DropSilentConn: an accepted connection that sent no valid frame
+	// within Config.FreshTimeout was closed.
+	DropSilentConn = "silent_conn"
+	// DropFreshEvicted: an accepted connection without a valid frame yet
+	// was closed to let a newer one in (Config.MaxFreshConns).
+	DropFreshEvicted = "fresh_evicted"
+	// DropConnEvicted: a connection that had sent valid frames was closed
+	// to make room for a new one: its interface was above its share of
+	// MaxConns and another needed its own, its source was at
+	// MaxConnsPerSource and connected again, or it had been silent for
+	// longer than IdleTimeout.
+	DropConnEvicted = "conn_evicted"
 )
 
 type dropReason uint8
@@ -55,6 +67,9 @@ const (
 	dropForeignIface
 	dropUnauthenticated
 	dropBadTag
+	dropSilentConn
+	dropFreshEvicted
+	dropConnEvicted
 	numDropReasons
 )
 
@@ -63,7 +78,7 @@ var dropNames = [numDropReasons]string{
 	DropUnknownPeer, DropUnknownIface, DropIfaceNotReady, DropDialFailed,
 	DropWriteFailed, DropSendFailed, DropTooManyConns, DropNotLinkLocal,
 	DropPeerTableFull, DropOwnPacket, DropForeignIface, DropUnauthenticated,
-	DropBadTag,
+	DropBadTag, DropSilentConn, DropFreshEvicted, DropConnEvicted,
 }
 
 // Counters count packets and bytes (header included) by wire op; the
@@ -79,9 +94,9 @@ type Stats struct {
 	Received Counters // handed to Recv
 	Dropped  map[string]uint64
 	// Peers is the size of the peer table, InStreams the accepted
-	// connections open, OutStreams the outgoing streams (connected or
-	// dialling).
-	Peers, InStreams, OutStreams int
+	// connections open, FreshStreams those of them without a valid frame
+	// yet, OutStreams the outgoing streams (connected or dialling).
+	Peers, InStreams, FreshStreams, OutStreams int
 }
 
 // counters is the live, lock-free form of Stats' counters.

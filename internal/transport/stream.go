@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"slices"
 	"syscall"
 	"time"
@@ -261,10 +262,12 @@ func (t *Transport) dial(ifc *ifaceState, b *binding, ip netip.Addr) (*net.TCPCo
 	return conn, nil
 }
 
-// readStream reads the packets of a connection the peer opened.
-func (ifc *ifaceState) readStream(conn *net.TCPConn, p *peer) {
+// readStream reads the packets of a connection a peer opened. Its first
+// valid frame, due within FreshTimeout of the accept, proves it (conns.go).
+func (ifc *ifaceState) readStream(ic *inConn) {
 	t := ifc.t
-	defer ifc.releaseConn(p)
+	conn := ic.conn
+	defer t.releaseConn(ic)
 	defer conn.Close()
 	stop := context.AfterFunc(ifc.ctx, func() { conn.Close() })
 	defer stop()
@@ -273,7 +276,7 @@ func (ifc *ifaceState) readStream(conn *net.TCPConn, p *peer) {
 	// On a closed mesh the connection starts with our challenge, which
 	// the tag of every frame covers, with the frame's number.
 	ks := t.keySet()
-	actx := authCtx{domain: domainStream, src: p.key.ip}
+	actx := authCtx{domain: domainStream, src: ic.src}
 	if ks != nil {
 		var chal [challengeLen]byte
 		rand.Read(chal[:])
@@ -283,8 +286,12 @@ func (ifc *ifaceState) readStream(conn *net.TCPConn, p *peer) {
 		}
 		actx.challenge = chal[:]
 	}
+	fresh := true
+	conn.SetReadDeadline(ic.since.Add(t.cfg.FreshTimeout)) // for the whole first frame
 	for {
-		conn.SetReadDeadline(time.Now().Add(2 * t.cfg.IdleTimeout))
+		if !fresh {
+			conn.SetReadDeadline(time.Now().Add(2 * t.cfg.IdleTimeout))
+		}
 		pkt, err := readFrame(r, hdr, t.cfg.MaxPacket+ks.trailer())
 		switch {
 		case errors.Is(err, errTooBig):
@@ -293,10 +300,13 @@ func (ifc *ifaceState) readStream(conn *net.TCPConn, p *peer) {
 			continue
 		case errors.Is(err, errMalformed):
 			t.stats.drop(dropMalformed, 1)
-			t.log.Debug("transport: closing stream", "iface", ifc.name, "peer", p.key.ip, "err", err)
+			t.log.Debug("transport: closing stream", "iface", ifc.name, "peer", ic.src, "err", err)
 			return
 		case err != nil:
-			return // EOF, idle timeout, closed
+			if fresh && errors.Is(err, os.ErrDeadlineExceeded) {
+				t.stats.drop(dropSilentConn, 1)
+			}
+			return // EOF, idle timeout, closed (or evicted)
 		}
 		// The mode of the connection, not of the moment: a key turned on
 		// or off since it was accepted closes it, and the peer connects
@@ -310,16 +320,22 @@ func (ifc *ifaceState) readStream(conn *net.TCPConn, p *peer) {
 		actx.seq++
 		if !ok {
 			t.stats.drop(why, 1)
-			t.log.Debug("transport: closing stream: network key", "iface", ifc.name, "peer", p.key.ip, "drop", dropNames[why])
+			t.log.Debug("transport: closing stream: network key", "iface", ifc.name, "peer", ic.src, "drop", dropNames[why])
 			return
 		}
-		if !t.allow(p) {
+		if fresh {
+			if !t.provenFrame(ic) {
+				return
+			}
+			fresh = false
+		}
+		if !t.allowConn(ic) {
 			continue
 		}
 		// Wait rather than drop: TCP then pushes back on the sender, and
 		// the stream stays reliable.
 		select {
-		case t.recv <- Packet{Iface: ifc.id, From: p.id, Data: pkt}:
+		case t.recv <- Packet{Iface: ifc.id, From: ic.p.id, Data: pkt}:
 			t.stats.received(pkt)
 		case <-ifc.ctx.Done():
 			return

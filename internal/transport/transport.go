@@ -52,7 +52,8 @@ type Transport struct {
 	sock     *sockets            // nil while no interface is bound
 	peers    *peerTable
 	own      map[netip.Addr]int // our link-local addresses (refcount over interfaces)
-	inConns  int
+	fresh    []*inConn          // accepted connections without a valid frame yet, oldest first (conns.go)
+	inConns  int                // proven accepted connections
 	outConns int
 }
 
@@ -74,6 +75,7 @@ func New(cfg Config, logger *slog.Logger) (*Transport, error) {
 		byIndex: make(map[int]*ifaceState),
 		peers:   newPeerTable(cfg.MaxPeers, cfg.PerSourceBurst),
 		own:     make(map[netip.Addr]int),
+		fresh:   make([]*inConn, 0, cfg.MaxFreshConns),
 	}, nil
 }
 
@@ -171,7 +173,7 @@ func (t *Transport) PeerAddr(p radar.PeerID) (iface int, ip netip.Addr, ok bool)
 func (t *Transport) Stats() Stats {
 	s := t.stats.snapshot()
 	t.mu.Lock()
-	s.Peers, s.InStreams, s.OutStreams = len(t.peers.byKey), t.inConns, t.outConns
+	s.Peers, s.InStreams, s.FreshStreams, s.OutStreams = len(t.peers.byKey), t.inConns+len(t.fresh), len(t.fresh), t.outConns
 	t.mu.Unlock()
 	return s
 }
@@ -279,21 +281,30 @@ func (t *Transport) Close() error {
 	return nil
 }
 
-// source finds the interface (by its kernel index) and the peer behind
-// what arrived from src, or counts why it must be dropped and returns a nil
-// peer. t.mu held.
-func (t *Transport) source(index int, src netip.Addr, now time.Time) (*ifaceState, *peer) {
+// origin finds the interface (by its kernel index) of what arrived from
+// src, or counts why it must be dropped and returns nil. t.mu held.
+func (t *Transport) origin(index int, src netip.Addr) *ifaceState {
 	if !src.Is6() || !src.IsLinkLocalUnicast() {
 		t.stats.drop(dropNotLinkLocal, 1)
-		return nil, nil
+		return nil
 	}
 	ifc := t.byIndex[index]
 	if ifc == nil {
 		t.stats.drop(dropForeignIface, 1)
-		return nil, nil
+		return nil
 	}
 	if t.own[src] > 0 {
 		t.stats.drop(dropOwnPacket, 1)
+		return nil
+	}
+	return ifc
+}
+
+// source finds the interface and the peer behind what arrived from src,
+// or counts why it must be dropped and returns a nil peer. t.mu held.
+func (t *Transport) source(index int, src netip.Addr, now time.Time) (*ifaceState, *peer) {
+	ifc := t.origin(index, src)
+	if ifc == nil {
 		return nil, nil
 	}
 	p := t.peers.get(peerKey{ifc.id, src}, now)
@@ -319,17 +330,6 @@ func (t *Transport) admit(index int, src netip.Addr) (int, *peer) {
 		return 0, nil
 	}
 	return ifc.id, p
-}
-
-// allow takes a token from a pinned peer's bucket (stream readers).
-func (t *Transport) allow(p *peer) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if !p.allow(time.Now(), t.cfg.PerSourceRate, t.cfg.PerSourceBurst) {
-		t.stats.drop(dropRateLimited, 1)
-		return false
-	}
-	return true
 }
 
 // forgetOwn drops ifc's addresses from our own set. t.mu held.

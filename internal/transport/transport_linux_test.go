@@ -3,6 +3,7 @@ package transport
 import (
 	"bytes"
 	"encoding/binary"
+	"net"
 	"net/netip"
 	"runtime"
 	"testing"
@@ -280,38 +281,63 @@ func TestConnectionLimits(t *testing.T) {
 	run(t, "ip", "-n", p.nsA, "addr", "add", other.String()+"/64", "dev", p.ifA, "nodad")
 	port := wire.DefaultPort
 	inStreams := func(n int) func() bool { return func() bool { return p.b.Stats().InStreams == n } }
-
-	c1 := rawDial(t, p.nsA, p.ifA, p.aAddr, p.bAddr, port)
-	waitFor(t, "first connection", inStreams(1))
-	rawDial(t, p.nsA, p.ifA, p.aAddr, p.bAddr, port)
-	waitFor(t, "second connection", inStreams(2))
-	expectClosed(t, rawDial(t, p.nsA, p.ifA, p.aAddr, p.bAddr, port)) // third from A: per-source limit
-	c4 := rawDial(t, p.nsA, p.ifA, other, p.bAddr, port)
-	waitFor(t, "connection from the other address", inStreams(3))
-	expectClosed(t, rawDial(t, p.nsA, p.ifA, other, p.bAddr, port)) // total limit
-	if d := p.b.Stats().Dropped[DropTooManyConns]; d != 2 {
-		t.Fatalf("%d connections refused, want 2", d)
+	// proven dials from src and sends frame id, which B must deliver.
+	proven := func(src netip.Addr, id uint32) (*net.TCPConn, radar.PeerID) {
+		t.Helper()
+		c := rawDial(t, p.nsA, p.ifA, src, p.bAddr, port)
+		c.Write(frame(wire.OpTracerPkt, id, nil))
+		got := expectPacket(t, p.b)
+		if binary.BigEndian.Uint32(got.Data[8:]) != id {
+			t.Fatalf("got packet %d, want %d", binary.BigEndian.Uint32(got.Data[8:]), id)
+		}
+		return c, got.From
 	}
 
-	// The accepted ones work, from two different peers.
-	c1.Write(frame(wire.OpTracerPkt, 1, nil))
-	first := expectPacket(t, p.b)
-	c4.Write(frame(wire.OpTracerPkt, 2, nil))
-	second := expectPacket(t, p.b)
-	if first.From == second.From {
-		t.Fatalf("two source addresses share PeerID %d", first.From)
+	// A connection that sends nothing is only fresh: it takes no slot.
+	rawDial(t, p.nsA, p.ifA, other, p.bAddr, port)
+	waitFor(t, "a fresh connection", func() bool { return p.b.Stats().FreshStreams == 1 })
+
+	c1, fromA := proven(p.aAddr, 1)
+	proven(p.aAddr, 2)
+	waitFor(t, "two proven connections", inStreams(3))
+	// A third from A: its newest connection wins over its least active
+	// one, c1.
+	c3, _ := proven(p.aAddr, 3)
+	expectClosed(t, c1)
+	c4, fromOther := proven(other, 4)
+	if fromA == fromOther {
+		t.Fatalf("two source addresses share PeerID %d", fromA)
 	}
-	if _, ip, _ := p.b.PeerAddr(second.From); ip != other {
+	if _, ip, _ := p.b.PeerAddr(fromOther); ip != other {
 		t.Fatalf("second peer is %v, want %v", ip, other)
+	}
+	// Full: a fifth is refused once it has sent its frame.
+	c5 := rawDial(t, p.nsA, p.ifA, other, p.bAddr, port)
+	c5.Write(frame(wire.OpTracerPkt, 5, nil))
+	expectClosed(t, c5)
+	if d := p.b.Stats().Dropped; d[DropTooManyConns] != 1 || d[DropConnEvicted] != 1 {
+		t.Fatalf("drops %v, want 1 too_many_conns and 1 conn_evicted", d)
+	}
+
+	// The accepted ones work.
+	c3.Write(frame(wire.OpTracerPkt, 6, nil))
+	if got := expectPacket(t, p.b); got.From != fromA {
+		t.Fatalf("packet 6 from %d, want %d", got.From, fromA)
+	}
+	c4.Write(frame(wire.OpTracerPkt, 7, nil))
+	if got := expectPacket(t, p.b); got.From != fromOther {
+		t.Fatalf("packet 7 from %d, want %d", got.From, fromOther)
 	}
 
 	// A closed connection frees its slot.
-	c1.Close()
-	waitFor(t, "slot freed", inStreams(2))
-	rawDial(t, p.nsA, p.ifA, p.aAddr, p.bAddr, port)
-	waitFor(t, "connection in the freed slot", inStreams(3))
-	if d := p.b.Stats().Dropped[DropTooManyConns]; d != 2 {
-		t.Fatalf("%d connections refused, want 2", d)
+	c3.Close()
+	waitFor(t, "slot freed", inStreams(3)) // 2 proven, 1 fresh
+	proven(p.aAddr, 8)
+	if d := p.b.Stats().Dropped; d[DropTooManyConns] != 1 || d[DropConnEvicted] != 1 {
+		t.Fatalf("drops %v, want 1 too_many_conns and 1 conn_evicted", d)
+	}
+	if s := p.b.Stats(); s.InStreams != 4 || s.FreshStreams != 1 {
+		t.Fatalf("%d in streams, %d fresh; want 3 proven and 1 fresh", s.InStreams, s.FreshStreams)
 	}
 }
 
