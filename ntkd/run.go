@@ -112,7 +112,7 @@ func serve(ctx context.Context, cfg *config.Config, path string, level *slog.Lev
 		return permOr(err), fmt.Errorf("netlink: %w", err)
 	}
 	defer k.Close()
-	tr, err := transport.New(transport.Config{DatagramPort: cfg.Ports.Radar, StreamPort: cfg.Ports.Stream}, log.With("part", "transport"))
+	tr, err := transport.New(transportConfig(cfg), log.With("part", "transport"))
 	if err != nil {
 		return permOr(err), fmt.Errorf("sockets: %w", err)
 	}
@@ -342,4 +342,15 @@ func setNetworkKeys(tr *transport.Transport, c *config.Config) error {
 	}
 	tr.SetKeys(tk...)
 	return nil
+}
+
+// transportConfig maps the ports and [limits] onto the transport's settings.
+func transportConfig(cfg *config.Config) transport.Config {
+	lim := cfg.Limits
+	return transport.Config{
+		DatagramPort: cfg.Ports.Radar, StreamPort: cfg.Ports.Stream,
+		PerSourceRate: float64(lim.PerSourceRate), PerSourceBurst: float64(lim.PerSourceBurst),
+		MaxConns: lim.MaxConns, MaxConnsPerSource: lim.MaxConnsPerSource, MaxFreshConns: lim.MaxFreshConns,
+		QueueLen: lim.StreamQueue, RecvQueue: lim.RecvQueue, MaxPeers: lim.MaxPeers,
+	}
 }

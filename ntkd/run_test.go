@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ntkd/ntkd/internal/config"
+	"github.com/ntkd/ntkd/internal/transport"
 )
 
 // --log-split: procd's priorities from the level of each line.
@@ -48,5 +51,19 @@ func TestRunLogSplitFlag(t *testing.T) {
 		if code != exitNoIface || stdout != "" || !strings.Contains(stderr, "level=ERROR msg=\"no mesh interface configured") {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, stdout, stderr)
 		}
+	}
+}
+
+// Every [limits] key reaches the transport, and the result is valid.
+func TestTransportConfigFromLimits(t *testing.T) {
+	cfg, err := config.Parse("t.toml", []byte("[limits]\nper_source_rate = 50\nper_source_burst = 70\nmax_conns = 9\nmax_conns_per_source = 2\nmax_fresh_conns = 3\nstream_queue = 11\nrecv_queue = 12\nmax_peers = 99\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := transportConfig(cfg)
+	want := transport.Config{DatagramPort: 269, StreamPort: 269, PerSourceRate: 50, PerSourceBurst: 70,
+		MaxConns: 9, MaxConnsPerSource: 2, MaxFreshConns: 3, QueueLen: 11, RecvQueue: 12, MaxPeers: 99}
+	if got != want {
+		t.Fatalf("transport config %+v, want %+v", got, want)
 	}
 }
