@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,6 +39,8 @@ type options struct {
 	MaxDead      float64       // fraction of the nodes dead at once, at most
 	MaxCut       float64       // fraction of the links cut at once outside a partition, at most
 	Pings        int           // pings between random pairs after each quiet period
+	Watch        time.Duration // after the end, keep reading the healed mesh this long (0: not)
+	WatchEvery   time.Duration
 	UpTimeout    time.Duration // for the first full routes
 	Ntkd         string
 	Dir, Prefix  string
@@ -179,7 +182,67 @@ func runSoak(ctx context.Context, o options) (rep *Report, err error) {
 		return rep, err
 	}
 	s.compareMemory(s.memory(ctx, 3))
-	return rep, nil
+	return rep, s.watch(ctx)
+}
+
+// watch goes on reading the healed mesh for o.Watch, injecting nothing:
+// whether the multipath loops last, and whether pings between pairs with
+// a loop on some choice of next hops fail more than between the others.
+func (s *soak) watch(ctx context.Context) error {
+	if s.o.Watch <= 0 {
+		return nil
+	}
+	s.logf("watch: %v without faults", s.o.Watch)
+	end := time.Now().Add(s.o.Watch)
+	var prevTables []*lab.KernelTable
+	prevRounds := map[string]uint32{}
+	for time.Now().Before(end) {
+		if err := sleep(ctx, min(s.o.WatchEvery, time.Until(end))); err != nil {
+			return err
+		}
+		tables, err := s.l.KernelTables()
+		if err != nil {
+			return err
+		}
+		w := newWorld(s.names, s.links, s.cutSet(), tables)
+		res := w.check()
+		loopy := map[[2]int]bool{}
+		for _, p := range res.anyBad {
+			loopy[p] = true
+		}
+		// A ping needs both ways: the pair is loopy when either is.
+		var bad, good [][2]int
+		for x := range s.names {
+			for y := range s.names {
+				if x == y || w.comp[x] < 0 || w.comp[x] != w.comp[y] {
+					continue
+				}
+				if loopy[[2]int{x, y}] || loopy[[2]int{y, x}] {
+					bad = append(bad, [2]int{x, y})
+				} else {
+					good = append(good, [2]int{x, y})
+				}
+			}
+		}
+		ws := Watch{AtSec: time.Since(s.start).Seconds(), Delivered: res.Delivered, Pairs: res.Pairs, AltBad: res.AltBad, AnyPathBad: res.AnyPathBad}
+		if prevTables != nil {
+			ws.HopChanges, ws.WeightChanges = routeChanges(prevTables, tables)
+		}
+		prevTables = tables
+		ws.NewRounds, ws.Unsettled = s.rounds(ctx, prevRounds)
+		var fails []string
+		ws.LoopyPings, ws.LoopyFailed, fails = s.pingPairs(ctx, w, bad, s.o.Pings/2)
+		ws.Failures = fails
+		ws.CleanPings, ws.CleanFailed, fails = s.pingPairs(ctx, w, good, s.o.Pings/2)
+		ws.Failures = append(ws.Failures, fails...)
+		s.rep.Watch = append(s.rep.Watch, ws)
+		if res.AnyPathBad > 0 {
+			s.saveTables(fmt.Sprintf("watch %d", len(s.rep.Watch)), w, res)
+		}
+		s.logf("watch: delivered %d/%d, bad alternatives %d, multipath-loop pairs %d; since the last read: routes with other hops %d, other weights %d, new rounds %d; unsettled nodes %d; pings failed: loopy pairs %d/%d, clean pairs %d/%d",
+			res.Delivered, res.Pairs, res.AltBad, res.AnyPathBad, ws.HopChanges, ws.WeightChanges, ws.NewRounds, ws.Unsettled, ws.LoopyFailed, ws.LoopyPings, ws.CleanFailed, ws.CleanPings)
+	}
+	return nil
 }
 
 // burst injects random faults for o.Burst.
@@ -544,6 +607,7 @@ func (s *soak) quiet(ctx context.Context, round int, healed bool) error {
 	s.rep.check("delivery", res.Delivered == res.Pairs && res.Unhooked == 0 && res.DupAddrs == 0, label, res.DeliveryFail)
 	s.rep.check("alternatives", res.AltBad == 0, label, res.AltFail)
 	s.rep.check("nexthops", res.BadHops == 0, label, res.HopFail)
+	s.rep.check("multipath", res.AnyPathBad == 0, label, append([]string{fmt.Sprintf("%d pairs", res.AnyPathBad)}, res.AnyPathFail...))
 	s.checkDaemons(w, label)
 	q.PingsSent, q.PingsFailed = s.pings(ctx, w, label)
 	s.checkLogs(label)
@@ -597,6 +661,78 @@ func (s *soak) checkDaemons(w *world, label string) {
 	s.rep.check("daemons", len(bad) == 0, label, bad)
 }
 
+// routeChanges counts the routes (node, destination) whose set of next
+// hops changed between two reads, and those whose weights alone did.
+func routeChanges(before, after []*lab.KernelTable) (hops, weights int) {
+	for i := range after {
+		if i >= len(before) || before[i] == nil || after[i] == nil {
+			continue
+		}
+		old := map[netip.Prefix]lab.KernelRoute{}
+		for _, r := range before[i].Routes {
+			old[r.Dst] = r
+		}
+		for _, r := range after[i].Routes {
+			o, ok := old[r.Dst]
+			delete(old, r.Dst)
+			switch {
+			case !ok || !sameHops(o.Hops, r.Hops, false):
+				hops++
+			case !sameHops(o.Hops, r.Hops, true):
+				weights++
+			}
+		}
+		hops += len(old)
+	}
+	return hops, weights
+}
+
+func sameHops(a, b []lab.KernelHop, weights bool) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, x := range a {
+		if !slices.ContainsFunc(b, func(y lab.KernelHop) bool {
+			return x.Via == y.Via && x.Dev == y.Dev && (!weights || x.Weight == y.Weight)
+		}) {
+			return false
+		}
+	}
+	return true
+}
+
+// rounds asks every running daemon for its QSPN rounds: how many
+// (node, level) rounds changed since prev (which it updates), and how many
+// nodes have a level whose round is not settled.
+func (s *soak) rounds(ctx context.Context, prev map[string]uint32) (changed, unsettled int) {
+	st, err := s.l.Load()
+	if err != nil {
+		return 0, 0
+	}
+	for x := range s.pids {
+		cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		var q ctl.QSPN
+		_, err := ctl.Call(cctx, st.Nodes[x].Socket, ctl.Request{Cmd: ctl.CmdQSPN}, &q)
+		cancel()
+		if err != nil {
+			continue
+		}
+		open := false
+		for _, lv := range q.Levels {
+			k := fmt.Sprintf("%s/%d", s.names[x], lv.Level)
+			if r, ok := prev[k]; ok && r != lv.Round {
+				changed++
+			}
+			prev[k] = lv.Round
+			open = open || !lv.Settled
+		}
+		if open {
+			unsettled++
+		}
+	}
+	return changed, unsettled
+}
+
 // pings sends a real ping between random pairs of one component.
 func (s *soak) pings(ctx context.Context, w *world, label string) (sent, failed int) {
 	var pairs [][2]int
@@ -607,14 +743,26 @@ func (s *soak) pings(ctx context.Context, w *world, label string) (sent, failed 
 			}
 		}
 	}
+	sent, failed, fails := s.pingPairs(ctx, w, pairs, s.o.Pings)
+	if sent > 0 {
+		s.rep.check("ping", failed == 0, label, fails)
+	}
+	return sent, failed
+}
+
+// pingPairs pings from x to y for n random pairs (x, y) of pairs.
+func (s *soak) pingPairs(ctx context.Context, w *world, pairs [][2]int, n int) (sent, failed int, fails []string) {
+	pairs = slices.Clone(pairs)
 	s.rng.Shuffle(len(pairs), func(i, j int) { pairs[i], pairs[j] = pairs[j], pairs[i] })
-	var fails []string
-	for _, p := range pairs[:min(len(pairs), s.o.Pings)] {
+	for _, p := range pairs[:min(len(pairs), n)] {
+		if !w.addr[p[1]].IsValid() {
+			continue
+		}
 		pctx, cancel := context.WithTimeout(ctx, 8*time.Second)
 		out, err := s.l.Exec(pctx, s.names[p[0]], "ping", "-n", "-q", "-c", "2", "-i", "0.3", "-W", "2", w.addr[p[1]].String())
 		cancel()
 		if ctx.Err() != nil {
-			return sent, failed
+			return sent, failed, fails
 		}
 		sent++
 		if err != nil {
@@ -623,13 +771,13 @@ func (s *soak) pings(ctx context.Context, w *world, label string) (sent, failed 
 			if i := strings.LastIndexByte(last, '\n'); i >= 0 {
 				last = strings.TrimSpace(last[i+1:])
 			}
+			if i := strings.Index(last, "packets transmitted"); i < 0 {
+				last = strings.ReplaceAll(strings.TrimSpace(string(out)), "\n", " / ")
+			}
 			fails = append(fails, fmt.Sprintf("%s -> %s (%s): %s", s.names[p[0]], s.names[p[1]], w.addr[p[1]], last))
 		}
 	}
-	if sent > 0 {
-		s.rep.check("ping", failed == 0, label, fails)
-	}
-	return sent, failed
+	return sent, failed, fails
 }
 
 // checkLogs reads what every node's log gained since the last look.

@@ -191,7 +191,7 @@ type result struct {
 	AltBad     int `json:"alt_bad"`     // of those, with a hop that comes back, loops or ends nowhere
 	Hops       int `json:"hops"`        // next hops in running nodes' tables
 	BadHops    int `json:"bad_hops"`    // towards a dead node, over a cut link, or not the neighbour's address
-	AnyPathBad int `json:"anypath_bad"` // pairs where some choice of next hops loops or ends nowhere (not an invariant)
+	AnyPathBad int `json:"anypath_bad"` // pairs where some choice of next hops loops or ends nowhere
 	// Foreign counts host routes (/32, /128) of running nodes towards an
 	// address no running node of their component holds (not an invariant).
 	Foreign int `json:"foreign_host_routes"`
@@ -199,8 +199,10 @@ type result struct {
 	DeliveryFail []string `json:"delivery_failures,omitempty"`
 	AltFail      []string `json:"alternative_failures,omitempty"`
 	HopFail      []string `json:"hop_failures,omitempty"`
-	AnyPathFail  []string `json:"anypath_examples,omitempty"`
+	AnyPathFail  []string `json:"anypath_failures,omitempty"`
 	ForeignEx    []string `json:"foreign_examples,omitempty"`
+
+	anyBad [][2]int // the pairs counted in AnyPathBad
 }
 
 // keep bounds the failures a result lists in detail.
@@ -233,9 +235,11 @@ func (r *result) summary() string {
 //   - hops: no next hop of any running node leads to a dead node, over a
 //     cut link, or to an address its neighbour does not hold.
 //
-// Also counted, not invariants: pairs where some choice of next hops at
-// every node (the kernel spreads flows over all of them) can loop or end
-// nowhere, and host routes to addresses outside the component.
+// It also counts pairs where some choice of next hops at every node (the
+// kernel spreads flows over all of them) can loop or end nowhere: the
+// multipath check, which is not part of ok() (the quiet period does not
+// wait for it), and host routes to addresses outside the component (not
+// an invariant: old routes age out by rounds).
 func (w *world) check() *result {
 	r := &result{}
 	n := len(w.names)
@@ -294,9 +298,10 @@ func (w *world) check() *result {
 			} else {
 				add(&r.DeliveryFail, fmt.Sprintf("%s -> %s (%s): %s: %s", w.names[x], w.names[y], w.addr[y], w.pathString(path), why))
 			}
-			if w.anyPathBad(x, y) {
+			if bad, path := w.anyPathBad(x, y); bad {
 				r.AnyPathBad++
-				add(&r.AnyPathFail, fmt.Sprintf("%s -> %s", w.names[x], w.names[y]))
+				r.anyBad = append(r.anyBad, [2]int{x, y})
+				add(&r.AnyPathFail, fmt.Sprintf("%s -> %s (%s): %s", w.names[x], w.names[y], w.addr[y], path))
 			}
 			w.checkAlternatives(r, x, y)
 		}
@@ -346,8 +351,10 @@ func (w *world) checkAlternatives(r *result, x, y int) {
 
 // anyPathBad says whether some choice of next hops, at each node any of
 // its route's hops, can take a packet from x round a loop or to a node
-// without a usable route instead of to y.
-func (w *world) anyPathBad(x, y int) bool {
+// without a usable route instead of to y; the kernel hashes each flow onto
+// one of a multipath route's hops at every node, so such a choice is a
+// flow that never arrives. It returns one such path.
+func (w *world) anyPathBad(x, y int) (bool, string) {
 	const (
 		white = iota
 		grey
@@ -355,6 +362,8 @@ func (w *world) anyPathBad(x, y int) bool {
 	)
 	color := make([]int, len(w.names))
 	dst := w.addr[y]
+	var stack []int
+	var bad string
 	var visit func(u int) bool // true: bad
 	visit = func(u int) bool {
 		if u == y {
@@ -362,23 +371,31 @@ func (w *world) anyPathBad(x, y int) bool {
 		}
 		switch color[u] {
 		case grey:
+			bad = w.pathString(append(stack, u)) + " (loop)"
 			return true
 		case good:
 			return false
 		}
 		color[u] = grey
+		stack = append(stack, u)
+		defer func() { stack = stack[:len(stack)-1] }()
 		rt := w.tables[u].Lookup(dst)
 		if rt == nil || !rt.Unicast() || len(rt.Hops) == 0 || w.addr[u] == dst {
+			bad = w.pathString(stack) + " (no route)"
 			return true
 		}
 		for _, h := range rt.Hops {
 			v, p := w.hopProblem(u, h)
-			if p != "" || visit(v) {
+			if p != "" {
+				bad = w.pathString(stack) + ": " + p
+				return true
+			}
+			if visit(v) {
 				return true
 			}
 		}
 		color[u] = good
 		return false
 	}
-	return visit(x)
+	return visit(x), bad
 }

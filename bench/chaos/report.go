@@ -33,6 +33,7 @@ type Report struct {
 	PeakRSSKiB    int        `json:"peak_rss_kib"`
 	PeakRSSNode   string     `json:"peak_rss_node"`
 	PeakSumRSSKiB int        `json:"peak_sum_rss_kib"` // all daemons together, at the worst read
+	Watch         []Watch    `json:"watch,omitempty"`
 	LogsDir       string     `json:"logs_dir,omitempty"`
 	Error         string     `json:"error,omitempty"` // what stopped the soak early
 }
@@ -62,6 +63,27 @@ type Quiet struct {
 	PingsSent    int                  `json:"pings"`
 	PingsFailed  int                  `json:"pings_failed"`
 	Memory       map[string]memSample `json:"memory,omitempty"`
+}
+
+// Watch is one read of the healed mesh after the end (-watch), with pings
+// between pairs with a multipath loop (either way) and between others.
+type Watch struct {
+	AtSec      float64 `json:"at_s"`
+	Delivered  int     `json:"delivered"`
+	Pairs      int     `json:"pairs"`
+	AltBad     int     `json:"alt_bad"`
+	AnyPathBad int     `json:"anypath_bad"`
+	// Since the previous read: routes whose next hops changed, routes
+	// whose weights alone changed, QSPN rounds entered (node, level).
+	HopChanges    int      `json:"hop_changes"`
+	WeightChanges int      `json:"weight_changes"`
+	NewRounds     int      `json:"new_rounds"`
+	Unsettled     int      `json:"unsettled_nodes"` // with a level whose round is not settled
+	LoopyPings    int      `json:"loopy_pings"`
+	LoopyFailed   int      `json:"loopy_failed"`
+	CleanPings    int      `json:"clean_pings"`
+	CleanFailed   int      `json:"clean_failed"`
+	Failures      []string `json:"failures,omitempty"`
 }
 
 // Check counts one invariant's evaluations.
@@ -124,6 +146,7 @@ var checkWhat = map[string]string{
 	"delivery":     "every pair of running nodes of a component delivers hop by hop on kernel routes (best hops)",
 	"alternatives": "every other next hop, then best hops, reaches the destination without coming back",
 	"nexthops":     "no next hop leads to a dead node, over a cut link, or to an address its neighbour does not hold",
+	"multipath":    "no choice of next hops (the kernel hashes each flow onto one hop of a multipath route at every node) loops or ends nowhere",
 	"ping":         "real pings between random pairs of a component",
 	"daemons":      "no daemon exited or restarted by itself",
 	"logs":         "no panic, fatal error or data race in any log",
@@ -213,6 +236,19 @@ func (r *Report) print(w io.Writer) {
 		fmt.Fprintf(w, "memory of %d daemons never restarted, after the first convergence vs the end: goroutines %+.0f median, max %+d (%s: %d -> %d); heap in use %+.2f MiB median, max %+.2f MiB (%s: %.2f -> %.2f MiB)\n",
 			len(r.Growth), median(dg), worstG.After.Goroutines-worstG.Before.Goroutines, worstG.Node, worstG.Before.Goroutines, worstG.After.Goroutines,
 			median(dh)/(1<<20), (float64(worstH.After.HeapInuse)-float64(worstH.Before.HeapInuse))/(1<<20), worstH.Node, mib(worstH.Before.HeapInuse), mib(worstH.After.HeapInuse))
+	}
+	if len(r.Watch) > 0 {
+		var lp, lf, cp, cf int
+		for _, x := range r.Watch {
+			lp, lf, cp, cf = lp+x.LoopyPings, lf+x.LoopyFailed, cp+x.CleanPings, cf+x.CleanFailed
+		}
+		fmt.Fprintf(w, "\nwatch after the end (no faults): %d reads over %s; pings failed between pairs with a multipath loop %d/%d, between the others %d/%d\n",
+			len(r.Watch), dur(r.Watch[len(r.Watch)-1].AtSec-r.Watch[0].AtSec), lf, lp, cf, cp)
+		fmt.Fprintf(w, "| at | delivered | bad alt | multipath-loop pairs | routes: other hops | other weights | new rounds | unsettled | loopy pings failed | clean pings failed |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+		for _, x := range r.Watch {
+			fmt.Fprintf(w, "| %s | %d/%d | %d | %d | %d | %d | %d | %d | %d/%d | %d/%d |\n", dur(x.AtSec), x.Delivered, x.Pairs, x.AltBad, x.AnyPathBad,
+				x.HopChanges, x.WeightChanges, x.NewRounds, x.Unsettled, x.LoopyFailed, x.LoopyPings, x.CleanFailed, x.CleanPings)
+		}
 	}
 	fmt.Fprintf(w, "peak RSS: %.1f MiB (%s); all daemons together at most %.1f MiB\n", float64(r.PeakRSSKiB)/1024, r.PeakRSSNode, float64(r.PeakSumRSSKiB)/1024)
 	if r.LogsDir != "" {
