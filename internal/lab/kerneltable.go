@@ -109,63 +109,29 @@ func (l Lab) KernelTables() ([]*KernelTable, error) {
 }
 
 func readKernelTable(n *Node, proto netlink.RouteProtocol) (*KernelTable, error) {
-	t := &KernelTable{Node: n.Name, PID: daemonPID(n), LinkUp: map[string]bool{}}
-	err := withHandle(n.Namespace, func(h *netlink.Handle) error {
-		var links []netlink.Link
-		var addrs []netlink.Addr
-		var routes []netlink.Route
-		err := retryDump(func() (err error) {
-			if links, err = h.LinkList(); err != nil {
-				return fmt.Errorf("listing interfaces: %w", err)
-			}
-			if addrs, err = h.AddrList(nil, netlink.FAMILY_ALL); err != nil {
-				return fmt.Errorf("listing addresses: %w", err)
-			}
-			routes, err = h.RouteListFiltered(netlink.FAMILY_ALL,
-				&netlink.Route{Protocol: proto, Table: unix.RT_TABLE_UNSPEC},
-				netlink.RT_FILTER_PROTOCOL|netlink.RT_FILTER_TABLE)
-			if err != nil {
-				return fmt.Errorf("listing routes: %w", err)
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		names := map[int]string{}
-		loopback := map[int]bool{}
-		for _, lk := range links {
-			a := lk.Attrs()
-			names[a.Index] = a.Name
-			t.LinkUp[a.Name] = a.Flags&net.FlagUp != 0
-			if a.Flags&net.FlagLoopback != 0 {
-				loopback[a.Index] = true
-			}
-		}
-		t.Addrs = meshAddrs(addrs, loopback)
-		t.Address = mainAddr(t.Addrs, addrs, func(index int) bool { return t.LinkUp[names[index]] })
-		for _, r := range routes {
-			kr := KernelRoute{Dst: routePrefix(r), Type: r.Type}
-			if len(r.MultiPath) > 0 {
-				for _, nh := range r.MultiPath {
-					kr.Hops = append(kr.Hops, KernelHop{Via: ipAddr(nh.Gw), Dev: names[nh.LinkIndex], Weight: nh.Hops + 1})
-				}
-			} else if r.Gw != nil || r.LinkIndex > 0 {
-				kr.Hops = []KernelHop{{Via: ipAddr(r.Gw), Dev: names[r.LinkIndex], Weight: 1}}
-			}
-			t.Routes = append(t.Routes, kr)
-		}
-		slices.SortFunc(t.Routes, func(a, b KernelRoute) int {
-			if c := a.Dst.Addr().Compare(b.Dst.Addr()); c != 0 {
-				return c
-			}
-			return a.Dst.Bits() - b.Dst.Bits()
-		})
-		return nil
-	})
+	d, err := dumpKernel(n.Namespace, proto)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", n.Name, err)
 	}
+	t := &KernelTable{Node: n.Name, PID: daemonPID(n), LinkUp: d.up, Addrs: d.mesh}
+	t.Address = mainAddr(d.mesh, d.addrs, func(index int) bool { return d.up[d.names[index]] })
+	for _, r := range d.routes {
+		kr := KernelRoute{Dst: routePrefix(r), Type: r.Type}
+		if len(r.MultiPath) > 0 {
+			for _, nh := range r.MultiPath {
+				kr.Hops = append(kr.Hops, KernelHop{Via: ipAddr(nh.Gw), Dev: d.names[nh.LinkIndex], Weight: nh.Hops + 1})
+			}
+		} else if r.Gw != nil || r.LinkIndex > 0 {
+			kr.Hops = []KernelHop{{Via: ipAddr(r.Gw), Dev: d.names[r.LinkIndex], Weight: 1}}
+		}
+		t.Routes = append(t.Routes, kr)
+	}
+	slices.SortFunc(t.Routes, func(a, b KernelRoute) int {
+		if c := a.Dst.Addr().Compare(b.Dst.Addr()); c != 0 {
+			return c
+		}
+		return a.Dst.Bits() - b.Dst.Bits()
+	})
 	return t, nil
 }
 

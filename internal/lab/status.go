@@ -210,25 +210,31 @@ func (s *State) index(name string) int {
 	return slices.IndexFunc(s.Nodes, func(n Node) bool { return n.Name == name })
 }
 
-// readKernel reads one namespace's interfaces, addresses and proto ntk
+// kernelDump is what one namespace holds that the lab reads: its
+// interfaces, addresses and the routes of one protocol, from one dump.
+type kernelDump struct {
+	addrs  []netlink.Addr
+	routes []netlink.Route
+	names  map[int]string  // interface index -> name
+	up     map[string]bool // interface name -> administratively up
+	mesh   []netip.Addr    // mesh addresses, sorted (meshAddrs)
+}
+
+// dumpKernel reads one namespace's interfaces, addresses and proto
 // routes. A dump that the kernel interrupts because routes changed under
 // it (likely while a mesh converges) is read again.
-func readKernel(namespace string, proto netlink.RouteProtocol) (*kernelView, error) {
-	v := &kernelView{links: map[string]bool{}}
+func dumpKernel(namespace string, proto netlink.RouteProtocol) (*kernelDump, error) {
+	var links []netlink.Link
+	d := &kernelDump{names: map[int]string{}, up: map[string]bool{}}
 	err := withHandle(namespace, func(h *netlink.Handle) error {
-		var links []netlink.Link
-		var addrs []netlink.Addr
-		var routes []netlink.Route
-		err := retryDump(func() (err error) {
-			links, err = h.LinkList()
-			if err != nil {
+		return retryDump(func() (err error) {
+			if links, err = h.LinkList(); err != nil {
 				return fmt.Errorf("listing interfaces: %w", err)
 			}
-			addrs, err = h.AddrList(nil, netlink.FAMILY_ALL)
-			if err != nil {
+			if d.addrs, err = h.AddrList(nil, netlink.FAMILY_ALL); err != nil {
 				return fmt.Errorf("listing addresses: %w", err)
 			}
-			routes, err = h.RouteListFiltered(netlink.FAMILY_ALL,
+			d.routes, err = h.RouteListFiltered(netlink.FAMILY_ALL,
 				&netlink.Route{Protocol: proto, Table: unix.RT_TABLE_UNSPEC},
 				netlink.RT_FILTER_PROTOCOL|netlink.RT_FILTER_TABLE)
 			if err != nil {
@@ -236,24 +242,34 @@ func readKernel(namespace string, proto netlink.RouteProtocol) (*kernelView, err
 			}
 			return nil
 		})
-		if err != nil {
-			return err
-		}
-		loopback := map[int]bool{}
-		for _, lk := range links {
-			a := lk.Attrs()
-			v.links[a.Name] = a.Flags&net.FlagUp != 0
-			if a.Flags&net.FlagLoopback != 0 {
-				loopback[a.Index] = true
-			}
-		}
-		v.addrs = meshAddrs(addrs, loopback)
-		for _, r := range routes {
-			v.routes.add(routePrefix(r), r.Type)
-		}
-		return nil
 	})
-	return v, err
+	if err != nil {
+		return nil, err
+	}
+	loopback := map[int]bool{}
+	for _, lk := range links {
+		a := lk.Attrs()
+		d.names[a.Index] = a.Name
+		d.up[a.Name] = a.Flags&net.FlagUp != 0
+		if a.Flags&net.FlagLoopback != 0 {
+			loopback[a.Index] = true
+		}
+	}
+	d.mesh = meshAddrs(d.addrs, loopback)
+	return d, nil
+}
+
+// readKernel reads what Status needs of one namespace.
+func readKernel(namespace string, proto netlink.RouteProtocol) (*kernelView, error) {
+	d, err := dumpKernel(namespace, proto)
+	if err != nil {
+		return nil, err
+	}
+	v := &kernelView{links: d.up, addrs: d.mesh}
+	for _, r := range d.routes {
+		v.routes.add(routePrefix(r), r.Type)
+	}
+	return v, nil
 }
 
 // retryDump runs f again while the kernel reports an interrupted dump.
