@@ -11,8 +11,9 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"time"
+
+	"github.com/ntkd/ntkd/internal/atomicfile"
 )
 
 // Peer is an entry server as another server or a client knows it: its
@@ -196,31 +197,10 @@ const maxCache = 16 << 20
 // SaveCache writes es to path atomically: a power cut leaves the old file
 // or the new one, never half of one.
 func SaveCache(path string, es []Entry) error {
-	if err := saveCache(path, appendEntries(append([]byte(nil), cacheMagic...), es)); err != nil {
+	if err := atomicfile.Write(path, appendEntries(append([]byte(nil), cacheMagic...), es)); err != nil {
 		return fmt.Errorf("entry: cache: %w", err)
 	}
 	return nil
-}
-
-func saveCache(path string, b []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".new*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
 }
 
 // LoadCache reads a cache written by SaveCache, checking every signature.

@@ -8,9 +8,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 
 	"filippo.io/edwards25519/field"
+	"github.com/ntkd/ntkd/internal/atomicfile"
 )
 
 // Key is a Curve25519 key, private or public, as WireGuard uses it. Its text
@@ -144,28 +144,8 @@ func LoadKey(path string) (Key, error) {
 // never a torn file that would stop the daemon from starting.
 func SaveKey(path string, k Key) error {
 	text, _ := k.MarshalText()
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*") // made with mode 0600
-	if err != nil {
+	if err := atomicfile.Write(path, append(text, '\n')); err != nil {
 		return fmt.Errorf("tunnel: save key: %w", err)
-	}
-	_, err = f.Write(append(text, '\n'))
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("tunnel: save key: %w", err)
-	}
-	// The rename itself survives a power cut once the directory is synced.
-	if dir, err := os.Open(filepath.Dir(path)); err == nil {
-		dir.Sync()
-		dir.Close()
 	}
 	return nil
 }
