@@ -2,8 +2,9 @@
 // each op it allows a source at most Max requests every Wait (a token
 // bucket that holds Max and refills Max per Wait), and all sources
 // together at most Global times that. It is sans-I/O: callers pass the
-// time. The table holds at most MaxKeys sources; a new source evicts the
-// one seen longest ago, so spoofed sources cannot grow it.
+// time. The table holds at most maxKeys (source, op) entries; a new one
+// evicts an arbitrary other, so spoofed sources cannot grow it (an evicted
+// source starts again with a full bucket, as any new source does).
 package reqlimit
 
 import "time"
@@ -41,24 +42,19 @@ type key[K comparable] struct {
 	op  uint8
 }
 
-type entry struct {
-	b    bucket
-	used time.Duration
-}
-
 // Table limits requests by source (K) and op.
 type Table[K comparable] struct {
 	limits  map[uint8]Limit
 	global  map[uint8]*bucket
 	scale   float64 // Global: the allowance of all sources, in sources
 	maxKeys int
-	byKey   map[key[K]]*entry
+	byKey   map[key[K]]*bucket
 }
 
 // New makes a table with the per-op limits, all sources together allowed
 // global times one source's share, at most maxKeys (source, op) entries.
 func New[K comparable](limits map[uint8]Limit, global float64, maxKeys int) *Table[K] {
-	t := &Table[K]{limits: limits, global: map[uint8]*bucket{}, scale: global, maxKeys: maxKeys, byKey: map[key[K]]*entry{}}
+	t := &Table[K]{limits: limits, global: map[uint8]*bucket{}, scale: global, maxKeys: maxKeys, byKey: map[key[K]]*bucket{}}
 	for op := range limits {
 		t.global[op] = &bucket{}
 	}
@@ -73,33 +69,21 @@ func (t *Table[K]) Allow(now time.Duration, src K, op uint8) bool {
 		return true
 	}
 	k := key[K]{src, op}
-	e := t.byKey[k]
-	if e == nil {
+	b := t.byKey[k]
+	if b == nil {
 		if len(t.byKey) >= t.maxKeys {
-			t.evictOldest()
+			for old := range t.byKey { // map order: any one, in O(1)
+				delete(t.byKey, old)
+				break
+			}
 		}
-		e = &entry{}
-		t.byKey[k] = e
+		b = &bucket{}
+		t.byKey[k] = b
 	}
-	e.used = now
-	if !e.b.take(now, l, 1) {
+	if !b.take(now, l, 1) {
 		return false
 	}
 	return t.global[op].take(now, l, t.scale)
-}
-
-// evictOldest drops the entry used longest ago: a linear scan, which a
-// table of a few hundred entries makes cheaper than keeping an order.
-func (t *Table[K]) evictOldest() {
-	var oldest key[K]
-	first := true
-	var at time.Duration
-	for k, e := range t.byKey {
-		if first || e.used < at {
-			oldest, at, first = k, e.used, false
-		}
-	}
-	delete(t.byKey, oldest)
 }
 
 // Len is how many (source, op) entries the table holds.
