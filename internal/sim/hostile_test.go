@@ -1,29 +1,19 @@
 package sim
 
 import (
-	"math/rand/v2"
 	"testing"
 	"time"
 
 	"github.com/ntkd/ntkd/internal/node"
 	"github.com/ntkd/ntkd/internal/radar"
-	"github.com/ntkd/ntkd/internal/topo"
 	"github.com/ntkd/ntkd/internal/wire"
 )
 
 // A packet a stranger on a link can send (bench/hostile found it): one
 // echo claiming our top-level id with a lower nonce must not make a node
-// re-hook. (A flood whose round id is far ahead of ours still costs the
-// gnode its routes: docs/RELIABILITY.md, B2.)
+// re-hook. (Floods of rounds far ahead: TestRoundFloodKeepsRoutes.)
 func TestHostilePacketsKeepRoutes(t *testing.T) {
-	cfg := testConfig(t, "10.0.0.0/8", 4, 4, 4, 4)
-	tp, err := topo.Generate("ring", 8, rand.New(rand.NewPCG(1, 7)), linkOpt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := newSim(t, tp, cfg, 1)
-	settle(t, s, 600*time.Second)
-	checkAll(t, s, "before")
+	s, _ := convergedSim(t, "ring", 8, 1, 7, 1)
 	victim := s.Node(0)
 	addr, rehooks := victim.Addr(), victim.Stats.Rehooks
 	iface, stranger := s.Node(0).Radar().Neighbours()[0].Iface, radar.PeerID(0xbad)

@@ -2,13 +2,11 @@ package sim
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"testing"
 	"time"
 
 	"github.com/ntkd/ntkd/internal/node"
 	"github.com/ntkd/ntkd/internal/oracle"
-	"github.com/ntkd/ntkd/internal/topo"
 )
 
 // TestRestartRejoins: a node that restarts with fresh state (new nonce,
@@ -17,14 +15,7 @@ import (
 // nor are its floods dropped as old: every pair delivers again within a
 // couple of rounds, and the rest of the mesh keeps its routes meanwhile.
 func TestRestartRejoins(t *testing.T) {
-	cfg := testConfig(t, "10.0.0.0/8", 4, 4, 4, 4)
-	tp, err := topo.Generate("random", 16, rand.New(rand.NewPCG(3, 9)), linkOpt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := newSim(t, tp, cfg, 3)
-	settle(t, s, 600*time.Second)
-	checkAll(t, s, "before")
+	s, cfg := convergedSim(t, "random", 16, 3, 9, 3)
 	for _, c := range []struct {
 		node int
 		down time.Duration
@@ -37,7 +28,7 @@ func TestRestartRejoins(t *testing.T) {
 		}
 		// Every pair delivers again within two wait rounds.
 		start := s.Now()
-		for n := s.Node(c.node); n == nil || n.State() != node.Hooked || !delivers(s, tp.Nodes); n = s.Node(c.node) {
+		for n := s.Node(c.node); n == nil || n.State() != node.Hooked || !delivers(s, s.Nodes()); n = s.Node(c.node) {
 			if s.Now()-start > 2*cfg.WaitRound {
 				t.Fatalf("%s: pairs still fail %v later", what, s.Now()-start)
 			}

@@ -1,14 +1,12 @@
 package sim
 
 import (
-	"math/rand/v2"
 	"testing"
 	"time"
 
 	"github.com/ntkd/ntkd/internal/node"
 	"github.com/ntkd/ntkd/internal/oracle"
 	"github.com/ntkd/ntkd/internal/radar"
-	"github.com/ntkd/ntkd/internal/topo"
 	"github.com/ntkd/ntkd/internal/wire"
 )
 
@@ -17,14 +15,7 @@ import (
 // RELIABILITY.md B2), must not take routes away from anyone, during the
 // flood or after it, nor make the mesh flood at its pace.
 func TestRoundFloodKeepsRoutes(t *testing.T) {
-	cfg := testConfig(t, "10.0.0.0/8", 4, 4, 4, 4)
-	tp, err := topo.Generate("ring", 8, rand.New(rand.NewPCG(1, 7)), linkOpt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := newSim(t, tp, cfg, 1)
-	settle(t, s, 600*time.Second)
-	checkAll(t, s, "before")
+	s, _ := convergedSim(t, "ring", 8, 1, 7, 1)
 
 	victim := s.Node(0)
 	var liar radar.Neighbour // the measured neighbour the floods come from

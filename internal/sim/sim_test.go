@@ -40,6 +40,21 @@ func newSim(t testing.TB, tp *topo.Topology, cfg node.Config, seed uint64) *Sim 
 	return s
 }
 
+// convergedSim is a simulation of a generated topology (its RNG seeded
+// with s1, s2) with 4 bits per level, run until quiet and checked.
+func convergedSim(t *testing.T, kind string, nodes int, s1, s2, seed uint64) (*Sim, node.Config) {
+	t.Helper()
+	cfg := testConfig(t, "10.0.0.0/8", 4, 4, 4, 4)
+	tp, err := topo.Generate(kind, nodes, rand.New(rand.NewPCG(s1, s2)), linkOpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newSim(t, tp, cfg, seed)
+	settle(t, s, 600*time.Second)
+	checkAll(t, s, "before")
+	return s, cfg
+}
+
 func settle(t *testing.T, s *Sim, limit time.Duration) {
 	t.Helper()
 	if !s.RunUntilQuiet(30*time.Second, limit) {
