@@ -118,6 +118,13 @@ func sameGnode(a, b netip.Addr) bool {
 // vlinks asks node's daemon for its virtual links.
 func vlinks(t *testing.T, l Lab, node string) ctl.VLinks {
 	t.Helper()
+	return ctlJSON[ctl.VLinks](t, l, node, "vlinks")
+}
+
+// ctlJSON runs `ntkd ctl --json cmd` against node's daemon and decodes
+// the answer.
+func ctlJSON[T any](t *testing.T, l Lab, node, cmd string) T {
+	t.Helper()
 	s, err := l.Load()
 	if err != nil {
 		t.Fatal(err)
@@ -126,13 +133,13 @@ func vlinks(t *testing.T, l Lab, node string) ctl.VLinks {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command(ntkdBinary(t), "ctl", "-s", n.Socket, "--json", "vlinks").Output()
+	out, err := exec.Command(ntkdBinary(t), "ctl", "-s", n.Socket, "--json", cmd).Output()
 	if err != nil {
-		t.Fatalf("ntkd ctl vlinks on %s: %v", node, err)
+		t.Fatalf("ntkd ctl %s on %s: %v", cmd, node, err)
 	}
-	var v ctl.VLinks
+	var v T
 	if err := json.Unmarshal(out, &v); err != nil {
-		t.Fatalf("ntkd ctl vlinks on %s: %v\n%s", node, err, out)
+		t.Fatalf("ntkd ctl %s on %s: %v\n%s", cmd, node, err, out)
 	}
 	return v
 }

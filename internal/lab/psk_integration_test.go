@@ -6,9 +6,7 @@ package lab
 // packets as drops; a key change goes without a flag day.
 
 import (
-	"encoding/json"
 	"os"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -92,23 +90,7 @@ func setMesh(t *testing.T, l Lab, node, send, accept string, reload bool) {
 // drops are node's transport drop counters.
 func drops(t *testing.T, l Lab, node string) map[string]uint64 {
 	t.Helper()
-	s, err := l.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := s.Node(node)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(ntkdBinary(t), "ctl", "-s", n.Socket, "--json", "counters").Output()
-	if err != nil {
-		t.Fatalf("ntkd ctl counters on %s: %v", node, err)
-	}
-	var c ctl.Counters
-	if err := json.Unmarshal(out, &c); err != nil {
-		t.Fatalf("ntkd ctl counters on %s: %v\n%s", node, err, out)
-	}
-	return c.Dropped
+	return ctlJSON[ctl.Counters](t, l, node, "counters").Dropped
 }
 
 // isolated: the nodes of in reach each other, and none of them reaches
