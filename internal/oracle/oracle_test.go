@@ -106,6 +106,7 @@ func TestCorrectDumps(t *testing.T) {
 				t.Errorf("delivery %s", r.String())
 			}
 			wantPass(t, CheckAlternatives(d))
+			wantPass(t, CheckMultipath(d))
 			if n <= 250 { // one /24: larger dumps' groups are not connected inside
 				wantPass(t, CheckShortestInsideGroup(d, d.GroupByPrefix(24)))
 			}
@@ -133,6 +134,7 @@ func TestHierarchical(t *testing.T) {
 		t.Errorf("hierarchical stretch %s", s)
 	}
 	wantPass(t, CheckAlternatives(d))
+	wantPass(t, CheckMultipath(d))
 	g := CheckShortestInsideGroup(d, d.GroupByPrefix(24))
 	wantPass(t, g)
 	if g.Total != 250*249*2+200*199 {
@@ -283,6 +285,36 @@ func TestLoopingAlternative(t *testing.T) {
 	}
 	if f.Src != 0 || f.Hop != 1 || !slices.Equal(f.Path, []int{0, 8, 7, 8}) {
 		t.Errorf("example %+v", f)
+	}
+}
+
+func TestMultipathLoop(t *testing.T) {
+	// Ring of 9: 0 and 8 each keep the other as an alternative towards 4.
+	// Each alternative followed by best hops delivers, so CheckAlternatives
+	// passes; a flow hashed 0->8 at 0 and 8->0 at 8 loops.
+	tp := must(topo.Ring(9, topo.Options{}))
+	d := correctDump(9, edgesOf(tp, nil), 1)
+	route(t, d, 0, 4).Hops = append(route(t, d, 0, 4).Hops, Hop{Via: 8, Cost: 500})
+	wantPass(t, CheckMultipath(d))
+	route(t, d, 8, 4).Hops = append(route(t, d, 8, 4).Hops, Hop{Via: 0, Cost: 500})
+	wantPass(t, CheckAlternatives(d))
+	wantPass(t, CheckDelivery(d))
+	m := CheckMultipath(d)
+	f := wantFail(t, m, MultipathLoop)
+	// Every source whose paths can reach 0 or 8 fails: 0, 8, and on the
+	// side of 4 none (their hops lead straight to 4).
+	if m.Failed != 2 || m.Total != 72 || f.Dst != 4 || !slices.Equal(f.Path, []int{0, 8, 0}) && !slices.Equal(f.Path, []int{8, 0, 8}) {
+		t.Errorf("example %+v\n%s", f, m.String())
+	}
+	// A hop to a node without a route is a dead end for the flows hashed
+	// onto it.
+	d = correctDump(9, edgesOf(tp, nil), 1)
+	route(t, d, 0, 4).Hops = append(route(t, d, 0, 4).Hops, Hop{Via: 8, Cost: 500})
+	removeRoute(d, 8, route(t, d, 8, 4).Dst)
+	m = CheckMultipath(d)
+	f = wantFail(t, m, MultipathNoRoute)
+	if f.Src != 0 && f.Src != 7 || f.Node != 8 {
+		t.Errorf("example %+v\n%s", f, m.String())
 	}
 }
 

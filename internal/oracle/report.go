@@ -28,6 +28,10 @@ const (
 	AlternativeLoop    Kind = "alternative-loop"     // ... loops elsewhere
 	AlternativeNoRoute Kind = "alternative-no-route" // ... reaches a node without a route
 
+	// Multipath: every choice of hops at every node.
+	MultipathLoop    Kind = "multipath-loop"     // some choice of hops comes back to a node
+	MultipathNoRoute Kind = "multipath-no-route" // some choice of hops reaches a node without a route
+
 	// Shortest inside a group.
 	NotShortest   Kind = "not-shortest"   // best route costs more than the shortest path inside the group
 	BelowShortest Kind = "below-shortest" // best route claims less than any path inside the group
