@@ -237,8 +237,9 @@ func runChecks(d *oracle.Dump, f simFlags) []*oracle.Report {
 		del = oracle.CheckDelivery(d)
 	}
 	alt := oracle.CheckAlternatives(d)
+	mp := oracle.CheckMultipath(d)
 	grp := oracle.CheckShortestInsideGroup(d, d.GroupByPrefix(groupBits(d)))
-	return []*oracle.Report{&del, &alt, &grp}
+	return []*oracle.Report{&del, &alt, &mp, &grp}
 }
 
 // groupBits is the prefix length of a level-1 gnode in the dump's scheme,

@@ -49,6 +49,12 @@ type Map struct {
 	n     []uint8  // routes in use per slot
 	bcast []uint32 // broadcast cache: last broadcast pkt id accepted from each element (seed 001 §6)
 	count []uint32 // nodes inside each gnode; nil for the internal map
+	// fd is each slot's feasible distance: the least cost any route to it
+	// had since the slot was last cleared or emptied (noRoute when none).
+	// A neighbour whose own cost is below it is nearer to the element than
+	// we ever were, so its routes never come back through us: the rule
+	// that keeps multipath routes loop-free (see Feasible).
+	fd []uint32
 
 	// Route records, slot-major: slot s uses [s*maxRoutes, s*maxRoutes+n[s]),
 	// sorted best first, at most one per gateway.
@@ -73,11 +79,14 @@ func New(level, size, maxRoutes int) (*Map, error) {
 	r := size * maxRoutes
 	m := &Map{
 		level: uint8(level), maxRoutes: uint8(maxRoutes), size: uint16(size), me: -1,
-		n: make([]uint8, size), bcast: make([]uint32, size),
+		n: make([]uint8, size), bcast: make([]uint32, size), fd: make([]uint32, size),
 		gw: make([]uint8, r), cost: make([]uint32, r), stamp: make([]uint8, r),
 	}
 	if level > 0 {
 		m.count = make([]uint32, size)
+	}
+	for i := range m.fd {
+		m.fd[i] = noRoute
 	}
 	return m, nil
 }
@@ -89,11 +98,14 @@ func (m *Map) MaxRoutes() int { return int(m.maxRoutes) }
 // Footprint is the number of bytes of the map's arrays: the figure the
 // memory budget is about.
 func (m *Map) Footprint() int {
-	return cap(m.n) + 4*cap(m.bcast) + 4*cap(m.count) + cap(m.gw) + 4*cap(m.cost) + cap(m.stamp) + mapHeader
+	return cap(m.n) + 4*cap(m.bcast) + 4*cap(m.count) + 4*cap(m.fd) + cap(m.gw) + 4*cap(m.cost) + cap(m.stamp) + mapHeader
 }
 
 // mapHeader approximates the Map struct itself (fields plus slice headers).
-const mapHeader = 8 + 6*24
+const mapHeader = 8 + 7*24
+
+// noRoute is the feasible distance of a slot without routes.
+const noRoute = ^uint32(0)
 
 func (m *Map) check(id uint8) bool { return int(id) < int(m.size) }
 
@@ -177,7 +189,59 @@ func (m *Map) Update(id, gw uint8, cost uint32, round uint8) (bool, error) {
 	}
 	m.gw[b+i], m.cost[b+i], m.stamp[b+i] = gw, cost, round
 	m.resort(b, int(m.n[id]), i)
+	m.fd[id] = min(m.fd[id], cost)
 	return changed, nil
+}
+
+// Feasible is the feasible distance of id: the least cost of any route to
+// it since it was last cleared or left without routes; ^uint32(0) if none.
+// A route through a neighbour whose own cost to id (the route's cost minus
+// the link's) is below it cannot loop back through us, whatever the other
+// nodes pick among their own feasible routes: along any path every node is
+// strictly nearer than the one before (a neighbour's cost, as it told us,
+// is never below its own feasible distance, which only falls until the
+// element's next flood clears it everywhere).
+func (m *Map) Feasible(id uint8) uint32 {
+	if !m.check(id) {
+		return noRoute
+	}
+	return m.fd[id]
+}
+
+// ShiftGateway adds delta (possibly negative) to the cost of every route
+// through gw, saturating, when the link to that rnode changed cost: a
+// route's cost stays the rnode's own cost plus the link's current one.
+// The feasible distances only follow it down. It returns how many routes
+// changed.
+func (m *Map) ShiftGateway(gw uint8, delta int64) int {
+	if delta == 0 {
+		return 0
+	}
+	changed := 0
+	for id := 0; id < int(m.size); id++ {
+		b := id * int(m.maxRoutes)
+		n := int(m.n[id])
+		for i := 0; i < n; i++ {
+			if m.gw[b+i] != gw {
+				continue
+			}
+			c := int64(m.cost[b+i]) + delta
+			switch {
+			case m.cost[b+i] == noRoute:
+				c = int64(noRoute) // saturated stays saturated
+			case c < 0:
+				c = 0
+			case c > int64(noRoute):
+				c = int64(noRoute)
+			}
+			m.cost[b+i] = uint32(c)
+			m.resort(b, n, i)
+			m.fd[id] = min(m.fd[id], uint32(c))
+			changed++
+			break // one route per gateway
+		}
+	}
+	return changed
 }
 
 // less orders routes: cheaper first, then by gateway index so that the
@@ -215,6 +279,7 @@ func (m *Map) removeAt(id uint8, b, i int) {
 		// The element is gone from the map: forget its broadcasts too, so
 		// whatever comes from it next is news.
 		m.bcast[id] = 0
+		m.fd[id] = noRoute
 		if m.count != nil {
 			m.count[id] = 0
 		}
@@ -255,6 +320,7 @@ func (m *Map) Clear(id uint8) {
 	}
 	m.n[id] = 0
 	m.bcast[id] = 0
+	m.fd[id] = noRoute
 	if m.count != nil {
 		m.count[id] = 0
 	}
@@ -277,6 +343,7 @@ func (m *Map) Age(round, maxAge uint8) int {
 		}
 		if m.n[id] == 0 {
 			m.bcast[id] = 0
+			m.fd[id] = noRoute
 		}
 	}
 	return removed

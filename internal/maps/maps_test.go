@@ -39,6 +39,14 @@ func checkInvariants(t *testing.T, m *Map) {
 				t.Fatalf("slot %d: not sorted: %v", id, rs)
 			}
 		}
+		// The feasible distance never exceeds a route's cost (it only
+		// falls while routes are learned) and is unset without routes.
+		switch fd := m.Feasible(uint8(id)); {
+		case len(rs) == 0 && fd != noRoute:
+			t.Fatalf("slot %d: no routes but feasible distance %d", id, fd)
+		case len(rs) > 0 && fd > rs[0].Cost:
+			t.Fatalf("slot %d: feasible distance %d above the best route %v", id, fd, rs)
+		}
 	}
 }
 
@@ -144,6 +152,57 @@ func TestRemoveGatewayAndAge(t *testing.T) {
 	checkInvariants(t, m)
 }
 
+func TestFeasibleDistanceAndShift(t *testing.T) {
+	m := newMap(t, 0, 16, 4)
+	m.Update(5, 1, 100, 1) // via 1: its own cost 90 over a link of 10
+	m.Update(5, 2, 150, 1)
+	if fd := m.Feasible(5); fd != 100 {
+		t.Fatalf("feasible distance %d, want 100", fd)
+	}
+	// The link to 1 gets dearer by 80: the route via 1 now costs 180 and
+	// the one via 2 is best, but the feasible distance stays the least
+	// cost learned, 100.
+	if n := m.ShiftGateway(1, 80); n != 1 {
+		t.Fatalf("shifted %d routes, want 1", n)
+	}
+	if got := routes(m, 5); got[0] != (Route{2, 150}) || got[1] != (Route{1, 180}) {
+		t.Fatalf("after the shift: %v", got)
+	}
+	if fd := m.Feasible(5); fd != 100 {
+		t.Fatalf("feasible distance rose to %d", fd)
+	}
+	// Cheaper again, below where it was: the distance follows it down.
+	m.ShiftGateway(1, -100)
+	if fd, got := m.Feasible(5), routes(m, 5); fd != 80 || got[0] != (Route{1, 80}) {
+		t.Fatalf("feasible distance %d, routes %v", fd, got)
+	}
+	// A shift saturates instead of wrapping.
+	m.ShiftGateway(1, -1000)
+	if got := routes(m, 5); got[0] != (Route{1, 0}) {
+		t.Fatalf("under zero: %v", got)
+	}
+	m.Update(6, 3, ^uint32(0)-5, 1)
+	m.ShiftGateway(3, 100)
+	if got := routes(m, 6); got[0].Cost != ^uint32(0) {
+		t.Fatalf("over the top: %v", got)
+	}
+	// A new flood clears the slot: the distance starts afresh.
+	m.Clear(5)
+	if fd := m.Feasible(5); fd != noRoute {
+		t.Fatalf("cleared slot keeps feasible distance %d", fd)
+	}
+	m.Update(5, 2, 300, 2)
+	if fd := m.Feasible(5); fd != 300 {
+		t.Fatalf("feasible distance %d after the clear, want 300", fd)
+	}
+	// So does losing every route.
+	m.RemoveGateway(2)
+	if fd := m.Feasible(5); fd != noRoute {
+		t.Fatalf("emptied slot keeps feasible distance %d", fd)
+	}
+	checkInvariants(t, m)
+}
+
 func TestBroadcastCache(t *testing.T) {
 	m := newMap(t, 0, 256, 1)
 	if !m.AcceptBroadcast(4, 10) || m.AcceptBroadcast(4, 10) || m.AcceptBroadcast(4, 9) {
@@ -174,6 +233,8 @@ func TestRandomOperationsKeepInvariants(t *testing.T) {
 			m.RemoveGateway(gw)
 		case 2:
 			m.Age(uint8(i/100), 3)
+		case 3:
+			m.ShiftGateway(gw, int64(r.IntN(600))-300)
 		default:
 			cost := uint32(r.IntN(1000) + 1)
 			m.Update(id, gw, cost, uint8(i/100))

@@ -356,6 +356,7 @@ func (n *Node) finishHook() {
 		panic(err) // the config was validated: cannot fail
 	}
 	n.pos, n.ip, n.maps = n.hook.pos, ip, set
+	clear(n.linkCosts[:])
 	n.posGen++
 	n.state = Hooked
 	n.nonces[0] = n.nonce
@@ -426,7 +427,7 @@ func (n *Node) mergeFrom(nb radar.Neighbour, level int, snap *maps.Snapshot) {
 	if err != nil || !n.cfg.Scheme.SameGnode(np, n.pos, level+1) {
 		return
 	}
-	if _, err := n.maps.Levels[level].Merge(snap, nb.Index, current.Cost, n.stamp(level)); err != nil {
+	if _, err := n.maps.Levels[level].Merge(snap, nb.Index, n.linkCost(current), n.stamp(level)); err != nil {
 		n.Stats.drop("merge: " + err.Error())
 	}
 }

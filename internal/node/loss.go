@@ -37,6 +37,18 @@ func (n *Node) removeGateway(gw uint8) {
 			n.announceLosses(l, gw)
 		}
 	}
+	n.linkCosts[gw] = 0
+}
+
+// linkCost is the cost of the link to nb that routes learned through it
+// carry (see Node.linkCosts): the radar's announced cost, as the maps last
+// took it in.
+func (n *Node) linkCost(nb *radar.Neighbour) uint32 {
+	c := &n.linkCosts[nb.Index]
+	if *c == 0 {
+		*c = nb.Cost
+	}
+	return *c
 }
 
 // lossSnapshot notes the best route to every element of level l, before a
@@ -135,13 +147,13 @@ func (n *Node) onLoss(iface int, from radar.PeerID, p *wire.Loss) {
 			// it went elsewhere. The sender's best route does not come
 			// back through us (it would have said unreachable); the
 			// round confirms or replaces it.
-			if ok, _ := m.Update(e.ID, nb.Index, addCost(nb.Cost, e.Cost), n.stamp(l)); ok {
+			if ok, _ := m.Update(e.ID, nb.Index, addCost(n.linkCost(nb), e.Cost), n.stamp(l)); ok {
 				changed = true
 			}
 		default:
 			// Only dearer: a loss never makes a known route cheaper, and
 			// a lower cost here would be older news than the floods'.
-			if c := addCost(nb.Cost, e.Cost); c > r.Cost {
+			if c := addCost(n.linkCost(nb), e.Cost); c > r.Cost {
 				m.Update(e.ID, nb.Index, c, stamp)
 				changed = true
 			}

@@ -185,6 +185,13 @@ type Node struct {
 	// a loss (losses.go).
 	lossBefore [addr.MaxGroupNode]maps.Route
 
+	// linkCosts is, per rnode index, the link cost that the routes through
+	// that rnode carry (0: none yet). Every route's cost is the rnode's own
+	// cost plus this, also after the link's cost changes (the maps are
+	// shifted then), so the rnode's own cost is always known exactly: what
+	// the loop-free choice of multipath hops needs (routes.go).
+	linkCosts [256]uint32
+
 	// gwBandwidth is ours as an Internet gateway (0: none); gwVersion
 	// changes with what we know of gateways, gwChecked is the version
 	// checkGateways last saw (igs.go).

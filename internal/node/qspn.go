@@ -134,6 +134,13 @@ func (n *Node) neighbourChanged(nb radar.Neighbour) {
 		n.Stats.drop("neighbour claims our address")
 		return
 	}
+	// Routes through it keep its own cost plus the link's new one.
+	if old := n.linkCosts[nb.Index]; old != 0 && old != nb.Cost {
+		for _, m := range n.maps.Levels {
+			m.ShiftGateway(nb.Index, int64(nb.Cost)-int64(old))
+		}
+	}
+	n.linkCosts[nb.Index] = nb.Cost
 	m := n.maps.Levels[l]
 	old, _, had := m.RouteVia(np[l], nb.Index)
 	m.Update(np[l], nb.Index, nb.Cost, n.stamp(l))
@@ -652,7 +659,8 @@ func (n *Node) onBroadcast(iface int, from radar.PeerID, h wire.Header, b *wire.
 		return
 	}
 	// Cost to chunk i: the link cost plus every segment after i.
-	cost := nb.Cost
+	link := n.linkCost(nb)
+	cost := link
 	for i := last; i > 0; i-- {
 		cost = addCost(cost, chunks[i].Cost)
 	}
@@ -732,13 +740,13 @@ func (n *Node) onBroadcast(iface int, from radar.PeerID, h wire.Header, b *wire.
 	// Pass it on with our segment.
 	out := n.passOn(b)
 	if internal {
-		out.Chunks[last].Cost = addCost(out.Chunks[last].Cost, nb.Cost)
+		out.Chunks[last].Cost = addCost(out.Chunks[last].Cost, link)
 	} else {
 		if len(out.Chunks) >= wire.MaxChunks {
 			n.Stats.drop("tracer full")
 			return
 		}
-		out.Chunks = append(out.Chunks, wire.Chunk{Node: me, Cost: nb.Cost})
+		out.Chunks = append(out.Chunks, wire.Chunk{Node: me, Cost: link})
 		n.passChunks = out.Chunks[:0]
 	}
 	*fwd++
@@ -813,7 +821,7 @@ func (n *Node) ownGnodeFlood(l int, id uint32, b *wire.Broadcast, from *radar.Ne
 	lv := &n.lv[l]
 	m := n.maps.Levels[l]
 	me := n.pos[l]
-	cost := addCost(b.Chunks[len(b.Chunks)-1].Cost, from.Cost)
+	cost := addCost(b.Chunks[len(b.Chunks)-1].Cost, n.linkCost(from))
 	switch last := m.LastBroadcast(me); {
 	case last == id:
 		if cost >= lv.best[me] || lv.fwd[me] >= maxForwardsPerFlood {

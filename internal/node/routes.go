@@ -57,19 +57,35 @@ func (n *Node) Routes(dst []Route) []Route {
 			r := Route{Prefix: prefix, Level: l, ID: uint8(id)}
 			buf = m.Routes(buf[:0], uint8(id))
 			first := len(hops)
-			for i, rt := range buf {
+			// The kernel hashes each flow onto any of a route's hops, at
+			// every node on the way: a hop goes to the kernel only if its
+			// rnode is nearer to the element than we ever were since its
+			// last flood (its own cost, the route's minus the link's, below
+			// our feasible distance). Then no choice of hops anywhere
+			// comes back (maps.Map.Feasible).
+			fd := m.Feasible(uint8(id))
+			for _, rt := range buf {
 				nb := n.radar.ByIndex(rt.Gw)
 				if nb == nil {
 					continue
 				}
-				// An alternative goes to the kernel only if that rnode is
-				// nearer to the destination than we are (its cost, the
-				// route's minus the link's, is below our best): then its
-				// own routes never lead back to us, so no loop.
-				if i > 0 && (rt.Cost <= nb.Cost || rt.Cost-nb.Cost >= buf[0].Cost) {
+				link := n.linkCosts[rt.Gw]
+				if link == 0 {
+					link = nb.Cost
+				}
+				if rt.Cost < link || rt.Cost-link >= fd {
 					continue
 				}
 				hops = append(hops, Hop{Iface: nb.Iface, Peer: nb.Peer, Gw: rt.Gw, Cost: rt.Cost})
+			}
+			if len(hops) == first && len(buf) > 0 {
+				// None is: only after a loss took the routes that were,
+				// until the element's next flood. The best one is all we
+				// have; better a route that may loop for a moment than
+				// none.
+				if nb := n.radar.ByIndex(buf[0].Gw); nb != nil {
+					hops = append(hops, Hop{Iface: nb.Iface, Peer: nb.Peer, Gw: buf[0].Gw, Cost: buf[0].Cost})
+				}
 			}
 			if len(hops) > first {
 				r.Hops = hops[first:len(hops):len(hops)] // an append by the caller copies

@@ -486,6 +486,13 @@ func (s *Sim) transmit(from int, out node.Send) {
 // silently, as a radio link that fades; both ends find out by their radar.
 func (s *Sim) SetLink(li int, up bool) { s.links[li].up = up }
 
+// SetLinkLatency changes a link's one-way delay: the ends' radars see
+// its cost move, as the RTT of a radio link does with load and noise.
+func (s *Sim) SetLinkLatency(li int, d time.Duration) { s.links[li].Latency = d }
+
+// Links is the number of links of the topology.
+func (s *Sim) Links() int { return len(s.links) }
+
 // SetLinkCarrier cuts or restores a link with carrier sense: both ends see
 // their interface go down or up at once.
 func (s *Sim) SetLinkCarrier(li int, up bool) {

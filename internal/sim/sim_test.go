@@ -63,7 +63,8 @@ func settle(t *testing.T, s *Sim, limit time.Duration) {
 }
 
 // checkAll runs the oracle on every connected part of the network: every
-// pair delivers hop by hop without loops, alternatives are loop-free, and
+// pair delivers hop by hop without loops, alternatives are loop-free (also
+// in every combination, as the kernel hashes flows at each hop), and
 // inside each level-1 gnode the best route costs exactly the shortest path.
 func checkAll(t *testing.T, s *Sim, what string) {
 	t.Helper()
@@ -77,6 +78,7 @@ func checkAll(t *testing.T, s *Sim, what string) {
 		for _, r := range []oracle.Report{
 			oracle.CheckDelivery(d),
 			oracle.CheckAlternatives(d),
+			oracle.CheckMultipath(d),
 			oracle.CheckShortestInsideGroup(d, d.GroupByPrefix(gnodeBits(s))),
 		} {
 			if !r.Passed() {
