@@ -342,6 +342,26 @@ func TestStatusReachability(t *testing.T) {
 	if _, err := l.Wait(context.Background(), 10*time.Millisecond, func(*Status) error { return stop }); err != stop {
 		t.Errorf("Wait ignored progress: %v", err)
 	}
+
+	// A crashed daemon's old address stays on an interface that is down:
+	// lower than the node's own, it is still not the node's address.
+	err = withHandle(n1.Namespace, func(h *netlink.Handle) error {
+		lk, err := h.LinkByName(n1.Interfaces[1])
+		if err != nil {
+			return err
+		}
+		a, _ := netlink.ParseAddr("10.0.0.9/32")
+		if err := h.AddrAdd(lk, a); err != nil {
+			return err
+		}
+		return h.LinkSetDown(lk)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err = l.Status(); err != nil || st.Nodes[0].Address != netip.MustParseAddr("10.1.0.1") {
+		t.Errorf("n1 with a stale address on a down interface: %+v %v", st.Nodes[0], err)
+	}
 }
 
 func TestCutRestore(t *testing.T) {

@@ -115,6 +115,7 @@ type LinkStatus struct {
 // kernelView is what one namespace holds that Status needs.
 type kernelView struct {
 	addrs  []netip.Addr    // mesh addresses, sorted
+	main   netip.Addr      // the node's own of addrs (see KernelTable.Address)
 	routes routeTable      // proto ntk routes
 	links  map[string]bool // interface name -> administratively up
 }
@@ -147,7 +148,9 @@ func (l Lab) Status() (*Status, error) {
 		}
 		views[i] = v
 		if len(v.addrs) > 0 {
-			ns.Address, ns.Hooked = v.addrs[0], true
+			// Not the lowest: a crashed daemon's address lingers on an
+			// interface that is down until the restarted one removes it.
+			ns.Address, ns.Hooked = v.main, true
 			st.Hooked++
 		}
 		ns.Routes = v.routes.len()
@@ -266,6 +269,7 @@ func readKernel(namespace string, proto netlink.RouteProtocol) (*kernelView, err
 		return nil, err
 	}
 	v := &kernelView{links: d.up, addrs: d.mesh}
+	v.main = mainAddr(d.mesh, d.addrs, func(index int) bool { return d.up[d.names[index]] })
 	for _, r := range d.routes {
 		v.routes.add(routePrefix(r), r.Type)
 	}
