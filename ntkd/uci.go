@@ -80,6 +80,17 @@ var uciOpts = [...]uciOpt{
 	{"igs", "table", "igs.table", 'i'},
 	{"igs", "rule_priority", "igs.rule_priority", 'i'},
 	{"igs", "port", "igs.port", 'i'},
+	{"limits", "max_neighbours", "limits.max_neighbours", 'i'},
+	{"limits", "max_pending_requests", "limits.max_pending_requests", 'i'},
+	{"limits", "max_andna_records", "limits.max_andna_records", 'i'},
+	{"limits", "per_source_rate", "limits.per_source_rate", 'i'},
+	{"limits", "per_source_burst", "limits.per_source_burst", 'i'},
+	{"limits", "max_conns", "limits.max_conns", 'i'},
+	{"limits", "max_conns_per_source", "limits.max_conns_per_source", 'i'},
+	{"limits", "max_fresh_conns", "limits.max_fresh_conns", 'i'},
+	{"limits", "stream_queue", "limits.stream_queue", 'i'},
+	{"limits", "recv_queue", "limits.recv_queue", 'i'},
+	{"limits", "max_peers", "limits.max_peers", 'i'},
 	{"vlink", "enabled", "", 'b'},
 	{"vlink", "name", "name", 's'},
 	{"vlink", "listen_port", "listen_port", 'i'},
@@ -263,7 +274,7 @@ func (r *uciRender) walk() {
 			known = known || uciOpts[i].sect == s.Type
 		}
 		if !known {
-			r.errf(&r.errs, s.Pos, sref, "unknown section type (want ntkd, andna, dns, vlayer, igs, vlink)")
+			r.errf(&r.errs, s.Pos, sref, "unknown section type (want ntkd, andna, dns, vlayer, igs, limits, vlink)")
 			continue
 		}
 		for _, o := range s.Options {

@@ -228,6 +228,83 @@ func TestUCIRenderShipped(t *testing.T) {
 		g.ProbeInterval != d.ProbeInterval || g.MaxGateways != d.MaxGateways || g.Table != d.Table || g.Port != d.Port {
 		t.Errorf("shipped igs: %+v", g)
 	}
+	// [limits]: a section with every option commented out, the defaults.
+	if cfg.Limits != config.Default().Limits {
+		t.Errorf("shipped limits: %+v, want %+v", cfg.Limits, config.Default().Limits)
+	}
+	// Its commented-out values are the defaults: uncommented, all of them
+	// render to the same limits.
+	head, rest, ok := strings.Cut(string(data), "config limits 'limits'\n")
+	sect, tail, _ := strings.Cut(rest, "\n\n")
+	if !ok || strings.Count(sect, "\t#option ") != 11 {
+		t.Fatalf("no limits section with the 11 options commented out:\n%s", sect)
+	}
+	text := head + "config limits 'limits'\n" + strings.ReplaceAll(sect, "\t#option ", "\toption ") + "\n\n" + tail
+	code, _, stderr, toml, _ = renderUCI(t, text)
+	if code != exitOK || stderr != "" || strings.Count(toml, "limits.") != 11 {
+		t.Fatalf("uncommented: %d %q\n%s", code, stderr, toml)
+	}
+	if cfg, err = config.Parse("uncommented", []byte(toml)); err != nil || cfg.Limits != config.Default().Limits {
+		t.Errorf("uncommented limits: %+v (%v), want %+v", cfg.Limits, err, config.Default().Limits)
+	}
+}
+
+// A limits section: each option to its [limits] key, in canonical form,
+// and the daemon reads them.
+func TestUCIRenderLimits(t *testing.T) {
+	code, _, stderr, toml, _ := renderUCI(t, `
+config limits 'limits'
+	option max_neighbours '255'
+	option max_pending_requests '16'
+	option max_andna_records '1048576'
+	option per_source_rate '1000'
+	option per_source_burst '2000'
+	option max_conns '64'
+	option max_conns_per_source '064'
+	option max_fresh_conns '+16'
+	option stream_queue '512'
+	option recv_queue '1'
+	option max_peers '4096'
+`)
+	if code != exitOK || stderr != "" {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	}
+	want := `limits.max_neighbours = 255
+limits.max_pending_requests = 16
+limits.max_andna_records = 1048576
+limits.per_source_rate = 1000
+limits.per_source_burst = 2000
+limits.max_conns = 64
+limits.max_conns_per_source = 64
+limits.max_fresh_conns = 16
+limits.stream_queue = 512
+limits.recv_queue = 1
+limits.max_peers = 4096
+`
+	if _, body, _ := strings.Cut(toml, "\n"); body != want {
+		t.Errorf("TOML:\n%s\nwant:\n%s", body, want)
+	}
+	cfg, err := config.Parse("rendered", []byte(toml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantLim := config.Limits{MaxNeighbours: 255, MaxPendingRequests: 16, MaxANDNARecords: 1 << 20,
+		PerSourceRate: 1000, PerSourceBurst: 2000, MaxConns: 64, MaxConnsPerSource: 64, MaxFreshConns: 16,
+		StreamQueue: 512, RecvQueue: 1, MaxPeers: 4096}
+	if cfg.Limits != wantLim {
+		t.Errorf("limits: %+v\nwant:   %+v", cfg.Limits, wantLim)
+	}
+	// Left out: the daemon's default.
+	_, _, _, toml, _ = renderUCI(t, "config limits 'limits'\n\toption max_conns '100'\n")
+	cfg, err = config.Parse("rendered", []byte(toml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantLim = config.Default().Limits
+	wantLim.MaxConns = 100
+	if cfg.Limits != wantLim {
+		t.Errorf("limits: %+v\nwant:   %+v", cfg.Limits, wantLim)
+	}
 }
 
 func TestUCIRenderErrors(t *testing.T) {
@@ -240,7 +317,7 @@ func TestUCIRenderErrors(t *testing.T) {
 			"F:2:14: ntkd.main.gogc: \"lots\" is not a whole number\nF:3:9: ntkd.main.colour: unknown option\n"},
 		{"config ntkd 'main'\n\tlist log_level 'info'\n",
 			"F:2:7: ntkd.main.log_level: one value: option, not list\n"},
-		{"config frob\n", "F:1:1: ntkd.@frob[0]: unknown section type (want ntkd, andna, dns, vlayer, igs, vlink)\n"},
+		{"config frob\n", "F:1:1: ntkd.@frob[0]: unknown section type (want ntkd, andna, dns, vlayer, igs, limits, vlink)\n"},
 		{"config dns\nconfig dns 'again'\n", "F:2:1: ntkd.again: a second dns section\n"},
 		{"config ntkd 'main'\n\tlist interface 'two words'\n",
 			"F:2:17: ntkd.main.interface: \"two words\" holds a space, quote or control character\n"},
@@ -281,6 +358,29 @@ func TestUCIRenderErrors(t *testing.T) {
 		{"config igs 'igs'\nconfig igs 'again'\n", "F:2:1: ntkd.again: a second igs section\n"},
 		{"config ntkd 'main'\n\tlist interface 'eth1'\nconfig igs 'igs'\n\toption share_internet '1'\n\toption uplink 'eth1'\n",
 			"F:5:16: ntkd.igs.uplink: \"eth1\" is the mesh interface interface[0]: the uplink must be another one\n"},
+		// [limits]: every range of internal/config, at the option.
+		{"config limits 'limits'\n\toption max_neighbours '300'\n\toption max_conns '0'\n",
+			"F:2:24: ntkd.limits.max_neighbours: 300 is out of range 1..255\nF:3:19: ntkd.limits.max_conns: 0 is out of range 1..4096\n"},
+		{"config limits\n\toption max_pending_requests '15'\n\toption max_andna_records '1048577'\n\toption per_source_rate '0'\n" +
+			"\toption per_source_burst '1000001'\n\toption max_fresh_conns '1025'\n\toption stream_queue '65537'\n" +
+			"\toption recv_queue '0'\n\toption max_peers '15'\n",
+			"F:2:30: ntkd.@limits[0].max_pending_requests: 15 is out of range 16..65536\n" +
+				"F:3:27: ntkd.@limits[0].max_andna_records: 1048577 is out of range 16..1048576\n" +
+				"F:4:25: ntkd.@limits[0].per_source_rate: 0 is out of range 1..1000000\n" +
+				"F:5:26: ntkd.@limits[0].per_source_burst: 1000001 is out of range 1..1000000\n" +
+				"F:6:25: ntkd.@limits[0].max_fresh_conns: 1025 is out of range 1..1024\n" +
+				"F:7:22: ntkd.@limits[0].stream_queue: 65537 is out of range 1..65536\n" +
+				"F:8:20: ntkd.@limits[0].recv_queue: 0 is out of range 1..65536\n" +
+				"F:9:19: ntkd.@limits[0].max_peers: 15 is out of range 16..1048576\n"},
+		{"config limits 'limits'\n\toption max_conns_per_source '65'\n",
+			"F:2:30: ntkd.limits.max_conns_per_source: 65 is out of range 1..64\n"},
+		{"config limits 'limits'\n\toption max_conns '8'\n\toption max_conns_per_source '9'\n",
+			"F:3:30: ntkd.limits.max_conns_per_source: 9 is above limits.max_conns (8)\n"},
+		{"config limits 'limits'\n\toption max_neighbours 'many'\n\toption recv_queue '1.5'\n",
+			"F:2:24: ntkd.limits.max_neighbours: \"many\" is not a whole number\nF:3:20: ntkd.limits.recv_queue: \"1.5\" is not a whole number\n"},
+		{"config limits 'limits'\n\tlist max_peers '2048'\n", "F:2:7: ntkd.limits.max_peers: one value: option, not list\n"},
+		{"config limits 'limits'\n\toption max_routes '100'\n", "F:2:9: ntkd.limits.max_routes: unknown option\n"},
+		{"config limits 'limits'\nconfig limits 'again'\n", "F:2:1: ntkd.again: a second limits section\n"},
 	} {
 		dir := t.TempDir()
 		in, out := filepath.Join(dir, "F"), filepath.Join(dir, "ntkd.toml")
