@@ -386,3 +386,73 @@ test('topology SVG of a full level stays well-formed', () => {
 	assert.strictEqual(lay.nodes.length, 1 + 2 + 251);
 	assert.ok(wellFormed(shape.svg(lay)));
 });
+
+// The settings form's [limits] fields against the daemon: one per option
+// ntkd/uci.go renders into limits.*, each refusing what
+// internal/config/validate.go refuses (its intRange bounds, whole numbers
+// only), empty allowed, the default of internal/config/config.go as the
+// placeholder; streams per source at most the streams in all.
+test('settings: the limits fields have the daemon\'s ranges and defaults', () => {
+	const repo = path.join(root, '../..');
+	const src = (f) => fs.readFileSync(path.join(repo, f), 'utf8');
+	const num = (s) => s.split('<<').map(Number).reduce((a, b) => a * 2 ** b);
+	const ranges = new Map([ ...src('internal/config/validate.go')
+		.matchAll(/v\.intRange\("limits\.(\w+)", lim\.\w+, ([\d<]+), ([\d<]+)\)/g) ].map((m) => [ m[1], [ num(m[2]), num(m[3]) ] ]));
+	const cfg = src('internal/config/config.go');
+	const tags = new Map([ ...cfg.slice(cfg.indexOf('type Limits struct')).split('\n}')[0]
+		.matchAll(/(\w+)\s+int\s+`toml:"(\w+)"`/g) ].map((m) => [ m[1], m[2] ]));
+	const defaults = new Map([ ...cfg.match(/Limits: Limits\{([^}]*)\}/)[1].matchAll(/(\w+): (\d+)/g) ]
+		.map((m) => [ tags.get(m[1]), m[2] ]));
+	const uciKeys = [ ...src('ntkd/uci.go').matchAll(/\{"limits", "(\w+)", "limits\.(\w+)", 'i'\}/g) ];
+	assert.strictEqual(ranges.size, 11, 'the limits of validate.go');
+	assert.deepStrictEqual([ ...defaults.keys() ].sort(), [ ...ranges.keys() ].sort(), 'a default for each');
+	assert.deepStrictEqual(uciKeys.map((m) => m[1]).sort(), [ ...ranges.keys() ].sort(), 'uci-render renders each');
+	for (const m of uciKeys)
+		assert.strictEqual(m[1], m[2]);
+
+	// The form, with the values being typed in formvalue.
+	const typed = {};
+	const fields = new Map();
+	const section = (type) => ({
+		tab() {},
+		option(cls, name) {
+			const o = { value() {}, section: { formvalue: (sid, n) => typed[n] || '' } };
+			if (type === 'limits')
+				fields.set(name, o);
+			return o;
+		},
+		taboption(tab, cls, name) { return this.option(cls, name); }
+	});
+	const form = { Map: function() {
+		return { section: (cls, a, b) => section(cls === 'grid' ? a : b), render: () => 'rendered' };
+	}, NamedSection: 'named', GridSection: 'grid', Flag: 1, Value: 1, ListValue: 1, DynamicList: 1, Button: 1 };
+	const stubs = {
+		view: { extend: (o) => o }, form, ui: {}, 'ntkd.shape': shape,
+		uci: { load: () => Promise.resolve(), get() {}, sections: () => [] }
+	};
+	const L = { hasViewPermission: () => true, bind: (f, self, ...a) => f.bind(self, ...a), toArray: (x) => [].concat(x || []) };
+	assert.strictEqual(load(path.join(root, 'htdocs/luci-static/resources/view/ntkd/settings.js'), stubs, { L }).render(), 'rendered');
+
+	assert.deepStrictEqual([ ...fields.keys() ].sort(), [ ...ranges.keys() ].sort(), 'a field for each limit');
+	const ok = (name, v) => fields.get(name).validate('limits', v) === true;
+	// The other of max_conns and max_conns_per_source out of the way.
+	Object.assign(typed, { max_conns: '4096', max_conns_per_source: '1' });
+	for (const [ name, [ lo, hi ] ] of ranges) {
+		const f = fields.get(name);
+		assert.strictEqual(f.placeholder, defaults.get(name), `${name}: placeholder`);
+		assert.ok(ok(name, ''), `${name}: empty is the default`);
+		assert.ok(ok(name, String(lo)) && ok(name, String(hi)) && ok(name, defaults.get(name)), `${name}: ${lo}..${hi}`);
+		for (const bad of [ String(lo - 1), String(hi + 1), '1.5', '1e2', '-1', 'x', ' 8' ])
+			assert.strictEqual(typeof f.validate('limits', bad), 'string', `${name}: ${JSON.stringify(bad)} refused`);
+	}
+	typed.max_conns = '8';
+	delete typed.max_conns_per_source;
+	assert.ok(ok('max_conns_per_source', '8'));
+	typed.max_conns_per_source = '9';
+	assert.match(fields.get('max_conns_per_source').validate('limits', '9'), /\(9\).*\(8\)/);
+	assert.strictEqual(typeof fields.get('max_conns').validate('limits', '8'), 'string');
+	delete typed.max_conns_per_source;
+	typed.max_conns = '3'; // below the default 4 per source
+	assert.strictEqual(typeof fields.get('max_conns').validate('limits', '3'), 'string');
+	assert.ok(ok('max_conns_per_source', '2'));
+});

@@ -5,8 +5,8 @@
 'require ui';
 'require ntkd.shape as shape';
 
-// /etc/config/ntkd as a form (sections main, andna, dns, vlayer, igs and
-// one vlink per tunnel); the init script renders it into the daemon's TOML with
+// /etc/config/ntkd as a form (sections main, andna, dns, vlayer, igs,
+// limits and one vlink per tunnel); the init script renders it into the daemon's TOML with
 // `ntkd uci-render`. Every field is checked here with the rules ntkd's own
 // configuration check applies.
 // The mesh wifi helper stages a new wifi interface and network for the
@@ -280,6 +280,39 @@ return view.extend({
 		o = s.option(form.Value, 'max_gateways', _('Gateways used'), _('Per level, 1..4: the traffic is spread over them by bandwidth and path cost.'));
 		o.placeholder = '2';
 		o.validate = validator(function(v) { return shape.checkRange(v, 1, 4); }, true);
+
+		// [limits]: the ranges of ntkd's configuration check
+		// (internal/config/validate.go), the daemon's defaults as placeholders.
+		s = m.section(form.NamedSection, 'limits', 'limits', _('Limits'),
+			_('What anyone in radio range can make ntkd hold: each is a bound on memory or work, none a quota. The defaults suit a home router; empty keeps the default.'));
+		s.addremove = true;
+		[
+			[ 'max_neighbours', _('Neighbours'), _('Most neighbours kept at once, 1..255.'), 1, 255, 64 ],
+			[ 'max_pending_requests', _('Pending requests'), _('Most ANDNA requests waiting for an answer, 16..65536.'), 16, 65536, 1024 ],
+			[ 'max_andna_records', _('Name records'), _('Most name records kept for the mesh, 16..1048576.'), 16, 1048576, 16384 ],
+			[ 'per_source_rate', _('Packets per second per source'), _('Each source\'s allowance over everything it sends, 1..1000000.'), 1, 1000000, 200 ],
+			[ 'per_source_burst', _('Burst per source'), _('Packets above that rate a source may send at once, 1..1000000.'), 1, 1000000, 400 ],
+			[ 'max_conns', _('Streams'), _('Accepted streams that have sent a valid packet, in all, 1..4096.'), 1, 4096, 32 ],
+			[ 'max_conns_per_source', _('Streams per source'), _('The same per source, 1..64; at most the streams in all.'), 1, 64, 4 ],
+			[ 'max_fresh_conns', _('New streams'), _('Accepted streams that have not sent a valid packet yet, 1..1024.'), 1, 1024, 8 ],
+			[ 'stream_queue', _('Send queue'), _('Packets queued per outgoing stream, 1..65536.'), 1, 65536, 256 ],
+			[ 'recv_queue', _('Receive queue'), _('Packets received and not yet handled, 1..65536.'), 1, 65536, 128 ],
+			[ 'max_peers', _('Sources remembered'), _('Link-local sources heard, 16..1048576.'), 16, 1048576, 1024 ]
+		].forEach(function(l) {
+			o = s.option(form.Value, l[0], l[1], l[2]);
+			o.placeholder = String(l[5]);
+			o.validate = function(section_id, value) {
+				if (value == null || value === '')
+					return true;
+				var e = shape.checkRange(value, l[3], l[4]);
+				// Streams per source <= streams in all, either left at its default.
+				var conns = (l[0] === 'max_conns' ? value : this.section.formvalue(section_id, 'max_conns')) || '32',
+					per = (l[0] === 'max_conns_per_source' ? value : this.section.formvalue(section_id, 'max_conns_per_source')) || '4';
+				if (!e && (l[0] === 'max_conns' || l[0] === 'max_conns_per_source') && +per > +conns)
+					e = shape.fmt(_('Streams per source (%s) above the streams in all (%s)'), per, conns);
+				return e || true;
+			};
+		});
 
 		s = m.section(form.GridSection, 'vlink', _('Tunnels'), _('One per other vnode; its public key is shown on its Virtual links page.'));
 		s.addremove = true;
