@@ -156,7 +156,7 @@ func (c *Config) validate() Errors {
 	v.intRange("limits.recv_queue", lim.RecvQueue, 1, 65536)
 	v.intRange("limits.max_peers", lim.MaxPeers, 16, 1<<20)
 	if lim.MaxConns >= 1 && lim.MaxConnsPerSource > lim.MaxConns {
-		v.errf("limits.max_conns_per_source", "%d is above limits.max_conns (%d)", lim.MaxConnsPerSource, lim.MaxConns)
+		v.cross("limits.max_conns_per_source", []string{"limits.max_conns"}, "%d is above limits.max_conns (%d)", lim.MaxConnsPerSource, lim.MaxConns)
 	}
 
 	c.validateANDNA(v)
