@@ -184,6 +184,7 @@ type Daemon struct {
 	lastSync      time.Time
 	want          []kernel.Route
 	wantCosts     map[netip.Prefix][]uint32 // route costs of want's nexthops, for ctl
+	prevWant      map[netip.Prefix]int      // index in want by destination, while the next want is built
 	routeBuf      []node.Route
 
 	wifiSeen map[radar.PeerID]wifiSample
@@ -465,6 +466,13 @@ func (d *Daemon) kernelRoutes() []kernel.Route {
 	d.routeBuf = d.node.Routes(d.routeBuf[:0])
 	out := make([]kernel.Route, 0, len(d.routeBuf))
 	d.wantCosts = make(map[netip.Prefix][]uint32, len(d.routeBuf))
+	if d.prevWant == nil {
+		d.prevWant = make(map[netip.Prefix]int, len(d.want))
+	}
+	clear(d.prevWant)
+	for i, r := range d.want {
+		d.prevWant[r.Dst] = i
+	}
 	for _, r := range d.routeBuf {
 		kr := kernel.Route{Dst: r.Prefix}
 		for _, h := range r.Hops {
@@ -476,7 +484,9 @@ func (d *Daemon) kernelRoutes() []kernel.Route {
 			if h.Cost > 0 && len(kr.Nexthops) > 0 {
 				w = int(uint64(r.Hops[0].Cost) * 100 / uint64(h.Cost))
 			}
-			kr.Nexthops = append(kr.Nexthops, kernel.Nexthop{Gw: nb.Addr, LinkIndex: d.ifaces[h.Iface].index, Weight: max(w, 1)})
+			nh := kernel.Nexthop{Gw: nb.Addr, LinkIndex: d.ifaces[h.Iface].index, Weight: max(w, 1)}
+			nh.Weight = d.steadyWeight(r.Prefix, nh)
+			kr.Nexthops = append(kr.Nexthops, nh)
 			d.wantCosts[r.Prefix] = append(d.wantCosts[r.Prefix], h.Cost)
 		}
 		if len(kr.Nexthops) > 0 {
@@ -484,6 +494,26 @@ func (d *Daemon) kernelRoutes() []kernel.Route {
 		}
 	}
 	return out
+}
+
+// steadyWeight is the weight for nh: the one it has in the kernel while
+// the new one is within a quarter of it. Link costs move all the time by
+// a few percent; rewriting every route through a link on each move would
+// be netlink churn that changes nothing a flow notices.
+func (d *Daemon) steadyWeight(dst netip.Prefix, nh kernel.Nexthop) int {
+	i, ok := d.prevWant[dst]
+	if !ok {
+		return nh.Weight
+	}
+	for _, old := range d.want[i].Nexthops {
+		if old.Gw == nh.Gw && old.LinkIndex == nh.LinkIndex {
+			if 4*nh.Weight >= 3*old.Weight && 4*nh.Weight <= 5*old.Weight {
+				return old.Weight
+			}
+			break
+		}
+	}
+	return nh.Weight
 }
 
 func (d *Daemon) syncRoutes() {

@@ -656,3 +656,30 @@ func TestManualVLinks(t *testing.T) {
 		t.Errorf("vlink add without the virtual layer: %v", err)
 	}
 }
+
+// TestSteadyWeight: a hop keeps its kernel weight while cost noise moves
+// its share by less than a quarter, and takes the new one beyond that.
+func TestSteadyWeight(t *testing.T) {
+	dst := netip.MustParsePrefix("10.1.2.0/24")
+	a := netip.MustParseAddr("10.1.9.1")
+	d := &Daemon{want: []kernel.Route{{Dst: dst, Nexthops: []kernel.Nexthop{{Gw: a, LinkIndex: 3, Weight: 60}}}}}
+	d.prevWant = map[netip.Prefix]int{dst: 0}
+	for _, c := range []struct {
+		nh   kernel.Nexthop
+		want int
+	}{
+		{kernel.Nexthop{Gw: a, LinkIndex: 3, Weight: 70}, 60}, // +17%: kept
+		{kernel.Nexthop{Gw: a, LinkIndex: 3, Weight: 46}, 60}, // -23%: kept
+		{kernel.Nexthop{Gw: a, LinkIndex: 3, Weight: 80}, 80}, // +33%: new
+		{kernel.Nexthop{Gw: a, LinkIndex: 3, Weight: 40}, 40}, // -33%: new
+		{kernel.Nexthop{Gw: a, LinkIndex: 4, Weight: 70}, 70}, // another interface
+		{kernel.Nexthop{Gw: netip.MustParseAddr("10.1.9.2"), LinkIndex: 3, Weight: 70}, 70},
+	} {
+		if got := d.steadyWeight(dst, c.nh); got != c.want {
+			t.Errorf("%v weight %d: got %d, want %d", c.nh.Gw, c.nh.Weight, got, c.want)
+		}
+	}
+	if got := d.steadyWeight(netip.MustParsePrefix("10.1.3.0/24"), kernel.Nexthop{Gw: a, LinkIndex: 3, Weight: 70}); got != 70 {
+		t.Errorf("a new route: got %d, want 70", got)
+	}
+}

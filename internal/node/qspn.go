@@ -152,8 +152,15 @@ func (n *Node) neighbourChanged(nb radar.Neighbour) {
 		n.want(l, false, "new link")
 	case nb.Cost < old.Cost:
 		n.want(l, false, "link got cheaper")
+	case nb.Cost >= 2*old.Cost:
+		n.want(l, true, "link got much costlier")
 	case nb.Cost > old.Cost:
-		n.want(l, true, "link got costlier")
+		// Routes through it were shifted to its new cost and only hops
+		// nearer than our feasible distance are used, so nothing loops
+		// meanwhile: the paths it is on are only no longer the shortest.
+		// Link noise of a few tens of percent waits for the round like a
+		// gain; a link that got twice as dear is worth an early one.
+		n.want(l, false, "link got costlier")
 	}
 }
 
@@ -177,13 +184,14 @@ func (n *Node) neighbourDown(nb radar.Neighbour) {
 	n.want(l, true, "rnode lost")
 }
 
-// want asks for a round at level l, and with upward at every level above.
-// A link of level l that got worse or went away changes the routes of its
-// level and the path costs of every level over it, and stale costs there
-// could make loops until a round refreshes them. A new or cheaper link only
-// makes some paths shorter: the routes above stay loop-free (each hop's
-// stored cost is still above the next hop's), just not the shortest until
-// the next round of that level, so only its own level is asked for.
+// want asks for a round at level l, and with upward at every level above,
+// soon. A link of level l that went away or got much worse leaves routes
+// at the nodes upstream that lead nowhere or a long way round, at its
+// level and every level over it, until a round tells them. A new, cheaper
+// or a little dearer link leaves routes that still work (the hops in the
+// kernel are loop-free whatever the costs do, see Routes), just not the
+// shortest until the next round of that level, so only its own level is
+// asked for, at its pace.
 func (n *Node) want(l int, upward bool, why string) {
 	if n.Stats.RoundsWanted == nil {
 		n.Stats.RoundsWanted = map[string]uint64{}
