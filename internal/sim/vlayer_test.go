@@ -84,87 +84,108 @@ func TestVirtualForwardingRule(t *testing.T) {
 // the network is quiet.
 func TestIslandsJoinThroughTunnelWithCollidingIDs(t *testing.T) {
 	for seed := uint64(1); seed <= 10; seed++ {
-		tp := &topo.Topology{Name: "two islands", Nodes: 12}
-		for _, base := range []int{0, 6} {
-			// A ring of six: a gnode with more than one path inside.
-			for i := range 6 {
-				a, b := base+i, base+(i+1)%6
-				tp.Links = append(tp.Links, topo.Link{A: min(a, b), B: max(a, b), Latency: 2 * time.Millisecond})
-			}
+		joinIslands(t, seed, [][2]int{{0, 6}})
+	}
+}
+
+// Seed 004: the same two islands connect through two pairs of gates at the
+// same instant (tunnels 0-6 and 3-9 come up together). Both ends of both
+// tunnels see the collision at once, and every node decides the same way:
+// one island keeps every address, the other is renumbered once, nothing
+// oscillates, and traffic crosses.
+func TestSimultaneousJoinsOneOutcome(t *testing.T) {
+	for seed := uint64(1); seed <= 10; seed++ {
+		joinIslands(t, seed, [][2]int{{0, 6}, {3, 9}})
+	}
+}
+
+// joinIslands grows two rings of six apart from the same first address
+// (nodes 0-5 and 6-11), brings the tunnels up at 300 s, all at once, and
+// checks the outcome.
+func joinIslands(t *testing.T, seed uint64, tunnels [][2]int) {
+	t.Helper()
+	tp := &topo.Topology{Name: "two islands", Nodes: 12}
+	for _, base := range []int{0, 6} {
+		// A ring of six: a gnode with more than one path inside.
+		for i := range 6 {
+			a, b := base+i, base+(i+1)%6
+			tp.Links = append(tp.Links, topo.Link{A: min(a, b), B: max(a, b), Latency: 2 * time.Millisecond})
 		}
-		tp.Links = append(tp.Links, topo.Link{A: 0, B: 6, Latency: 25 * time.Millisecond, Virtual: true})
-		cfg := testConfig(t, "10.0.0.0/8", 3, 2, 2, 2)
-		cfg.First, cfg.HasFirst = addr.Position{5, 1, 2, 1}, true
-		firstAddr, err := cfg.Scheme.Addr(cfg.First)
-		if err != nil {
-			t.Fatal(err)
+	}
+	for _, l := range tunnels {
+		tp.Links = append(tp.Links, topo.Link{A: l[0], B: l[1], Latency: 25 * time.Millisecond, Virtual: true})
+	}
+	cfg := testConfig(t, "10.0.0.0/8", 3, 2, 2, 2)
+	cfg.First, cfg.HasFirst = addr.Position{5, 1, 2, 1}, true
+	firstAddr, err := cfg.Scheme.Addr(cfg.First)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newSim(t, tp, cfg, seed)
+	steps, _ := ParseScript("islands", strings.NewReader("0s partition 0-5\n300s merge\n"))
+	if err := s.Schedule(steps); err != nil {
+		t.Fatal(err)
+	}
+	s.Run(290 * time.Second)
+	checkAll(t, s, "apart")
+	// Each island was started by one node that took the first address.
+	for _, base := range []int{0, 6} {
+		found := false
+		for i := base; i < base+6; i++ {
+			found = found || s.Node(i).Addr() == firstAddr
 		}
-		s := newSim(t, tp, cfg, seed)
-		steps, _ := ParseScript("islands", strings.NewReader("0s partition 0-5\n300s merge\n"))
-		if err := s.Schedule(steps); err != nil {
-			t.Fatal(err)
+		if !found {
+			t.Fatalf("seed %d: no node of the island at %d took the first address", seed, base)
 		}
-		s.Run(290 * time.Second)
-		checkAll(t, s, "apart")
-		// Each island was started by one node that took the first address.
-		for _, base := range []int{0, 6} {
-			found := false
-			for i := base; i < base+6; i++ {
-				found = found || s.Node(i).Addr() == firstAddr
-			}
-			if !found {
-				t.Fatalf("seed %d: no node of the island at %d took the first address", seed, base)
-			}
+	}
+	before := make([]netip.Addr, s.Nodes())
+	for i := range before {
+		before[i] = s.Node(i).Addr()
+	}
+	s.Run(310 * time.Second)
+	if !s.RunUntilQuiet(60*time.Second, 2*time.Hour) {
+		t.Fatalf("seed %d: no quiet period after the tunnel came up", seed)
+	}
+	checkAll(t, s, "joined")
+	d := s.Dump()
+	if r := oracle.CheckDelivery(d); !r.Passed() {
+		t.Fatalf("seed %d: joined islands do not deliver: %v", seed, r)
+	}
+	seen := map[netip.Addr]int{}
+	rehooks := uint64(0)
+	for i := range s.Nodes() {
+		a := s.Node(i).Addr()
+		if j, dup := seen[a]; dup {
+			t.Fatalf("seed %d: nodes %d and %d both hold %v", seed, j, i, a)
 		}
-		before := make([]netip.Addr, s.Nodes())
-		for i := range before {
-			before[i] = s.Node(i).Addr()
+		seen[a] = i
+		rehooks += s.Node(i).Stats.Rehooks
+	}
+	if rehooks == 0 {
+		t.Fatalf("seed %d: the colliding islands joined without anyone taking a new address", seed)
+	}
+	// One island keeps every address, the other takes new ones (seed
+	// 000 §5.ii: the colliding gnode re-addresses as a whole).
+	kept := [2]int{}
+	for i := range s.Nodes() {
+		if s.Node(i).Addr() == before[i] {
+			kept[i/6]++
 		}
-		s.Run(310 * time.Second)
-		if !s.RunUntilQuiet(60*time.Second, 2*time.Hour) {
-			t.Fatalf("seed %d: no quiet period after the tunnel came up", seed)
-		}
-		checkAll(t, s, "joined")
-		d := s.Dump()
-		if r := oracle.CheckDelivery(d); !r.Passed() {
-			t.Fatalf("seed %d: joined islands do not deliver: %v", seed, r)
-		}
-		seen := map[netip.Addr]int{}
-		rehooks := uint64(0)
+	}
+	if !(kept == [2]int{6, 0} || kept == [2]int{0, 6}) {
 		for i := range s.Nodes() {
-			a := s.Node(i).Addr()
-			if j, dup := seen[a]; dup {
-				t.Fatalf("seed %d: nodes %d and %d both hold %v", seed, j, i, a)
-			}
-			seen[a] = i
-			rehooks += s.Node(i).Stats.Rehooks
+			t.Logf("%d %v", i, s.Node(i).Stats.RehookWhy)
 		}
-		if rehooks == 0 {
-			t.Fatalf("seed %d: the colliding islands joined without anyone taking a new address", seed)
-		}
-		// One island keeps every address, the other takes new ones (seed
-		// 000 §5.ii: the colliding gnode re-addresses as a whole).
-		kept := [2]int{}
-		for i := range s.Nodes() {
-			if s.Node(i).Addr() == before[i] {
-				kept[i/6]++
-			}
-		}
-		if !(kept == [2]int{6, 0} || kept == [2]int{0, 6}) {
-			for i := range s.Nodes() {
-				t.Logf("%d %v", i, s.Node(i).Stats.RehookWhy)
-			}
-			t.Fatalf("seed %d: addresses kept per island %v, want one island whole and the other renumbered (before %v, now %v at %v)", seed, kept, before, s.Dump().Nodes, s.Now())
-		}
-		addrs := map[int]netip.Addr{}
-		for i := range s.Nodes() {
-			addrs[i] = s.Node(i).Addr()
-		}
-		s.Run(s.Now() + 10*time.Minute)
-		for i := range s.Nodes() {
-			if got := s.Node(i).Addr(); got != addrs[i] {
-				t.Fatalf("seed %d: node %d moved from %v to %v after the network went quiet", seed, i, addrs[i], got)
-			}
+		t.Fatalf("seed %d: addresses kept per island %v, want one island whole and the other renumbered (before %v, now %v at %v)", seed, kept, before, s.Dump().Nodes, s.Now())
+	}
+	addrs := map[int]netip.Addr{}
+	for i := range s.Nodes() {
+		addrs[i] = s.Node(i).Addr()
+	}
+	s.Run(s.Now() + 10*time.Minute)
+	for i := range s.Nodes() {
+		if got := s.Node(i).Addr(); got != addrs[i] {
+			t.Fatalf("seed %d: node %d moved from %v to %v after the network went quiet", seed, i, addrs[i], got)
 		}
 	}
 }
