@@ -119,6 +119,12 @@ func runSoak(ctx context.Context, o options) (rep *Report, err error) {
 	}
 	rep.Links = len(s.links)
 	s.logf("lab up: %s %d nodes, %d links, seed %d, in %s (%s*)", o.Topology, tp.Nodes, len(s.links), o.Seed, o.Dir, o.Prefix)
+	// Up removes what it made when it fails; a lab it refused to touch
+	// (one already up there) is someone else's and stays.
+	if _, err := s.l.Up(ctx, lab.UpOptions{Topology: tp, Name: o.Topology, Seed: o.Seed, Ntkd: o.Ntkd, ExtraConfig: o.ExtraConfig}); err != nil {
+		rep.WallSec = time.Since(s.start).Seconds()
+		return rep, err
+	}
 	defer func() {
 		s.keepLogs()
 		if d, derr := s.l.Down(); derr != nil {
@@ -128,9 +134,6 @@ func runSoak(ctx context.Context, o options) (rep *Report, err error) {
 		}
 		rep.WallSec = time.Since(s.start).Seconds()
 	}()
-	if _, err := s.l.Up(ctx, lab.UpOptions{Topology: tp, Name: o.Topology, Seed: o.Seed, Ntkd: o.Ntkd, ExtraConfig: o.ExtraConfig}); err != nil {
-		return rep, err
-	}
 	wctx, cancel := context.WithTimeout(ctx, o.UpTimeout)
 	t0 := time.Now()
 	_, err = s.l.Wait(wctx, time.Second, nil)
