@@ -55,6 +55,11 @@ type Config struct {
 	BackupGnodes int
 	// MaxQueue is MAX_ANDNA_QUEUE (5): claims kept per name, owner first.
 	MaxQueue int
+	// CounterBase is where the update counters of our names start. A hash
+	// gnode refuses an update whose counter is not above the one it holds
+	// (a replay), so after a restart they must start above every counter
+	// sent before: the daemon keeps a reservation on disk.
+	CounterBase uint32
 	// ViaBnode resolves through a border node of our gnode, which answers
 	// from its cache or resolves for us (seed §7.8.1), so popular names do
 	// not overload their hash gnode.

@@ -45,7 +45,7 @@ func (e *Engine) Register(now time.Duration, name string) error {
 	if e.addr.IsValid() && now < e.addrAt+e.cfg.Settle {
 		due = e.addrAt + e.cfg.Settle
 	}
-	e.own[c] = &ownName{name: c, hash: NameHash(c), due: due, state: "registering"}
+	e.own[c] = &ownName{name: c, hash: NameHash(c), counter: e.cfg.CounterBase, due: due, state: "registering"}
 	return nil
 }
 

@@ -129,6 +129,10 @@ type Options struct {
 	// ANDNAKey is the node's name key (LoadOrCreateKey); required when the
 	// configuration enables ANDNA.
 	ANDNAKey ed25519.PrivateKey
+	// ANDNACounterBase is the first update counter of this run's names
+	// (ReserveANDNACounters): above every counter sent before a restart,
+	// or the hash gnodes refuse the updates as replays.
+	ANDNACounterBase uint32
 }
 
 // Event is a kernel change the loop must look at.
@@ -240,6 +244,7 @@ func New(o Options) (*Daemon, error) {
 			return nil, errors.New("daemon: ANDNA is enabled but no key was given")
 		}
 		ac := ANDNAConfig(&o.Config.ANDNA, &o.Config.Limits)
+		ac.CounterBase = o.ANDNACounterBase
 		nc.ANDNA, nc.ANDNAKey = &ac, o.ANDNAKey
 	}
 	nc.Seed = o.Seed
