@@ -149,8 +149,12 @@ func serve(ctx context.Context, cfg *config.Config, path string, level *slog.Lev
 		go forwardKernelEvents(ctx, kev, events)
 	}
 	var key ed25519.PrivateKey
+	var counterBase uint32
 	if cfg.ANDNA.Enabled {
 		if key, err = daemon.LoadOrCreateKey(cfg.ANDNA.KeyDir); err != nil {
+			return exitFail, err
+		}
+		if counterBase, err = daemon.ReserveANDNACounters(cfg.ANDNA.KeyDir, time.Now()); err != nil {
 			return exitFail, err
 		}
 	}
@@ -164,7 +168,7 @@ func serve(ctx context.Context, cfg *config.Config, path string, level *slog.Lev
 	}
 	d, err := daemon.New(daemon.Options{
 		Config: cfg, Version: version, Logger: log, Transport: tr, Kernel: k,
-		OpenWifi: openWifi, Events: events, ANDNAKey: key, VLinks: vlinks,
+		OpenWifi: openWifi, Events: events, ANDNAKey: key, ANDNACounterBase: counterBase, VLinks: vlinks,
 	})
 	if err != nil {
 		if errors.Is(err, daemon.ErrNoInterface) {

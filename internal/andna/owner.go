@@ -20,6 +20,18 @@ type ownName struct {
 	err     error
 }
 
+// CounterReserve is how many updates of each name one run may send: a
+// run reserves [base, base+CounterReserve) and the next starts above.
+// With updates a day apart it lasts for ever; with the shortest interval
+// allowed (1 minute) 45 days.
+const CounterReserve = 1 << 16
+
+// CounterBase is the first update counter of a run: above the reservation
+// the last run left (0: none) and above the clock in minutes (a key file
+// restored without the reservation still starts above an older run's
+// counters, as long as the clock moved on).
+func CounterBase(reserved, minutes uint32) uint32 { return max(reserved, minutes) }
+
 // OwnName is one of our names as `ntkd ctl andna list` shows it.
 type OwnName struct {
 	Name     string

@@ -5,12 +5,17 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ntkd/ntkd/internal/andna"
+	"github.com/ntkd/ntkd/internal/atomicfile"
 	"github.com/ntkd/ntkd/internal/config"
 	"github.com/ntkd/ntkd/internal/keyfile"
 )
@@ -135,4 +140,37 @@ func (d *Daemon) Reverse(ctx context.Context, a netip.Addr) ([]string, time.Dura
 		return nil, 0, r.Err
 	}
 	return r.Names, r.TTL, nil
+}
+
+// CounterFile is the name, in andna.key_dir, of the ANDNA update counters
+// reserved by the daemon's last run.
+const CounterFile = "andna.counter"
+
+// ReserveANDNACounters returns the first update counter of this run and
+// reserves andna.CounterReserve of them on disk before anything is sent,
+// so that the next run, even after a crash, starts above every counter of
+// this one. One small write per start.
+func ReserveANDNACounters(dir string, now time.Time) (uint32, error) {
+	path := filepath.Join(dir, CounterFile)
+	var reserved uint32
+	switch b, err := os.ReadFile(path); {
+	case err == nil:
+		v, perr := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 32)
+		if perr != nil {
+			return 0, fmt.Errorf("ANDNA counters: %s: %w", path, perr)
+		}
+		reserved = uint32(v)
+	case !errors.Is(err, fs.ErrNotExist):
+		return 0, fmt.Errorf("ANDNA counters: %w", err)
+	}
+	minutes := uint32(max(now.Unix()/60, 0))
+	base := andna.CounterBase(reserved, minutes)
+	if base > ^uint32(0)-andna.CounterReserve {
+		return 0, fmt.Errorf("ANDNA counters: %s: %d leaves no room for this run", path, reserved)
+	}
+	next := strconv.FormatUint(uint64(base+andna.CounterReserve), 10) + "\n"
+	if err := atomicfile.Write(path, []byte(next)); err != nil {
+		return 0, fmt.Errorf("ANDNA counters: %w", err)
+	}
+	return base, nil
 }

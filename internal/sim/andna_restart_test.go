@@ -95,3 +95,43 @@ func withoutNode(xs []int, x int) []int {
 	}
 	return out
 }
+
+// TestANDNAOwnerRestartKeepsName: a node reboots with its key (the sim
+// gives each node the same key again) and empty memory. Its name must come
+// back pointing at its new address: its first update after the restart is
+// news to the hash gnode, not a replay of the ones sent before (the C
+// daemon's counters restarted at zero).
+func TestANDNAOwnerRestartKeepsName(t *testing.T) {
+	const n = 40
+	s := andnaSim(t, n, 6)
+	const owner = 7
+	register := func() {
+		s.WithANDNA(owner, func(e *andna.Engine, now time.Duration) {
+			if err := e.Register(now, nameOf(owner)); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	register()
+	// Several updates, so the hash gnode holds a counter well above 1.
+	s.Run(s.Now() + 20*time.Minute)
+	old := s.Node(owner).Addr()
+	s.Kill(owner)
+	s.Run(s.Now() + 5*time.Second)
+	if err := s.Restart(owner); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, s, s.Now()+2000*time.Second)
+	register()
+	s.Run(s.Now() + 2*time.Minute)
+	now := s.Node(owner).Addr()
+	for _, o := range s.Node(owner).ANDNA().Names() {
+		if o.State != "registered" {
+			t.Fatalf("after the restart %s is %s (%s)", o.Name, o.State, o.Error)
+		}
+	}
+	res := resolveAll(t, s, [][2]any{{0, nameOf(owner)}})[[2]any{0, nameOf(owner)}]
+	if res.Err != nil || res.Addr != now {
+		t.Fatalf("%s after its owner restarted (address %v, before %v): %+v", nameOf(owner), now, old, res)
+	}
+}

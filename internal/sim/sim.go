@@ -148,7 +148,10 @@ type Sim struct {
 	seq   uint64
 	queue eventQueue
 	nodes []*simNode
-	links []link
+	// counterFloor is, per node, the ANDNA counter its next run starts at
+	// (the reservation the daemon keeps in andna.key_dir).
+	counterFloor []uint32
+	links        []link
 
 	C Counters
 	// LastChange is the virtual time of the last route change anywhere.
@@ -177,6 +180,7 @@ func New(opt Options) (*Sim, error) {
 	}
 	s := &Sim{opt: opt, rng: rand.New(rand.NewPCG(opt.Seed, 0x73696d))}
 	s.nodes = make([]*simNode, t.Nodes)
+	s.counterFloor = make([]uint32, t.Nodes)
 	for i := range s.nodes {
 		s.nodes[i] = &simNode{wakeAt: never}
 	}
@@ -239,6 +243,12 @@ func (s *Sim) makeNode(i int) error {
 	cfg := s.opt.Node
 	cfg.Seed = s.opt.Seed*1000003 + uint64(i)*7919 + 1
 	if cfg.ANDNA != nil {
+		// What the daemon keeps on disk: the counters reserved by the
+		// node's last run, so a restart updates its names afresh.
+		ac := *cfg.ANDNA
+		ac.CounterBase = andna.CounterBase(s.counterFloor[i], uint32(s.now/time.Minute))
+		s.counterFloor[i] = ac.CounterBase + andna.CounterReserve
+		cfg.ANDNA = &ac
 		if s.opt.ANDNAKey != nil {
 			cfg.ANDNAKey = s.opt.ANDNAKey(i)
 		} else {
