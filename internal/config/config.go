@@ -11,6 +11,7 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"math"
 	"net/netip"
 	"strconv"
 	"time"
@@ -245,6 +246,50 @@ type VLayer struct {
 	KeyFile string `toml:"key_file"`
 	// Links are virtual links set by hand ([[vlayer.link]]). Default none.
 	Links []VLink `toml:"link"`
+	// EntryServers are the entry servers ([[vlayer.entry_server]], seed
+	// 002) the node fetches the list of entry nodes from and, as an entry
+	// node, lists itself on; at most MaxEntryServers. Default none.
+	EntryServers []EntryServer `toml:"entry_server"`
+	// Latitude and Longitude are where the node is, in degrees (-90..90,
+	// -180..180), both or neither: the entry node nearest to them is
+	// listed first, and an entry node lists them. Default unset.
+	Latitude  *float64 `toml:"latitude"`
+	Longitude *float64 `toml:"longitude"`
+	// Endpoint is the node's public "ip:port" for tunnels, what an entry
+	// node lists; needed only with EntryNode. Default "".
+	Endpoint string `toml:"endpoint"`
+	// EntryNode lists the node on the entry servers once the daemon has
+	// been up EntryAfter (seed 002: after 3 days). Default false.
+	EntryNode bool `toml:"entry_node"`
+	// EntryAfter is the uptime after which an EntryNode lists itself,
+	// at least 1m. Default 72h.
+	EntryAfter time.Duration `toml:"entry_after"`
+	// EntryCache is the absolute path of the last list fetched, read at
+	// start (every signature checked again). Default /etc/ntkd/entry.cache.
+	EntryCache string `toml:"entry_cache"`
+}
+
+// MaxEntryServers bounds [[vlayer.entry_server]].
+const MaxEntryServers = 8
+
+// EntryServer is one [[vlayer.entry_server]].
+type EntryServer struct {
+	// Address is the server's literal "ip:port" (no names: no DNS).
+	// Required.
+	Address string `toml:"address"`
+	// PublicKey is the server's Ed25519 key in base64, as `ntkd
+	// entry-server -print-key` prints it: its lists must be signed by
+	// it. Required.
+	PublicKey string `toml:"public_key"`
+}
+
+// EntryPosition is the node's coordinates in microdegrees, ok when both
+// are set.
+func (v *VLayer) EntryPosition() (lat, lon int32, ok bool) {
+	if v.Latitude == nil || v.Longitude == nil {
+		return 0, 0, false
+	}
+	return int32(math.Round(*v.Latitude * 1e6)), int32(math.Round(*v.Longitude * 1e6)), true
 }
 
 // IGS is the [igs] table: sharing Internet uplinks with the mesh
@@ -336,7 +381,8 @@ func Default() *Config {
 			MaxRoutes:    10,
 			MaxAgeRounds: 2,
 		},
-		VLayer: VLayer{KeyFile: "/etc/ntkd/vlayer.key"},
+		VLayer: VLayer{KeyFile: "/etc/ntkd/vlayer.key", EntryAfter: 72 * time.Hour,
+			EntryCache: "/etc/ntkd/entry.cache"},
 		IGS: IGS{Bandwidth: 10000, ProbeInterval: 10 * time.Second, UseGateways: true,
 			MaxGateways: 2, Table: 110, RulePriority: 32800, Port: 4790},
 		Kernel:  Kernel{Table: TableMain, RulePriority: 1000, Protocol: 15},

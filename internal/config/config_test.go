@@ -65,6 +65,12 @@ func TestExampleIsDefault(t *testing.T) {
 		t.Errorf("the example should show one [[vlayer.link]] block with the default keepalive: %+v", c.VLayer.Links)
 	}
 	c.VLayer.Links = nil
+	// The example shows an entry server and coordinates; by default there
+	// are none.
+	if len(c.VLayer.EntryServers) != 1 || c.VLayer.Latitude == nil || c.VLayer.Longitude == nil {
+		t.Errorf("the example should show one [[vlayer.entry_server]] block and coordinates: %+v", c.VLayer)
+	}
+	c.VLayer.EntryServers, c.VLayer.Latitude, c.VLayer.Longitude = nil, nil, nil
 	if want := Default(); !reflect.DeepEqual(c, want) {
 		t.Errorf("example differs from Default():\n got %+v\nwant %+v", c, want)
 	}

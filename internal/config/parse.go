@@ -244,6 +244,17 @@ func (d *decoder) value(p keyPath, v any, rv reflect.Value) {
 	case *Table:
 		d.kernelTable(p, v, dst)
 		return
+	case **float64: // optional numbers ([vlayer] latitude, longitude): nil when absent
+		switch f := v.(type) {
+		case float64:
+			*dst = &f
+		case int64:
+			x := float64(f)
+			*dst = &x
+		default:
+			d.mismatch(p, "a number", v)
+		}
+		return
 	}
 
 	switch rv.Kind() {

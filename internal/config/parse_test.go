@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // An input may hold the marker "@@" where the reported line:col must point;
@@ -185,6 +186,28 @@ func ruleCases() []errCase {
 		{"vlink name dup", "[[vlayer.link]]\npublic_key = \"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"\n[[vlayer.link]]\npublic_key = \"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"\n@@name = \"ntkv0\"\n", "vlayer.link[1].name", "already the name of vlayer.link[0]"},
 		{"vlink name iface", "[[interface]]\nname = \"wg0\"\n[[vlayer.link]]\npublic_key = \"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"\n@@name = \"wg0\"\n", "vlayer.link[0].name", "already the mesh interface"},
 		{"vlink name long", "[[vlayer.link]]\npublic_key = \"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"\n@@name = \"ntkv-far-away-01\"\n", "vlayer.link[0].name", "at most 15"},
+		// vlayer: entry servers, coordinates, entry node
+		{"entry server name", "[[vlayer.entry_server]]\n@@address = \"entry.example.org:27100\"\npublic_key = \"A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg=\"\n", "vlayer.entry_server[0].address", "not an IP address"},
+		{"entry server no port", "[[vlayer.entry_server]]\n@@address = \"198.51.100.2\"\npublic_key = \"A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg=\"\n", "vlayer.entry_server[0].address", "want ip:port"},
+		{"entry server unspecified", "[[vlayer.entry_server]]\n@@address = \"[::]:27100\"\npublic_key = \"A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg=\"\n", "vlayer.entry_server[0].address", "not a unicast address"},
+		{"entry server missing address", "[[vlayer.@@entry_server]]\npublic_key = \"A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg=\"\n", "vlayer.entry_server[0].address", "want ip:port"},
+		{"entry server dup", "[[vlayer.entry_server]]\naddress = \"198.51.100.2:1\"\npublic_key = \"A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg=\"\n[[vlayer.entry_server]]\n@@address = \"198.51.100.2:1\"\npublic_key = \"A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg=\"\n", "vlayer.entry_server[1].address", "already vlayer.entry_server[0]"},
+		{"entry server bad key", "[[vlayer.entry_server]]\naddress = \"198.51.100.2:1\"\n@@public_key = \"abc\"\n", "vlayer.entry_server[0].public_key", "not a key"},
+		{"entry server no key", "[[vlayer.@@entry_server]]\naddress = \"198.51.100.2:1\"\n", "vlayer.entry_server[0].public_key", "missing"},
+		{"entry server unknown key", "[[vlayer.entry_server]]\naddress = \"198.51.100.2:1\"\npublic_key = \"A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg=\"\n@@mirror = true\n", "vlayer.entry_server[0].mirror", "unknown key"},
+		{"entry servers count", "[[vlayer.@@entry_server]]\naddress = \"198.51.100.2:1\"\npublic_key = \"A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg=\"\n" + entryServers(8), "vlayer.entry_server", "9 servers; at most 8"},
+		{"latitude range", "[vlayer]\n@@latitude = 91.5\nlongitude = 0\n", "vlayer.latitude", "out of range -90..90"},
+		{"longitude range", "[vlayer]\nlatitude = 0\n@@longitude = -180.01\n", "vlayer.longitude", "out of range -180..180"},
+		{"latitude alone", "[vlayer]\n@@latitude = 45.46\n", "vlayer.latitude", "set without vlayer.longitude"},
+		{"longitude alone", "[vlayer]\n@@longitude = 9\n", "vlayer.longitude", "set without vlayer.latitude"},
+		{"latitude string", "[vlayer]\n@@latitude = \"45.46\"\nlongitude = 9.19\n", "vlayer.latitude", "want a number, not a string"},
+		{"endpoint name", "[vlayer]\n@@endpoint = \"me.example.org:27000\"\n", "vlayer.endpoint", "not an IP address"},
+		{"endpoint multicast", "[vlayer]\n@@endpoint = \"224.0.0.1:27000\"\n", "vlayer.endpoint", "not a unicast address"},
+		{"entry_after short", "[vlayer]\n@@entry_after = \"59s\"\n", "vlayer.entry_after", "below 1m"},
+		{"entry_cache relative", "[vlayer]\n@@entry_cache = \"entry.cache\"\n", "vlayer.entry_cache", "not an absolute path"},
+		{"entry_node without endpoint", "[vlayer]\n@@entry_node = true\n[[vlayer.entry_server]]\naddress = \"198.51.100.2:1\"\npublic_key = \"A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg=\"\n", "vlayer.entry_node", "set vlayer.endpoint"},
+		{"entry_node without servers", "[vlayer]\nendpoint = \"203.0.113.5:27000\"\n@@entry_node = true\n", "vlayer.entry_node", "add a [[vlayer.entry_server]]"},
+		{"entry_node as string", "[vlayer]\n@@entry_node = \"yes\"\n", "vlayer.entry_node", "want true or false"},
 
 		// types
 		{"int as string", "[radar]\n@@probes = \"16\"\n", "radar.probes", "want an integer, not a string"},
@@ -257,7 +280,18 @@ func validCases() []string {
 		"[dns]\nenabled = true\nlisten = \"[::1]:5373\"\nupstream = \"127.0.0.1:53\"\nsuffix = \"mesh.lan\"\n",
 		"radar = { interval = \"2s\", probe_timeout = \"500ms\" }\n",
 		"interface = [{name = \"a\"}, {name = \"b\", wifi_metrics = false}]\n",
+		"[vlayer]\nlatitude = -90\nlongitude = 180.0\nendpoint = \"[2001:db8::5]:27000\"\nentry_node = true\nentry_after = \"1m\"\n" + entryServers(8),
+		"[vlayer]\nlatitude = 0.0\nlongitude = -180\nentry_cache = \"/tmp/e\"\n",
 	}
+}
+
+// entryServers is n [[vlayer.entry_server]] blocks.
+func entryServers(n int) string {
+	var b strings.Builder
+	for i := range n {
+		b.WriteString("[[vlayer.entry_server]]\naddress = \"198.51.100.2:" + strconv.Itoa(27100+i) + "\"\npublic_key = \"A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg=\"\n")
+	}
+	return b.String()
 }
 
 func TestRules(t *testing.T) {
@@ -429,5 +463,44 @@ func TestIntWidth(t *testing.T) {
 	}
 	if err == nil || err.Error() != "t.toml:1:1: gogc: 9999999999 is out of range" {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// TestParseEntry: the entry servers, the coordinates (floats or whole
+// numbers, in microdegrees for the daemon) and the entry node's keys.
+func TestParseEntry(t *testing.T) {
+	c, err := Parse("t.toml", []byte(`
+[vlayer]
+enabled = true
+latitude = 45.464211
+longitude = -9
+endpoint = "203.0.113.5:27000"
+entry_node = true
+entry_after = "10m"
+entry_cache = "/tmp/entry.cache"
+[[vlayer.entry_server]]
+address = "198.51.100.2:27100"
+public_key = "A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg="
+[[vlayer.entry_server]]
+address = "[2001:db8::2]:27100"
+public_key = "eW4Yy+wRTnVe5m4QqrqGWKOhwBwTqFYR1q2ReLYb9ak="
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := c.VLayer
+	if lat, lon, ok := v.EntryPosition(); !ok || lat != 45464211 || lon != -9000000 {
+		t.Errorf("position %d %d %v", lat, lon, ok)
+	}
+	if len(v.EntryServers) != 2 || v.EntryServers[1].Address != "[2001:db8::2]:27100" ||
+		v.EntryServers[0].PublicKey != "A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg=" {
+		t.Errorf("servers %+v", v.EntryServers)
+	}
+	if v.Endpoint != "203.0.113.5:27000" || !v.EntryNode || v.EntryAfter != 10*time.Minute || v.EntryCache != "/tmp/entry.cache" {
+		t.Errorf("entry node %+v", v)
+	}
+	d := Default().VLayer
+	if _, _, ok := d.EntryPosition(); ok || d.EntryNode || d.EntryAfter != 72*time.Hour || d.EntryCache != "/etc/ntkd/entry.cache" {
+		t.Errorf("defaults %+v", d)
 	}
 }

@@ -247,6 +247,76 @@ func (c *Config) validateVLayer(v *validator, ifaces map[string]int) {
 			v.errf(at("keepalive"), "%v is out of range 0..65535s", l.Keepalive)
 		}
 	}
+	c.validateEntry(v)
+}
+
+// validateEntry checks the entry servers, the coordinates and the entry
+// node's keys of [vlayer].
+func (c *Config) validateEntry(v *validator) {
+	vl := &c.VLayer
+	if len(vl.EntryServers) > MaxEntryServers {
+		v.errf("vlayer.entry_server", "%d servers; at most %d", len(vl.EntryServers), MaxEntryServers)
+	}
+	addrs := map[netip.AddrPort]int{}
+	for i, s := range vl.EntryServers {
+		at := func(k string) string { return fmt.Sprintf("vlayer.entry_server[%d].%s", i, k) }
+		if a, msg := parseUnicast(s.Address); msg != "" {
+			v.errf(at("address"), "%q: %s", s.Address, msg)
+		} else if j, dup := addrs[a]; dup {
+			v.errf(at("address"), "%v is already vlayer.entry_server[%d]", a, j)
+		} else {
+			addrs[a] = i
+		}
+		if b, err := base64.StdEncoding.DecodeString(s.PublicKey); err != nil || len(b) != 32 {
+			msg := "missing: the server's Ed25519 key, as `ntkd entry-server -print-key` prints it"
+			if s.PublicKey != "" {
+				msg = fmt.Sprintf("%q is not a key: want 44 characters of base64 (32 bytes), as `ntkd entry-server -print-key` prints", s.PublicKey)
+			}
+			v.errf(at("public_key"), "%s", msg)
+		}
+	}
+	for _, f := range []struct {
+		key, other string
+		x, y       *float64
+		lim        float64
+	}{{"vlayer.latitude", "vlayer.longitude", vl.Latitude, vl.Longitude, 90}, {"vlayer.longitude", "vlayer.latitude", vl.Longitude, vl.Latitude, 180}} {
+		switch {
+		case f.x == nil:
+		case !(*f.x >= -f.lim && *f.x <= f.lim): // NaN too
+			v.errf(f.key, "%v is out of range %v..%v degrees", *f.x, -f.lim, f.lim)
+		case f.y == nil:
+			v.cross(f.key, []string{f.other}, "set without %s: set both or neither", f.other)
+		}
+	}
+	if vl.Endpoint != "" {
+		if _, msg := parseUnicast(vl.Endpoint); msg != "" {
+			v.errf("vlayer.endpoint", "%q: %s", vl.Endpoint, msg)
+		}
+	}
+	if vl.EntryAfter < time.Minute {
+		v.errf("vlayer.entry_after", "%v is below 1m", vl.EntryAfter)
+	}
+	if msg := checkAbsPath(vl.EntryCache); msg != "" {
+		v.errf("vlayer.entry_cache", "%s", msg)
+	}
+	if vl.EntryNode {
+		if vl.Endpoint == "" {
+			v.cross("vlayer.entry_node", []string{"vlayer.endpoint"}, "an entry node lists its endpoint: set vlayer.endpoint to this node's public ip:port")
+		}
+		if len(vl.EntryServers) == 0 {
+			v.errf("vlayer.entry_node", "an entry node lists itself on the entry servers: add a [[vlayer.entry_server]]")
+		}
+	}
+}
+
+// parseUnicast is parseHostPort for an address others connect to: not
+// unspecified, not multicast.
+func parseUnicast(s string) (netip.AddrPort, string) {
+	a, msg := parseHostPort(s)
+	if msg == "" && (a.Addr().IsUnspecified() || a.Addr().IsMulticast()) {
+		msg = "not a unicast address"
+	}
+	return a, msg
 }
 
 // checkKey accepts a WireGuard key: standard base64 of 32 bytes.
