@@ -60,6 +60,12 @@ type Config struct {
 	// (a replay), so after a restart they must start above every counter
 	// sent before: the daemon keeps a reservation on disk.
 	CounterBase uint32
+	// ResolvedTTL caps how long a resolved name is kept and handed out
+	// (0: until its registration expires, as seed §7.8.1 has it). A
+	// registration lives for days while its owner may move at any
+	// reboot; its first update after the move reaches the hash gnode
+	// within a minute, and the caches follow within this.
+	ResolvedTTL time.Duration
 	// ViaBnode resolves through a border node of our gnode, which answers
 	// from its cache or resolves for us (seed §7.8.1), so popular names do
 	// not overload their hash gnode.
@@ -76,6 +82,7 @@ func DefaultConfig() Config {
 		Settle: 10 * time.Second, RequestTimeout: 5 * time.Second, Retries: 2,
 		MaxNamesPerKey: 256, BackupGnodes: 2, MaxQueue: wire.MaxQueue,
 		MaxRecords: 16384, MaxKeys: 16384, MaxResolved: 1024, MaxPending: 1024,
+		ResolvedTTL: 5 * time.Minute,
 	}
 }
 

@@ -209,6 +209,27 @@ func TestResolvedCacheExpiresWithRecord(t *testing.T) {
 	}
 }
 
+// TestResolvedTTLCapped: a name registered for days is kept and handed
+// out for ResolvedTTL only, so that an owner that moved (a reboot into
+// another address) is followed within minutes, not days.
+func TestResolvedTTLCapped(t *testing.T) {
+	e := testEngine(t, 9, "10.1.1.1")
+	e.Resolve(0, "frank")
+	out := e.Outbox()
+	e.Handle(time.Second, netip.MustParseAddr("10.3.3.3"), out[0].ID, &wire.ResolveReply{ExpiresIn: 3 * 86400, Addr: netip.MustParseAddr("10.0.0.9")}, Direct, 0)
+	if r := e.Results(); len(r) != 1 || r[0].TTL != e.cfg.ResolvedTTL || e.cfg.ResolvedTTL != 5*time.Minute {
+		t.Fatalf("results: %+v (cap %v)", r, e.cfg.ResolvedTTL)
+	}
+	e.Resolve(time.Second+e.cfg.ResolvedTTL-time.Millisecond, "frank")
+	if len(e.Outbox()) != 0 {
+		t.Fatal("a fresh cache entry went to the network")
+	}
+	e.Resolve(time.Second+e.cfg.ResolvedTTL, "frank")
+	if len(e.Outbox()) != 1 {
+		t.Fatal("a cache entry past the cap was used")
+	}
+}
+
 func TestResolveFallsBackToBackups(t *testing.T) {
 	e := testEngine(t, 9, "10.1.1.1")
 	tok, _ := e.Resolve(0, "erin")

@@ -84,6 +84,9 @@ func (e *Engine) resolved1(name string, p wire.Payload, done func(netip.Addr, ti
 	switch p := p.(type) {
 	case *wire.ResolveReply:
 		ttl := secondsDur(p.ExpiresIn)
+		if e.cfg.ResolvedTTL > 0 {
+			ttl = min(ttl, e.cfg.ResolvedTTL)
+		}
 		e.cacheResolved(name, p.Addr, ttl)
 		done(p.Addr, ttl, nil)
 	case *wire.Nack:
