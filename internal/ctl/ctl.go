@@ -37,10 +37,13 @@ const (
 	// made by hand at run time (Request.VLink).
 	CmdVLinkAdd = "vlink-add"
 	CmdVLinkDel = "vlink-del"
+	// CmdEntryNodes is the list of entry nodes fetched from the entry
+	// servers, nearest first, and this node's own listing.
+	CmdEntryNodes = "entry-nodes"
 )
 
 // Commands lists them in the order `ntkd ctl help` shows.
-var Commands = []string{CmdStatus, CmdNeighbours, CmdMaps, CmdRoutes, CmdQSPN, CmdCounters, CmdVLinks, CmdGateways}
+var Commands = []string{CmdStatus, CmdNeighbours, CmdMaps, CmdRoutes, CmdQSPN, CmdCounters, CmdVLinks, CmdGateways, CmdEntryNodes}
 
 // Request is what a client sends.
 type Request struct {

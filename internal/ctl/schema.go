@@ -94,6 +94,76 @@ type VLink struct {
 	Manual bool `json:"manual,omitempty"`
 }
 
+// EntryNodes answers `entry-nodes`: the list of entry nodes (seed 002)
+// the entry servers gave, as the daemon holds it.
+type EntryNodes struct {
+	// Enabled: the virtual layer is on and entry servers are configured.
+	Enabled bool `json:"enabled"`
+	Servers int  `json:"servers"` // entry servers configured
+	// Latitude and Longitude are ours, in degrees; absent when unset
+	// (distances are then unknown).
+	Latitude  *float64 `json:"latitude,omitempty"`
+	Longitude *float64 `json:"longitude,omitempty"`
+	// FromCache: the list was read from the cache file and no fetch has
+	// succeeded since the daemon started.
+	FromCache bool `json:"from_cache"`
+	// LastFetchAgoSec is the time since the last fetch at least one
+	// server answered; -1: none yet.
+	LastFetchAgoSec float64 `json:"last_fetch_ago_s"`
+	// NextFetchInSec is the time until the next fetch.
+	NextFetchInSec float64 `json:"next_fetch_in_s"`
+	Fetches        uint64  `json:"fetches"`        // fetches at least one server answered
+	FetchFailures  uint64  `json:"fetch_failures"` // fetches no server answered
+	// Errors are the servers' failures in the last fetch.
+	Errors []EntryServerError `json:"errors"`
+	Self   EntrySelf          `json:"self"`
+	// Nodes is the list, nearest first: by great-circle distance from our
+	// coordinates, then by the XOR of the Internet addresses (seed 002),
+	// then oldest first, the order the daemon picks them in.
+	Nodes []EntryNode `json:"nodes"`
+}
+
+// EntryServerError is one server's failure.
+type EntryServerError struct {
+	Server string `json:"server"` // its ip:port
+	Error  string `json:"error"`
+}
+
+// EntrySelf is this node as an entry node.
+type EntrySelf struct {
+	EntryNode bool   `json:"entry_node"`         // [vlayer] entry_node
+	Endpoint  string `json:"endpoint,omitempty"` // [vlayer] endpoint
+	PublicKey string `json:"public_key,omitempty"`
+	// EligibleInSec is the time until the daemon has been up
+	// entry_after; 0 once it has.
+	EligibleInSec float64 `json:"eligible_in_s"`
+	// Listed: a server accepted our update within the servers' expiry.
+	Listed bool `json:"listed"`
+	// LastAcceptedAgoSec is the time since a server last accepted our
+	// update; -1: never.
+	LastAcceptedAgoSec float64 `json:"last_accepted_ago_s"`
+	Accepted           uint64  `json:"accepted"` // updates accepted, counted per server
+	Failed             uint64  `json:"failed"`   // updates refused or not delivered, per server
+	// Errors are the refusals (with their status) and failures of the
+	// last round of updates.
+	Errors []EntryServerError `json:"errors"`
+}
+
+// EntryNode is one entry node of the list.
+type EntryNode struct {
+	PublicKey string  `json:"public_key"` // its Ed25519 key, the list's key
+	TunnelKey string  `json:"tunnel_key"` // its WireGuard public key
+	Endpoint  string  `json:"endpoint"`   // its Internet ip:port
+	UptimeSec float64 `json:"uptime_s"`   // since it says it is up
+	// DistanceKm is the great-circle distance from us; -1: unknown (our
+	// coordinates or its are missing).
+	DistanceKm float64  `json:"distance_km"`
+	Latitude   *float64 `json:"latitude,omitempty"`
+	Longitude  *float64 `json:"longitude,omitempty"`
+	Hops       int      `json:"hops"`           // servers that passed the record on
+	Self       bool     `json:"self,omitempty"` // it is this node
+}
+
 // Wifi is what the driver says of the station behind a neighbour.
 type Wifi struct {
 	SignalDBm      int     `json:"signal_dbm"`

@@ -133,6 +133,8 @@ type Options struct {
 	// (ReserveANDNACounters): above every counter sent before a restart,
 	// or the hash gnodes refuse the updates as replays.
 	ANDNACounterBase uint32
+	// EntryClock is the entry list's time (entrylist.go); nil: the real one.
+	EntryClock Clock
 }
 
 // Event is a kernel change the loop must look at.
@@ -201,6 +203,8 @@ type Daemon struct {
 	stopped chan struct{}
 
 	igs igsState // Internet gateway sharing (igs.go)
+
+	entries *entryList // the entry servers' list (entrylist.go)
 }
 
 type wifiSample struct {
@@ -271,6 +275,9 @@ func New(o Options) (*Daemon, error) {
 		do: make(chan func()), reload: make(chan *config.Config), stopped: make(chan struct{}),
 		waiters: map[uint64]chan andna.Result{},
 	}
+	if d.entries, err = newEntryList(o, log); err != nil {
+		return nil, err
+	}
 	d.setInterfaces(o.Config)
 	d.setNames(o.Config.ANDNA.Names)
 	return d, nil
@@ -313,6 +320,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return fmt.Errorf("removing old routes: %w", err)
 	}
 	defer d.shutdown()
+	defer d.entries.begin(ctx)() // its goroutine, stopped and waited for when Run returns
 	d.igsInit()
 	d.applyVLinks(d.cfg)
 	d.scanIfaces()
@@ -765,6 +773,7 @@ func (d *Daemon) Reload(ctx context.Context, c *config.Config) error {
 }
 
 func (d *Daemon) applyReload(c *config.Config) {
+	d.warnEntryReload(c)
 	if c.Address.Prefix != d.cfg.Address.Prefix || !slices.Equal(c.Address.BitsPerLevel, d.cfg.Address.BitsPerLevel) ||
 		c.Ports != d.cfg.Ports || c.Radar != d.cfg.Radar || c.QSPN != d.cfg.QSPN || c.Kernel != d.cfg.Kernel {
 		d.log.Warn("reload: address, ports, radar, qspn and kernel settings take effect at the next restart")
