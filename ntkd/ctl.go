@@ -332,6 +332,12 @@ func printTable(w io.Writer, cmd string, raw json.RawMessage) error {
 			}
 			fmt.Fprintf(tw, "%s\t%d\t%d\t%.1fms\t%s\n", gw.Address, gw.Level, gw.Bandwidth, gw.CostMS, w)
 		}
+	case ctl.CmdEntryNodes:
+		var e ctl.EntryNodes
+		if err := jsondec.Unmarshal(raw, &e); err != nil {
+			return err
+		}
+		printEntryNodes(tw, &e)
 	case ctl.CmdCounters:
 		var c ctl.Counters
 		if err := jsondec.Unmarshal(raw, &c); err != nil {
@@ -357,6 +363,60 @@ func printTable(w io.Writer, cmd string, raw json.RawMessage) error {
 		fmt.Fprintf(tw, "kernel\t%d syncs: %d added, %d changed, %d removed; %d resyncs, %d errors\n", k.Syncs, k.Added, k.Changed, k.Removed, k.Resyncs, k.Errors)
 	}
 	return nil
+}
+
+// printEntryNodes prints `entry-nodes`: the fetches, this node's own
+// listing (lines without tabs, not aligned with the table), then the list
+// nearest first.
+func printEntryNodes(tw io.Writer, e *ctl.EntryNodes) {
+	if !e.Enabled {
+		fmt.Fprintln(tw, "no entry lists ([vlayer] off, or no [[vlayer.entry_server]])")
+		return
+	}
+	ago := func(sec float64) string { return (time.Duration(sec) * time.Second).String() }
+	fetch := "never"
+	if e.LastFetchAgoSec >= 0 {
+		fetch = ago(e.LastFetchAgoSec) + " ago"
+	}
+	if e.FromCache {
+		fetch += ", the list is the cache's"
+	}
+	fmt.Fprintf(tw, "last fetch: %s (next in %s; %d fetches, %d failed, %d servers)\n", fetch, ago(e.NextFetchInSec), e.Fetches, e.FetchFailures, e.Servers)
+	for _, se := range e.Errors {
+		fmt.Fprintf(tw, "server %s: %s\n", se.Server, se.Error)
+	}
+	if e.Latitude != nil && e.Longitude != nil {
+		fmt.Fprintf(tw, "our position: %.6f, %.6f\n", *e.Latitude, *e.Longitude)
+	}
+	if s := e.Self; s.EntryNode {
+		state := "not listed"
+		switch {
+		case s.EligibleInSec > 0:
+			state = "not listed: up for entry_after in " + ago(s.EligibleInSec)
+		case s.Listed:
+			state = "listed"
+		}
+		if s.LastAcceptedAgoSec >= 0 {
+			state += ", last accepted " + ago(s.LastAcceptedAgoSec) + " ago"
+		}
+		fmt.Fprintf(tw, "this entry node: %s at %s: %s (%d accepted, %d failed)\n", s.PublicKey, s.Endpoint, state, s.Accepted, s.Failed)
+		for _, se := range s.Errors {
+			fmt.Fprintf(tw, "update to %s: %s\n", se.Server, se.Error)
+		}
+	} else {
+		fmt.Fprintln(tw, "this node: not an entry node")
+	}
+	fmt.Fprintln(tw, "KEY\tENDPOINT\tUPTIME\tKM\tHOPS")
+	for _, n := range e.Nodes {
+		km, key := "-", n.PublicKey
+		if n.DistanceKm >= 0 {
+			km = fmt.Sprintf("%.0f", n.DistanceKm)
+		}
+		if n.Self {
+			key += " (us)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", key, n.Endpoint, ago(n.UptimeSec), km, n.Hops)
+	}
 }
 
 func mib(b uint64) float64 { return float64(b) / (1 << 20) }

@@ -110,3 +110,26 @@ func errString(err error) string {
 	}
 	return err.Error()
 }
+
+// TestEntryNodesRoundTrip: the entry-nodes answer, with its optional
+// coordinates, decodes as sent.
+func TestEntryNodesRoundTrip(t *testing.T) {
+	lat, lon, plat := 51.5074, -0.1278, 48.8566
+	want := EntryNodes{Enabled: true, Servers: 2, Latitude: &lat, Longitude: &lon, LastFetchAgoSec: -1, NextFetchInSec: 60,
+		FetchFailures: 1, Errors: []EntryServerError{{Server: "198.51.100.2:27100", Error: "connection refused"}},
+		Self: EntrySelf{EntryNode: true, Endpoint: "203.0.113.5:27000", EligibleInSec: 30, LastAcceptedAgoSec: -1, Errors: []EntryServerError{}},
+		Nodes: []EntryNode{{PublicKey: "k", TunnelKey: "t", Endpoint: "192.0.2.11:27000", UptimeSec: 3600, DistanceKm: 343.5,
+			Latitude: &plat, Longitude: &lon, Hops: 2}, {PublicKey: "s", DistanceKm: -1, Self: true}}}
+	path, ctx := serveTest(t, func(context.Context, Request) (any, error) { return want, nil })
+	var got EntryNodes
+	raw, err := Call(ctx, path, Request{Cmd: CmdEntryNodes}, &got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Call decoded %+v, want %+v", got, want)
+	}
+	if strings.Count(string(raw), "latitude") != 2 {
+		t.Errorf("absent coordinates should be left out: %s", raw)
+	}
+}
