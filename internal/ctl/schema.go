@@ -125,8 +125,9 @@ type EntryNodes struct {
 
 // EntryServerError is one server's failure.
 type EntryServerError struct {
-	Server string `json:"server"` // its ip:port
-	Error  string `json:"error"`
+	Server string    `json:"server"` // its ip:port
+	Error  string    `json:"error"`
+	_      [0]func() // not comparable: no equality function in the router binary
 }
 
 // EntrySelf is this node as an entry node.
@@ -157,11 +158,12 @@ type EntryNode struct {
 	UptimeSec float64 `json:"uptime_s"`   // since it says it is up
 	// DistanceKm is the great-circle distance from us; -1: unknown (our
 	// coordinates or its are missing).
-	DistanceKm float64  `json:"distance_km"`
-	Latitude   *float64 `json:"latitude,omitempty"`
-	Longitude  *float64 `json:"longitude,omitempty"`
-	Hops       int      `json:"hops"`           // servers that passed the record on
-	Self       bool     `json:"self,omitempty"` // it is this node
+	DistanceKm float64   `json:"distance_km"`
+	Latitude   *float64  `json:"latitude,omitempty"`
+	Longitude  *float64  `json:"longitude,omitempty"`
+	Hops       int       `json:"hops"`           // servers that passed the record on
+	Self       bool      `json:"self,omitempty"` // it is this node
+	_          [0]func() // not comparable: no equality function in the router binary
 }
 
 // Wifi is what the driver says of the station behind a neighbour.
