@@ -32,11 +32,11 @@ import (
 const defaultUCIPath = "/etc/config/ntkd"
 
 // uciOpt is one option of one section type. kind: 's' string, 'i' whole
-// number, 'b' boolean, 'L' list of strings, 'I' list of whole numbers,
-// 'n' a network name for the init script (with a key: the device it
-// resolved it to goes there). Settings the daemon does not
-// have yet (entry servers, coordinates) are not here: /etc/config/ntkd
-// shows them commented out, and set they are unknown options.
+// number, 'f' number (TOML float), 'b' boolean, 'L' list of strings, 'I'
+// list of whole numbers, 'E' list of entry servers ('IP:port KEY', each a
+// [[vlayer.entry_server]]), 'n' a network name for the init script (with
+// a key: the device it resolved it to goes there). Settings the daemon
+// does not have are not here: set, they are unknown options.
 type uciOpt struct {
 	sect, name string
 	key        string // TOML key: dotted from the top, or inside its [[array]] entry; "" when the daemon does not read it
@@ -70,6 +70,11 @@ var uciOpts = [...]uciOpt{
 	{"vlayer", "enabled", "vlayer.enabled", 'b'},
 	{"vlayer", "key_file", "vlayer.key_file", 's'},
 	{"vlayer", "internet", "", 'n'},
+	{"vlayer", "entry_server", "vlayer.entry_server", 'E'},
+	{"vlayer", "latitude", "vlayer.latitude", 'f'},
+	{"vlayer", "longitude", "vlayer.longitude", 'f'},
+	{"vlayer", "endpoint", "vlayer.endpoint", 's'},
+	{"vlayer", "entry_node", "vlayer.entry_node", 'b'},
 	{"igs", "share_internet", "igs.share_internet", 'b'},
 	{"igs", "uplink", "igs.uplink", 'n'},
 	{"igs", "bandwidth", "igs.bandwidth", 'i'},
@@ -113,7 +118,7 @@ type uciRender struct {
 	enabled bool
 	nets    strings.Builder // --networks output after "enabled"
 	toml    strings.Builder // dotted keys first,
-	arrays  strings.Builder // then the [[interface]] and [[vlayer.link]] entries
+	arrays  strings.Builder // then the [[interface]], [[vlayer.entry_server]] and [[vlayer.link]] entries
 	origins []uciOrigin
 	facts   strings.Builder
 }
@@ -290,7 +295,7 @@ func (r *uciRender) walk() {
 				continue
 			}
 			v := o.Values[len(o.Values)-1] // never empty
-			isList := so.kind == 'L' || so.kind == 'I'
+			isList := so.kind == 'L' || so.kind == 'I' || so.kind == 'E'
 			switch {
 			case o.List && !isList:
 				r.errf(&r.errs, o.Pos, ref, "one value: option, not list")
@@ -318,6 +323,8 @@ func (r *uciRender) walk() {
 				wifi = uciOrigin{key: text, ref: ref, pos: v.Pos}
 			case so.kind == 'n':
 				net, netVal, netRef = so, v, ref
+			case so.kind == 'E':
+				r.entryServers(o, ref)
 			case so.name == "enabled" && s.Type == "vlink":
 				on = text == "true"
 			case so.name == "enabled" && s.Type == "ntkd":
@@ -379,6 +386,28 @@ func (r *uciRender) walk() {
 	}
 }
 
+// entryServers writes one [[vlayer.entry_server]] per value of o, each
+// "IP:port KEY"; the daemon's problems with either are shown at the value.
+func (r *uciRender) entryServers(o *uci.Option, ref string) {
+	r.origin("vlayer.entry_server", ref, o.Pos) // too many
+	for i, x := range o.Values {
+		f := strings.Fields(x.Text)
+		if len(f) != 2 {
+			r.errf(&r.errs, x.Pos, ref, strconv.Quote(x.Text)+" is not 'IP:port KEY': the server's address, a space, its public key")
+			continue
+		}
+		var b strings.Builder
+		b.WriteString("\n[[vlayer.entry_server]]\naddress = ")
+		r.value(&b, uci.Value{Text: f[0], Pos: x.Pos}, 's', ref)
+		b.WriteString("\npublic_key = ")
+		r.value(&b, uci.Value{Text: f[1], Pos: x.Pos}, 's', ref)
+		r.arrays.WriteString(b.String() + "\n")
+		k := "vlayer.entry_server[" + strconv.Itoa(i) + "]."
+		r.origin(k+"address", ref, x.Pos)
+		r.origin(k+"public_key", ref, x.Pos)
+	}
+}
+
 // dev is the device the init script found for network net (NET=DEV on
 // the command line, DEV empty while the network is not up), else net
 // itself: a device name.
@@ -401,6 +430,18 @@ func (r *uciRender) value(b *strings.Builder, v uci.Value, kind byte, ref string
 		}
 		// The canonical form: TOML refuses '007' and '+7', which UCI allows.
 		b.WriteString(strconv.Itoa(n))
+	case 'f':
+		f, err := strconv.ParseFloat(v.Text, 64)
+		if err != nil || !(f > -1e9 && f < 1e9) { // NaN and Inf have no TOML spelling here
+			r.errf(&r.errs, v.Pos, ref, strconv.Quote(v.Text)+" is not a number")
+		}
+		// Always a TOML float: "45" would be an integer, "1e-07" is not
+		// what FormatFloat's 'f' writes.
+		t := strconv.FormatFloat(f, 'f', -1, 64)
+		if !strings.Contains(t, ".") {
+			t += ".0"
+		}
+		b.WriteString(t)
 	case 'b':
 		t := " 1 yes on true enabled "
 		if !strings.Contains(t+"0 no off false disabled ", " "+v.Text+" ") || v.Text == "" || strings.Contains(v.Text, " ") {

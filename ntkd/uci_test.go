@@ -247,6 +247,65 @@ func TestUCIRenderShipped(t *testing.T) {
 	if cfg, err = config.Parse("uncommented", []byte(toml)); err != nil || cfg.Limits != config.Default().Limits {
 		t.Errorf("uncommented limits: %+v (%v), want %+v", cfg.Limits, err, config.Default().Limits)
 	}
+	// The vlayer section's commented-out entry options render too.
+	head, rest, ok = strings.Cut(string(data), "config vlayer 'vlayer'\n")
+	sect, tail, _ = strings.Cut(rest, "\n\n")
+	if !ok || strings.Count(sect, "\t#option ")+strings.Count(sect, "\t#list ") != 5 {
+		t.Fatalf("no vlayer section with the 5 entry options commented out:\n%s", sect)
+	}
+	sect = strings.ReplaceAll(strings.ReplaceAll(sect, "\t#option ", "\toption "), "\t#list ", "\tlist ")
+	code, _, stderr, toml, _ = renderUCI(t, head+"config vlayer 'vlayer'\n"+sect+"\n\n"+tail)
+	if code != exitOK || stderr != "" {
+		t.Fatalf("uncommented vlayer: %d %q\n%s", code, stderr, toml)
+	}
+	if cfg, err = config.Parse("uncommented", []byte(toml)); err != nil || len(cfg.VLayer.EntryServers) != 1 || cfg.VLayer.Latitude == nil {
+		t.Errorf("uncommented vlayer: %+v (%v)", cfg.VLayer, err)
+	}
+}
+
+// A vlayer section's entry options: each entry_server value to a
+// [[vlayer.entry_server]], the coordinates to TOML floats, and the daemon
+// reads them.
+func TestUCIRenderEntry(t *testing.T) {
+	code, _, stderr, toml, _ := renderUCI(t, `
+config vlayer 'vlayer'
+	option enabled '1'
+	list entry_server '198.51.100.2:27100 A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg='
+	list entry_server "[2001:db8::2]:27100  eW4Yy+wRTnVe5m4QqrqGWKOhwBwTqFYR1q2ReLYb9ak="
+	option latitude '45'
+	option longitude '-9.190000'
+	option endpoint '203.0.113.5:27000'
+	option entry_node 'on'
+`)
+	if code != exitOK || stderr != "" {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	}
+	want := `vlayer.enabled = true
+vlayer.latitude = 45.0
+vlayer.longitude = -9.19
+vlayer.endpoint = "203.0.113.5:27000"
+vlayer.entry_node = true
+
+[[vlayer.entry_server]]
+address = "198.51.100.2:27100"
+public_key = "A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg="
+
+[[vlayer.entry_server]]
+address = "[2001:db8::2]:27100"
+public_key = "eW4Yy+wRTnVe5m4QqrqGWKOhwBwTqFYR1q2ReLYb9ak="
+`
+	if _, body, _ := strings.Cut(toml, "\n"); body != want {
+		t.Errorf("TOML:\n%s\nwant:\n%s", body, want)
+	}
+	cfg, err := config.Parse("rendered", []byte(toml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := cfg.VLayer
+	if lat, lon, ok := v.EntryPosition(); !ok || lat != 45000000 || lon != -9190000 || !v.EntryNode || v.Endpoint != "203.0.113.5:27000" ||
+		len(v.EntryServers) != 2 || v.EntryServers[1] != (config.EntryServer{Address: "[2001:db8::2]:27100", PublicKey: "eW4Yy+wRTnVe5m4QqrqGWKOhwBwTqFYR1q2ReLYb9ak="}) {
+		t.Errorf("vlayer: %+v", v)
+	}
 }
 
 // A limits section: each option to its [limits] key, in canonical form,
@@ -358,6 +417,34 @@ func TestUCIRenderErrors(t *testing.T) {
 		{"config igs 'igs'\nconfig igs 'again'\n", "F:2:1: ntkd.again: a second igs section\n"},
 		{"config ntkd 'main'\n\tlist interface 'eth1'\nconfig igs 'igs'\n\toption share_internet '1'\n\toption uplink 'eth1'\n",
 			"F:5:16: ntkd.igs.uplink: \"eth1\" is the mesh interface interface[0]: the uplink must be another one\n"},
+		// [vlayer]: entry servers, coordinates, the entry node, at the value.
+		{"config vlayer 'vlayer'\n\tlist entry_server '198.51.100.2:27100 A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg='\n\tlist entry_server '198.51.100.3:27100'\n",
+			"F:3:20: ntkd.vlayer.entry_server: \"198.51.100.3:27100\" is not 'IP:port KEY': the server's address, a space, its public key\n"},
+		{"config vlayer 'vlayer'\n\tlist entry_server 'entry.example.org:27100 A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg='\n",
+			"F:2:20: ntkd.vlayer.entry_server: \"entry.example.org:27100\": \"entry.example.org\" is not an IP address\n"},
+		{"config vlayer 'vlayer'\n\tlist entry_server '198.51.100.2:27100 A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg='\n\tlist entry_server '198.51.100.3:27100 short'\n",
+			"F:3:20: ntkd.vlayer.entry_server: \"short\" is not a key: want 44 characters of base64 (32 bytes), as `ntkd entry-server -print-key` prints\n"},
+		{"config vlayer 'vlayer'\n\tlist entry_server '198.51.100.2:27100 A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg='\n\tlist entry_server '198.51.100.2:27100 eW4Yy+wRTnVe5m4QqrqGWKOhwBwTqFYR1q2ReLYb9ak='\n",
+			"F:3:20: ntkd.vlayer.entry_server: 198.51.100.2:27100 is already vlayer.entry_server[0]\n"},
+		{"config vlayer 'vlayer'\n\tlist entry_server \"198.51.100.2:27100 A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg=\"\n" + strings.Repeat("\tlist entry_server '192.0.2.1:1 eW4Yy+wRTnVe5m4QqrqGWKOhwBwTqFYR1q2ReLYb9ak='\n", 8),
+			"F:2:7: ntkd.vlayer.entry_server: 9 servers; at most 8\n"},
+		{"config vlayer 'vlayer'\n\toption latitude 'north'\n\toption longitude '9,19'\n",
+			"F:2:18: ntkd.vlayer.latitude: \"north\" is not a number\nF:3:19: ntkd.vlayer.longitude: \"9,19\" is not a number\n"},
+		{"config vlayer 'vlayer'\n\toption latitude 'NaN'\n\toption longitude 'inf'\n",
+			"F:2:18: ntkd.vlayer.latitude: \"NaN\" is not a number\nF:3:19: ntkd.vlayer.longitude: \"inf\" is not a number\n"},
+		{"config vlayer 'vlayer'\n\toption latitude '91'\n\toption longitude '-180.5'\n",
+			"F:2:18: ntkd.vlayer.latitude: 91 is out of range -90..90 degrees\nF:3:19: ntkd.vlayer.longitude: -180.5 is out of range -180..180 degrees\n"},
+		{"config vlayer 'vlayer'\n\toption latitude '45.46'\n",
+			"F:2:18: ntkd.vlayer.latitude: set without vlayer.longitude: set both or neither\n"},
+		{"config vlayer 'vlayer'\n\toption endpoint 'me.example.org:27000'\n",
+			"F:2:18: ntkd.vlayer.endpoint: \"me.example.org:27000\": \"me.example.org\" is not an IP address\n"},
+		{"config vlayer 'vlayer'\n\toption entry_node 'maybe'\n",
+			"F:2:20: ntkd.vlayer.entry_node: \"maybe\" is not a boolean (1/0, yes/no, on/off, true/false)\n"},
+		{"config vlayer 'vlayer'\n\tlist entry_server '198.51.100.2:27100 A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg='\n\toption entry_node '1'\n",
+			"F:3:20: ntkd.vlayer.entry_node: an entry node lists its endpoint: set vlayer.endpoint to this node's public ip:port\n"},
+		{"config vlayer 'vlayer'\n\toption endpoint '203.0.113.5:27000'\n\toption entry_node 'yes'\n",
+			"F:3:20: ntkd.vlayer.entry_node: an entry node lists itself on the entry servers: add a [[vlayer.entry_server]]\n"},
+		{"config vlayer 'vlayer'\n\tlist latitude '1'\n", "F:2:7: ntkd.vlayer.latitude: one value: option, not list\n"},
 		// [limits]: every range of internal/config, at the option.
 		{"config limits 'limits'\n\toption max_neighbours '300'\n\toption max_conns '0'\n",
 			"F:2:24: ntkd.limits.max_neighbours: 300 is out of range 1..255\nF:3:19: ntkd.limits.max_conns: 0 is out of range 1..4096\n"},
@@ -405,9 +492,9 @@ func TestUCIRenderErrors(t *testing.T) {
 }
 
 func TestUCIRenderUsage(t *testing.T) {
-	// Settings this ntkd does not have yet are unknown options.
-	code, _, stderr, toml, path := renderUCI(t, "config vlayer\n\toption latitude '45.4'\n")
-	if want := path + ":2:9: ntkd.@vlayer[0].latitude: unknown option\n"; code != exitFail || stderr != want || toml != "" {
+	// Settings this ntkd does not have are unknown options.
+	code, _, stderr, toml, path := renderUCI(t, "config vlayer\n\toption geohash 'u0nd'\n")
+	if want := path + ":2:9: ntkd.@vlayer[0].geohash: unknown option\n"; code != exitFail || stderr != want || toml != "" {
 		t.Errorf("exit %d, toml %q, stderr:\n%s\nwant:\n%s", code, toml, stderr, want)
 	}
 	// Control characters cannot reach the TOML.
