@@ -456,3 +456,72 @@ test('settings: the limits fields have the daemon\'s ranges and defaults', () =>
 	assert.strictEqual(typeof fields.get('max_conns').validate('limits', '3'), 'string');
 	assert.ok(ok('max_conns_per_source', '2'));
 });
+
+// The vlayer section's entry fields against internal/config's
+// validateEntry: an entry server is "IP:port KEY", at most 8; latitude
+// -90..90 and longitude -180..180, both or neither; an entry node needs
+// its endpoint and an entry server.
+test('settings: the vlayer entry fields', () => {
+	const key = 'A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg=';
+	for (const ok of [ '198.51.100.2:27100 ' + key, '[2001:db8::2]:27100  ' + key ])
+		assert.strictEqual(shape.checkEntryServer(ok), null, ok);
+	for (const bad of [ '', '198.51.100.2:27100', key, 'entry.example.org:27100 ' + key, '198.51.100.2 ' + key,
+		'198.51.100.2:27100 short', '198.51.100.2:27100 ' + key + ' extra' ])
+		assert.ok(shape.checkEntryServer(bad), bad);
+	for (const [ v, max, other ] of [ [ '45.46', 90, '9' ], [ '-90', 90, '0' ], [ '180', 180, '0' ], [ '+0.5', 180, '1' ], [ '', 90, '' ], [ '45.', 90, '1' ] ])
+		assert.strictEqual(shape.checkCoordinate(v, max, other), null, v);
+	for (const [ v, max, other ] of [ [ '90.1', 90, '0' ], [ '-181', 180, '0' ], [ 'north', 90, '0' ], [ '45,46', 90, '0' ],
+		[ '1e1', 90, '0' ], [ '45', 90, '' ], [ '', 180, '45' ], [ 'NaN', 90, '0' ] ])
+		assert.ok(shape.checkCoordinate(v, max, other), `${v} (other ${JSON.stringify(other)})`);
+	assert.strictEqual(shape.checkEndpoint('', false, 0), null);
+	assert.strictEqual(shape.checkEndpoint('203.0.113.5:27000', true, 1), null);
+	assert.ok(shape.checkEndpoint('', true, 1));
+	assert.ok(shape.checkEndpoint('203.0.113.5:27000', true, 0));
+	assert.ok(shape.checkEndpoint('me.example.org:27000', false, 0));
+
+	// The form's fields, with the values being typed in formvalue.
+	const typed = {};
+	const fields = new Map();
+	const section = (type) => ({
+		tab() {},
+		option(cls, name) {
+			const o = { value() {}, section: { formvalue: (sid, n) => typed[n] === undefined ? '' : typed[n] } };
+			if (type === 'vlayer')
+				fields.set(name, o);
+			return o;
+		},
+		taboption(tab, cls, name) { return this.option(cls, name); }
+	});
+	const form = { Map: function() {
+		return { section: (cls, a, b) => section(cls === 'grid' ? a : b), render: () => 'rendered' };
+	}, NamedSection: 'named', GridSection: 'grid', Flag: 1, Value: 1, ListValue: 1, DynamicList: 1, Button: 1 };
+	const stubs = {
+		view: { extend: (o) => o }, form, ui: {}, 'ntkd.shape': shape,
+		uci: { load: () => Promise.resolve(), get() {}, sections: () => [] }
+	};
+	const L = { hasViewPermission: () => true, bind: (f, self, ...a) => f.bind(self, ...a), toArray: (x) => [].concat(x || []) };
+	assert.strictEqual(load(path.join(root, 'htdocs/luci-static/resources/view/ntkd/settings.js'), stubs, { L }).render(), 'rendered');
+	for (const f of [ 'entry_server', 'latitude', 'longitude', 'entry_node', 'endpoint' ])
+		assert.ok(fields.has(f), `a field for ${f}`);
+	const check = (name, v) => fields.get(name).validate('vlayer', v);
+	typed.entry_server = [ '198.51.100.2:27100 ' + key ];
+	assert.strictEqual(check('entry_server', typed.entry_server[0]), true);
+	assert.strictEqual(typeof check('entry_server', '198.51.100.2:27100'), 'string');
+	typed.entry_server = Array(9).fill('198.51.100.2:27100 ' + key);
+	assert.match(check('entry_server', typed.entry_server[0]), /8/);
+	typed.longitude = '9.19';
+	assert.strictEqual(check('latitude', '45.46'), true);
+	assert.strictEqual(typeof check('latitude', '91'), 'string');
+	assert.strictEqual(typeof check('latitude', ''), 'string', 'longitude without latitude');
+	typed.latitude = '45.46';
+	assert.strictEqual(check('longitude', '9.19'), true);
+	assert.strictEqual(typeof check('longitude', '181'), 'string');
+	typed.entry_node = '1';
+	typed.entry_server = [ '198.51.100.2:27100 ' + key ];
+	assert.strictEqual(typeof check('endpoint', ''), 'string');
+	assert.strictEqual(check('endpoint', '203.0.113.5:27000'), true);
+	typed.entry_server = [];
+	assert.strictEqual(typeof check('endpoint', '203.0.113.5:27000'), 'string');
+	typed.entry_node = '0';
+	assert.strictEqual(check('endpoint', ''), true);
+});

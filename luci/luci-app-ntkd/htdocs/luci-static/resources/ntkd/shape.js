@@ -476,6 +476,37 @@ function checkWgKey(s) {
 	return null;
 }
 
+/* checkEntryServer: an entry server as the vlayer section lists it,
+ * "IP:port KEY": its literal address, a space, its Ed25519 key (44
+ * characters of base64, as ntkd entry-server -print-key prints it). */
+function checkEntryServer(s) {
+	const f = String(s || '').trim().split(/\s+/);
+	if (f.length !== 2 || checkHostPort(f[0]) || !/^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/.test(f[1]))
+		return _('Want the server\'s address and key separated by a space: 198.51.100.2:27100, then 44 characters of base64 as ntkd entry-server -print-key prints');
+	return null;
+}
+
+/* checkCoordinate: a latitude (max 90) or a longitude (max 180) in
+ * degrees; other is the other one's value: both or neither. */
+function checkCoordinate(s, max, other) {
+	const set = (v) => v != null && v !== '';
+	if (set(s) !== set(other))
+		return _('Set both latitude and longitude, or neither');
+	if (set(s) && (!/^[-+]?(\d+(\.\d*)?|\.\d+)$/.test(String(s)) || Math.abs(+s) > max))
+		return fmt(_('Want degrees, -%s..%s, such as 45.46'), max, max);
+	return null;
+}
+
+/* checkEndpoint: this router's public ip:port for tunnels, which an entry
+ * node (entryNode true) lists on its entry servers (servers: how many). */
+function checkEndpoint(s, entryNode, servers) {
+	if (s == null || s === '')
+		return entryNode ? _('An entry node lists its public endpoint: set it') : null;
+	if (entryNode && !servers)
+		return _('An entry node lists itself on entry servers: add one');
+	return checkHostPort(s);
+}
+
 function checkPort(s, allowZero) {
 	if (!/^\d{1,5}$/.test(String(s)) || +s > 65535 || (+s === 0 && !allowZero))
 		return allowZero ? _('Want a port 0..65535') : _('Want a port 1..65535');
@@ -849,6 +880,9 @@ return baseclass.extend({
 	checkHostPort: checkHostPort,
 	checkSuffix: checkSuffix,
 	checkWgKey: checkWgKey,
+	checkEntryServer: checkEntryServer,
+	checkCoordinate: checkCoordinate,
+	checkEndpoint: checkEndpoint,
 	checkPort: checkPort,
 	checkIfaceName: checkIfaceName,
 	checkGogc: checkGogc,

@@ -250,6 +250,38 @@ return view.extend({
 		o = s.option(form.Value, 'key_file', _('Key file'));
 		o.placeholder = '/etc/ntkd/vlayer.key';
 		o.validate = validator(shape.checkAbsPath, true);
+		// Entry servers and nodes (seed 002; docs/VLAYER.md): the checks of
+		// internal/config's validateEntry.
+		o = s.option(form.DynamicList, 'entry_server', _('Entry servers'),
+			_('Up to 8, each the server\'s address and its key separated by a space (ntkd entry-server -print-key prints the key). The list of entry nodes is fetched from them at start and every 6 hours: ntkd ctl entry-nodes shows it.'));
+		o.placeholder = '198.51.100.2:27100 KEY';
+		o.validate = function(section_id, value) {
+			if (value == null || value === '')
+				return true;
+			if (L.toArray(this.section.formvalue(section_id, 'entry_server')).length > 8)
+				return _('At most 8 entry servers');
+			return shape.checkEntryServer(value) || true;
+		};
+		o = s.option(form.Value, 'latitude', _('Latitude'),
+			_('This router\'s coordinates in degrees, north and east positive, both or neither: the nearest entry nodes come first.'));
+		o.placeholder = '45.46';
+		o.validate = function(section_id, value) {
+			return shape.checkCoordinate(value, 90, this.section.formvalue(section_id, 'longitude')) || true;
+		};
+		o = s.option(form.Value, 'longitude', _('Longitude'));
+		o.placeholder = '9.19';
+		o.validate = function(section_id, value) {
+			return shape.checkCoordinate(value, 180, this.section.formvalue(section_id, 'latitude')) || true;
+		};
+		o = s.option(form.Flag, 'entry_node', _('Entry node'),
+			_('Once up 3 days, list this router on the entry servers: new vnodes may open their first tunnel to it.'));
+		o = s.option(form.Value, 'endpoint', _('Public endpoint'),
+			_('This router\'s public ip:port for tunnels, what an entry node lists.'));
+		o.placeholder = '203.0.113.5:27000';
+		o.validate = function(section_id, value) {
+			return shape.checkEndpoint(value, this.section.formvalue(section_id, 'entry_node') === '1',
+				L.toArray(this.section.formvalue(section_id, 'entry_server')).length) || true;
+		};
 
 		s = m.section(form.NamedSection, 'igs', 'igs', _('Internet gateways'),
 			_('Routers with an Internet uplink share it with the mesh; the others send their Internet traffic to the best of them, inside VXLAN (kmod-vxlan). A router\'s own default route always wins: its LAN and uplink are never touched.'));
