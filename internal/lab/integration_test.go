@@ -6,6 +6,7 @@ package lab
 // check the kernel's routes and real traffic.
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/netip"
@@ -250,6 +251,50 @@ func TestIntegrationLine8(t *testing.T) {
 	dig(t, l, "n8", n1.String(), 45*time.Second, "+short", "n1.ntk")
 	dig(t, l, "n8", "n1.ntk.", 30*time.Second, "+short", "-x", n1.String())
 	dig(t, l, "n8", "NXDOMAIN", 10*time.Second, "nobody.ntk")
+
+	// A restart keeps n1's key (the same file, the same bytes) and its
+	// name, which points at wherever n1 hooked this time: its first
+	// update is news to the hash gnode, not a replay.
+	lst, err := l.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n1node, err := lst.Node("n1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyBefore, err := os.ReadFile(filepath.Join(n1node.Dir, "andna.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Kill("n1", true); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, l, "n1 stopped", 10*time.Second, func(s *Status) bool { return !s.Nodes[0].Running })
+	if _, err := l.Start("n1"); err != nil {
+		t.Fatal(err)
+	}
+	st = waitFull(t, l, 60*time.Second)
+	if keyAfter, err := os.ReadFile(filepath.Join(n1node.Dir, "andna.key")); err != nil || !bytes.Equal(keyAfter, keyBefore) {
+		t.Fatalf("n1's key changed across its restart (%v)", err)
+	}
+	n1 = addrOf(t, st, "n1")
+	// Once the hash gnode took n1's first update of this run (10 s after
+	// the hook, andna Settle, or a retry 30 s later), a node that never
+	// asked gets the new address (n8 may answer from its resolved cache,
+	// kept 5 minutes, andna ResolvedTTL).
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		out, err := l.Exec(context.Background(), "n1", ntkdBinary(t), "ctl", "-s", n1node.Socket, "andna", "list")
+		if err == nil && strings.Contains(string(out), " registered ") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("n1's name not registered again within 90 s of its restart: %v\n%s", err, out)
+		}
+		time.Sleep(time.Second)
+	}
+	dig(t, l, "n5", n1.String(), 10*time.Second, "+short", "n1.ntk")
 
 	// ntkd dump dissects what crosses a link, live: radar probes every
 	// few seconds at least.
