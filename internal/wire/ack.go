@@ -23,6 +23,11 @@ func (p *Nack) LayerType() gopacket.LayerType  { return LayerTypeOf(OpNack) }
 func (p *Nack) CanDecode() gopacket.LayerClass { return p.LayerType() }
 
 func (p *Nack) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
+	return finish(df, p.Decode(data))
+}
+
+// Decode decodes the payload bytes of one packet into p.
+func (p *Nack) Decode(data []byte) error {
 	old := p.Reason
 	*p = Nack{base: base{contents: data}}
 	r := start(data, OpNack)
@@ -39,7 +44,7 @@ func (p *Nack) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
 			p.Reason = internString(old, b)
 		}
 	}
-	return finish(df, r.done())
+	return r.done()
 }
 
 func nonPrintable[T string | []byte](s T) int {

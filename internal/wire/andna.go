@@ -45,11 +45,16 @@ func (p *Register) LayerType() gopacket.LayerType  { return LayerTypeOf(OpAndnaR
 func (p *Register) CanDecode() gopacket.LayerClass { return p.LayerType() }
 
 func (p *Register) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
+	return finish(df, p.Decode(data))
+}
+
+// Decode decodes the payload bytes of one packet into p.
+func (p *Register) Decode(data []byte) error {
 	old := p.Hostname
 	*p = Register{base: base{contents: data}}
 	r := start(data, OpAndnaRegister)
 	p.decode(&r, old)
-	return finish(df, r.done())
+	return r.done()
 }
 
 func (p *Register) decode(r *reader, old string) {
@@ -148,6 +153,11 @@ func (p *CheckCounter) LayerType() gopacket.LayerType  { return LayerTypeOf(OpAn
 func (p *CheckCounter) CanDecode() gopacket.LayerClass { return p.LayerType() }
 
 func (p *CheckCounter) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
+	return finish(df, p.Decode(data))
+}
+
+// Decode decodes the payload bytes of one packet into p.
+func (p *CheckCounter) Decode(data []byte) error {
 	old := p.Request.Hostname
 	*p = CheckCounter{base: base{contents: data}}
 	r := start(data, OpAndnaCheckCounter)
@@ -166,7 +176,7 @@ func (p *CheckCounter) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) 
 			}
 		}
 	}
-	return finish(df, r.done())
+	return r.done()
 }
 
 func (p *CheckCounter) size() (int, error) {
@@ -210,11 +220,16 @@ func (p *CounterReply) LayerType() gopacket.LayerType  { return LayerTypeOf(OpAn
 func (p *CounterReply) CanDecode() gopacket.LayerClass { return p.LayerType() }
 
 func (p *CounterReply) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
+	return finish(df, p.Decode(data))
+}
+
+// Decode decodes the payload bytes of one packet into p.
+func (p *CounterReply) Decode(data []byte) error {
 	*p = CounterReply{base: base{contents: data}}
 	r := start(data, OpAndnaCounterReply)
 	p.Count = r.u16("count")
 	p.Result = Code(r.u16("result"))
-	return finish(df, r.done())
+	return r.done()
 }
 
 func (p *CounterReply) size() (int, error) { return 4, nil }
@@ -261,6 +276,11 @@ func (p *Resolve) LayerType() gopacket.LayerType  { return LayerTypeOf(OpAndnaRe
 func (p *Resolve) CanDecode() gopacket.LayerClass { return p.LayerType() }
 
 func (p *Resolve) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
+	return finish(df, p.Decode(data))
+}
+
+// Decode decodes the payload bytes of one packet into p.
+func (p *Resolve) Decode(data []byte) error {
 	old := p.Hostname
 	*p = Resolve{base: base{contents: data}}
 	r := start(data, OpAndnaResolve)
@@ -268,7 +288,7 @@ func (p *Resolve) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error
 	if h := r.hostname("hostname"); h != nil {
 		p.Hostname = internString(old, h)
 	}
-	return finish(df, r.done())
+	return r.done()
 }
 
 func (p *Resolve) size() (int, error) {
@@ -309,12 +329,17 @@ func (p *ResolveReply) LayerType() gopacket.LayerType  { return LayerTypeOf(OpAn
 func (p *ResolveReply) CanDecode() gopacket.LayerClass { return p.LayerType() }
 
 func (p *ResolveReply) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
+	return finish(df, p.Decode(data))
+}
+
+// Decode decodes the payload bytes of one packet into p.
+func (p *ResolveReply) Decode(data []byte) error {
 	*p = ResolveReply{base: base{contents: data}}
 	r := start(data, OpAndnaResolveReply)
 	p.ExpiresIn = r.u32("expires")
 	p.Counter = r.u32("counter")
 	p.Addr = r.addr("address", false)
-	return finish(df, r.done())
+	return r.done()
 }
 
 func (p *ResolveReply) size() (int, error) {
@@ -355,6 +380,11 @@ func (p *ReverseReply) LayerType() gopacket.LayerType  { return LayerTypeOf(OpAn
 func (p *ReverseReply) CanDecode() gopacket.LayerClass { return p.LayerType() }
 
 func (p *ReverseReply) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
+	return finish(df, p.Decode(data))
+}
+
+// Decode decodes the payload bytes of one packet into p.
+func (p *ReverseReply) Decode(data []byte) error {
 	names := p.Names[:0]
 	*p = ReverseReply{base: base{contents: data}}
 	r := start(data, OpAndnaReverseReply)
@@ -375,7 +405,7 @@ func (p *ReverseReply) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) 
 		}
 	}
 	p.Names = names
-	return finish(df, r.done())
+	return r.done()
 }
 
 func (p *ReverseReply) size() (int, error) {
@@ -423,13 +453,18 @@ func (p *GetCache) LayerType() gopacket.LayerType  { return LayerTypeOf(OpAndnaG
 func (p *GetCache) CanDecode() gopacket.LayerClass { return p.LayerType() }
 
 func (p *GetCache) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
+	return finish(df, p.Decode(data))
+}
+
+// Decode decodes the payload bytes of one packet into p.
+func (p *GetCache) Decode(data []byte) error {
 	*p = GetCache{base: base{contents: data}}
 	r := start(data, OpAndnaGetCache)
 	if r.err == nil && len(data) > 0 {
 		p.HasLevel = true
 		p.Level = r.level("level")
 	}
-	return finish(df, r.done())
+	return r.done()
 }
 
 func (p *GetCache) size() (int, error) {
@@ -486,6 +521,11 @@ func (p *PutCache) LayerType() gopacket.LayerType  { return LayerTypeOf(OpAndnaP
 func (p *PutCache) CanDecode() gopacket.LayerClass { return p.LayerType() }
 
 func (p *PutCache) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
+	return finish(df, p.Decode(data))
+}
+
+// Decode decodes the payload bytes of one packet into p.
+func (p *PutCache) Decode(data []byte) error {
 	recs := p.Records[:0]
 	*p = PutCache{base: base{contents: data}}
 	r := start(data, OpAndnaPutCache)
@@ -512,7 +552,7 @@ func (p *PutCache) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) erro
 		}
 	}
 	p.Records = recs
-	return finish(df, r.done())
+	return r.done()
 }
 
 func (p *PutCache) size() (int, error) {
@@ -570,13 +610,18 @@ func (p *GetQueue) LayerType() gopacket.LayerType  { return LayerTypeOf(OpAndnaG
 func (p *GetQueue) CanDecode() gopacket.LayerClass { return p.LayerType() }
 
 func (p *GetQueue) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
+	return finish(df, p.Decode(data))
+}
+
+// Decode decodes the payload bytes of one packet into p.
+func (p *GetQueue) Decode(data []byte) error {
 	old := p.Hostname
 	*p = GetQueue{base: base{contents: data}}
 	r := start(data, OpAndnaGetQueue)
 	if h := r.hostname("hostname"); h != nil {
 		p.Hostname = internString(old, h)
 	}
-	return finish(df, r.done())
+	return r.done()
 }
 
 func (p *GetQueue) size() (int, error) {
@@ -614,6 +659,11 @@ func (p *PutQueue) LayerType() gopacket.LayerType  { return LayerTypeOf(OpAndnaP
 func (p *PutQueue) CanDecode() gopacket.LayerClass { return p.LayerType() }
 
 func (p *PutQueue) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
+	return finish(df, p.Decode(data))
+}
+
+// Decode decodes the payload bytes of one packet into p.
+func (p *PutQueue) Decode(data []byte) error {
 	entries := p.Entries[:0]
 	*p = PutQueue{base: base{contents: data}}
 	r := start(data, OpAndnaPutQueue)
@@ -628,7 +678,7 @@ func (p *PutQueue) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) erro
 		}
 	}
 	p.Entries = entries
-	return finish(df, r.done())
+	return r.done()
 }
 
 func (p *PutQueue) size() (int, error) {

@@ -45,7 +45,7 @@ func fuzzPayload(f *testing.F, ops ...Op) {
 	f.Fuzz(func(t *testing.T, sel uint8, data []byte) {
 		op := ops[int(sel)%len(ops)]
 		p := NewPayload(op)
-		if err := p.DecodeFromBytes(data, nil); err != nil {
+		if err := p.Decode(data); err != nil {
 			checkRejection(t, err)
 			return
 		}
@@ -72,7 +72,7 @@ func FuzzHeader(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var h Header
-		err := h.DecodeFromBytes(data, nil)
+		err := h.Decode(data)
 		n, perr := PayloadLen(data)
 		if err != nil {
 			checkRejection(t, err)

@@ -105,7 +105,12 @@ func (h *Header) LayerContents() []byte { return h.contents }
 // LayerPayload returns the payload bytes.
 func (h *Header) LayerPayload() []byte { return h.payload }
 
-// DecodeFromBytes decodes a whole datagram's header: data must hold exactly
+// DecodeFromBytes implements gopacket.DecodingLayer with Decode.
+func (h *Header) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
+	return finish(df, h.Decode(data))
+}
+
+// Decode decodes a whole datagram's header: data must hold exactly
 // the header and Length payload bytes (a shorter buffer is ErrTruncated, a
 // longer one ErrInconsistent).
 //
@@ -113,15 +118,15 @@ func (h *Header) LayerPayload() []byte { return h.payload }
 // op, flag or reserved bits), the error is returned with Op, ID and Length
 // filled in, so the receiver can still NACK the request by id. After any
 // other error the Header is zero.
-func (h *Header) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
+func (h *Header) Decode(data []byte) error {
 	*h = Header{}
 	r := reader{b: data, layer: "header"}
 	if !r.need(HeaderLen, "header") {
-		return finish(df, r.err)
+		return r.err
 	}
 	checkFraming(&r)
 	if r.err != nil {
-		return finish(df, r.err)
+		return r.err
 	}
 	r.off = 3
 	op := Op(r.u8("op"))
@@ -133,7 +138,7 @@ func (h *Header) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error 
 	// a damaged one does not.
 	if int64(length) > int64(r.rem()) {
 		r.setErr(ErrTruncated, "payload", HeaderLen, "length %d, have %d bytes", length, r.rem())
-		return finish(df, r.err)
+		return r.err
 	}
 	if int64(length) < int64(r.rem()) {
 		r.setErr(ErrInconsistent, "end", HeaderLen+int(length), "%d trailing bytes after length %d", r.rem()-int(length), length)

@@ -29,12 +29,17 @@ func (p *Empty) checkKind() error {
 }
 
 func (p *Empty) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
+	return finish(df, p.Decode(data))
+}
+
+// Decode decodes the payload bytes of one packet into p.
+func (p *Empty) Decode(data []byte) error {
 	*p = Empty{Kind: p.Kind, base: base{contents: data}}
 	if err := p.checkKind(); err != nil {
 		return err
 	}
 	r := start(data, p.Kind)
-	return finish(df, r.done())
+	return r.done()
 }
 
 func (p *Empty) size() (int, error) { return 0, p.checkKind() }
@@ -90,6 +95,11 @@ func (p *PutFreeNodes) LayerType() gopacket.LayerType  { return LayerTypeOf(OpPu
 func (p *PutFreeNodes) CanDecode() gopacket.LayerClass { return p.LayerType() }
 
 func (p *PutFreeNodes) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
+	return finish(df, p.Decode(data))
+}
+
+// Decode decodes the payload bytes of one packet into p.
+func (p *PutFreeNodes) Decode(data []byte) error {
 	*p = PutFreeNodes{base: base{contents: data}}
 	r := start(data, OpPutFreeNodes)
 	p.Level = r.level("level")
@@ -104,7 +114,7 @@ func (p *PutFreeNodes) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) 
 		}
 	}
 	p.Addr = r.addr("address", false)
-	return finish(df, r.done())
+	return r.done()
 }
 
 func (p *PutFreeNodes) size() (int, error) {
@@ -161,6 +171,11 @@ func (p *PutQSPNRound) LayerType() gopacket.LayerType  { return LayerTypeOf(OpPu
 func (p *PutQSPNRound) CanDecode() gopacket.LayerClass { return p.LayerType() }
 
 func (p *PutQSPNRound) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
+	return finish(df, p.Decode(data))
+}
+
+// Decode decodes the payload bytes of one packet into p.
+func (p *PutQSPNRound) Decode(data []byte) error {
 	*p = PutQSPNRound{base: base{contents: data}, Rounds: p.Rounds[:0]}
 	r := start(data, OpPutQSPNRound)
 	n := int(r.u8("count"))
@@ -173,7 +188,7 @@ func (p *PutQSPNRound) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) 
 			p.Rounds = append(p.Rounds, QSPNRound{ID: r.u32("round id"), ElapsedMs: r.u32("elapsed"), Nonce: r.u32("nonce")})
 		}
 	}
-	return finish(df, r.done())
+	return r.done()
 }
 
 func (p *PutQSPNRound) size() (int, error) {
@@ -221,13 +236,18 @@ func (p *MapBody) checkKind() error {
 }
 
 func (p *MapBody) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
+	return finish(df, p.Decode(data))
+}
+
+// Decode decodes the payload bytes of one packet into p.
+func (p *MapBody) Decode(data []byte) error {
 	*p = MapBody{Kind: p.Kind, base: base{contents: data}}
 	if err := p.checkKind(); err != nil {
 		return err
 	}
 	r := start(data, p.Kind)
 	if r.err != nil {
-		return finish(df, r.err)
+		return r.err
 	}
 	if len(data) > 0 {
 		p.Body = data[:len(data):len(data)]

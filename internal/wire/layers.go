@@ -56,6 +56,9 @@ type Payload interface {
 	gopacket.SerializableLayer
 	// Op is the op this payload is sent under.
 	Op() Op
+	// Decode decodes the payload bytes of one packet (after the header)
+	// into the value, which keeps its Kind. Decoded slices alias data.
+	Decode(data []byte) error
 
 	// size validates the value and returns its encoded size.
 	size() (int, error)

@@ -42,6 +42,11 @@ func (p *Loss) LayerType() gopacket.LayerType  { return LayerTypeOf(OpRouteLoss)
 func (p *Loss) CanDecode() gopacket.LayerClass { return p.LayerType() }
 
 func (p *Loss) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
+	return finish(df, p.Decode(data))
+}
+
+// Decode decodes the payload bytes of one packet into p.
+func (p *Loss) Decode(data []byte) error {
 	*p = Loss{base: base{contents: data}, Entries: p.Entries[:0]}
 	r := start(data, OpRouteLoss)
 	p.Gnode = r.u8("gnode")
@@ -58,7 +63,7 @@ func (p *Loss) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
 			p.Entries = append(p.Entries, LossEntry{ID: r.u8("element id"), Cost: r.u32("cost")})
 		}
 	}
-	return finish(df, r.done())
+	return r.done()
 }
 
 func (p *Loss) size() (int, error) {

@@ -41,11 +41,11 @@ func Append(dst []byte, id uint32, p Payload) ([]byte, error) {
 func Decode(b []byte) (Header, Payload, error) {
 	b = bytes.Clone(b)
 	var h Header
-	if err := h.DecodeFromBytes(b, nil); err != nil {
+	if err := h.Decode(b); err != nil {
 		return h, nil, err
 	}
 	p := NewPayload(h.Op)
-	if err := p.DecodeFromBytes(h.payload, nil); err != nil {
+	if err := p.Decode(b[HeaderLen:]); err != nil {
 		return h, nil, err
 	}
 	return h, p, nil
@@ -82,11 +82,11 @@ type Decoder struct {
 // error contract) but without copying.
 func (d *Decoder) Decode(b []byte) (Header, Payload, error) {
 	var h Header
-	if err := h.DecodeFromBytes(b, nil); err != nil {
+	if err := h.Decode(b); err != nil {
 		return h, nil, err
 	}
 	p := d.payload(h.Op)
-	if err := p.DecodeFromBytes(h.payload, nil); err != nil {
+	if err := p.Decode(b[HeaderLen:]); err != nil {
 		return h, nil, err
 	}
 	return h, p, nil
@@ -138,7 +138,7 @@ func (d *Decoder) payload(op Op) Payload {
 	case OpNack:
 		return &d.nack
 	}
-	// Unreachable: Header.DecodeFromBytes rejects unknown ops. Keep the
+	// Unreachable: Header.Decode rejects unknown ops. Keep the
 	// decoder total anyway.
 	d.empty.Kind = op
 	return &d.empty

@@ -133,6 +133,11 @@ func (p *Broadcast) checkKind() error {
 }
 
 func (p *Broadcast) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
+	return finish(df, p.Decode(data))
+}
+
+// Decode decodes the payload bytes of one packet into p.
+func (p *Broadcast) Decode(data []byte) error {
 	chunks, blocks, gws := p.Chunks[:0], p.Blocks[:0], p.Gateways[:0]
 	*p = Broadcast{Kind: p.Kind, base: base{contents: data}}
 	if err := p.checkKind(); err != nil {
@@ -218,7 +223,7 @@ func (p *Broadcast) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) err
 		}
 	}
 	p.Gateways = gws
-	return finish(df, r.done())
+	return r.done()
 }
 
 func (p *Broadcast) size() (int, error) {

@@ -117,6 +117,11 @@ func (p *Echo) knownFlags() uint8 {
 }
 
 func (p *Echo) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
+	return finish(df, p.Decode(data))
+}
+
+// Decode decodes the payload bytes of one packet into p.
+func (p *Echo) Decode(data []byte) error {
 	*p = Echo{Kind: p.Kind, base: base{contents: data}, IHU: p.IHU[:0]}
 	if err := p.checkKind(); err != nil {
 		return err
@@ -155,7 +160,7 @@ func (p *Echo) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
 			}
 		}
 	}
-	return finish(df, r.done())
+	return r.done()
 }
 
 func (p *Echo) size() (int, error) {

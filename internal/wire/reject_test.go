@@ -208,7 +208,7 @@ func TestPayloadRejects(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			p := NewPayload(c.op)
-			wantErr(t, p.DecodeFromBytes(c.payload, nil), c.want, "DecodeFromBytes")
+			wantErr(t, p.Decode(c.payload), c.want, "payload Decode")
 			b := frame(c.op, c.payload)
 			h, _, err := Decode(b)
 			wantErr(t, err, c.want, "Decode")
@@ -276,7 +276,7 @@ func TestSizeLimits(t *testing.T) {
 	}
 	_, err = Encode(1, &MapBody{Kind: OpPutIntMap, Body: make([]byte, MaxPayload+1)})
 	wantErr(t, err, ErrOversized, "body over MaxPayload")
-	wantErr(t, (&MapBody{Kind: OpPutIntMap}).DecodeFromBytes(make([]byte, MaxPayload+1), nil), ErrOversized, "decode body over MaxPayload")
+	wantErr(t, (&MapBody{Kind: OpPutIntMap}).Decode(make([]byte, MaxPayload+1)), ErrOversized, "decode body over MaxPayload")
 
 	// 4096 cache records with IPv6 addresses do not fit in MaxPayload.
 	pc := &PutCache{Records: make([]CacheRecord, MaxCacheRecords)}

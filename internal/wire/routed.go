@@ -51,6 +51,11 @@ func (p *Routed) LayerType() gopacket.LayerType  { return LayerTypeOf(OpRouted) 
 func (p *Routed) CanDecode() gopacket.LayerClass { return p.LayerType() }
 
 func (p *Routed) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
+	return finish(df, p.Decode(data))
+}
+
+// Decode decodes the payload bytes of one packet into p.
+func (p *Routed) Decode(data []byte) error {
 	*p = Routed{base: base{contents: data}}
 	r := start(data, OpRouted)
 	p.Flags = RoutedFlags(r.flags("flags", routedFlagsKnown))
@@ -72,7 +77,7 @@ func (p *Routed) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error 
 	if r.err == nil {
 		p.Inner = r.take(m, "inner")
 	}
-	return finish(df, r.done())
+	return r.done()
 }
 
 func (p *Routed) size() (int, error) {
