@@ -78,6 +78,10 @@ func maxPayload(typ byte, maxList int) (int, bool) {
 		return nonceSize + 4, true
 	case MsgList:
 		return maxList, true
+	case MsgVHook:
+		return VHookSize, true
+	case MsgVHookAck:
+		return VHookAckSize, true
 	}
 	return 0, false
 }

@@ -1,0 +1,278 @@
+package entry
+
+import (
+	"crypto/ed25519"
+	"encoding/binary"
+	"net/netip"
+	"time"
+)
+
+// Virtual hooking (seed 002, docs/VLAYER.md "Virtual hooking"): a vnode H
+// that has no vlink asks an entry node picked from the list for one. It
+// sends a VHOOK over TCP to the entry node's listed endpoint (the same
+// port number as its WireGuard endpoint, on TCP), signed with H's own key;
+// the entry node, as H's anchorage node, makes a tunnel to H and answers
+// with a VHOOK_ACK signed with its key (the one the list names it by),
+// carrying H's random id back and the endpoint of that tunnel. The codec
+// and the anchorage node's checks are here, sans I/O; the daemon dials,
+// listens and makes the tunnels.
+
+// Message types of virtual hooking, framed like the list's (WriteMsg).
+const (
+	MsgVHook    byte = 5 // a VHook
+	MsgVHookAck byte = 6 // a VHookAck; a refusal is a RESULT
+)
+
+// VHook is H's request for a vlink.
+type VHook struct {
+	Node      PublicKey      // H's Ed25519 key: it signs the request
+	TunnelKey [32]byte       // H's WireGuard public key
+	Endpoint  netip.AddrPort // H's public endpoint; invalid when H cannot be reached (NAT): it dials
+	HasCoords bool
+	Lat, Lon  int32  // microdegrees, as in a Record
+	ID        uint64 // random; comes back in the ACK
+	Stamp     int64  // unix nanoseconds of signing
+	Sig       [ed25519.SignatureSize]byte
+}
+
+// VHookAck is the anchorage node's answer: the tunnel it made for H.
+type VHookAck struct {
+	Node      PublicKey      // the anchorage node's key: the list's key of the entry node asked
+	TunnelKey [32]byte       // its WireGuard public key
+	Endpoint  netip.AddrPort // where H sends its tunnel's packets
+	ID        uint64         // H's
+	Stamp     int64
+	Sig       [ed25519.SignatureSize]byte
+}
+
+// Wire sizes: version, flags, keys, endpoint, [coordinates,] id, stamp,
+// signature.
+const (
+	vhookBody    = 2 + 32 + 32 + 18 + 8 + 8 + 8 // 108
+	VHookSize    = vhookBody + ed25519.SignatureSize
+	vhookAckBody = 2 + 32 + 32 + 18 + 8 + 8 // 100
+	VHookAckSize = vhookAckBody + ed25519.SignatureSize
+	flagEndpoint = 2
+)
+
+var (
+	vhookDomain    = []byte("ntkd vhook v1\x00")
+	vhookAckDomain = []byte("ntkd vhook ack v1\x00")
+)
+
+func appendEndpoint(b []byte, ep netip.AddrPort) []byte {
+	var a [16]byte
+	if ep.IsValid() {
+		a = ep.Addr().As16() // IPv4 as ::ffff:a.b.c.d
+	}
+	b = append(b, a[:]...)
+	return binary.BigEndian.AppendUint16(b, ep.Port())
+}
+
+func decodeEndpoint(b []byte) netip.AddrPort {
+	a := netip.AddrFrom16([16]byte(b[:16])).Unmap()
+	return netip.AddrPortFrom(a, binary.BigEndian.Uint16(b[16:18]))
+}
+
+// unicastEndpoint says whether ep can carry a tunnel.
+func unicastEndpoint(ep netip.AddrPort) bool {
+	a := ep.Addr()
+	return a.IsValid() && !a.IsUnspecified() && !a.IsMulticast() && a.Zone() == "" && ep.Port() != 0
+}
+
+func (v *VHook) appendBody(b []byte) []byte {
+	var flags byte
+	if v.HasCoords {
+		flags |= flagCoords
+	}
+	if v.Endpoint.IsValid() {
+		flags |= flagEndpoint
+	}
+	b = append(b, version, flags)
+	b = append(b, v.Node[:]...)
+	b = append(b, v.TunnelKey[:]...)
+	b = appendEndpoint(b, v.Endpoint)
+	b = binary.BigEndian.AppendUint32(b, uint32(v.Lat))
+	b = binary.BigEndian.AppendUint32(b, uint32(v.Lon))
+	b = binary.BigEndian.AppendUint64(b, v.ID)
+	return binary.BigEndian.AppendUint64(b, uint64(v.Stamp))
+}
+
+// AppendBinary appends the request's wire form (VHookSize bytes).
+func (v *VHook) AppendBinary(b []byte) []byte { return append(v.appendBody(b), v.Sig[:]...) }
+
+// Sign sets v.Node to priv's public key and signs v.
+func (v *VHook) Sign(priv ed25519.PrivateKey) {
+	v.Node = PublicKeyOf(priv)
+	copy(v.Sig[:], ed25519.Sign(priv, v.appendBody(append([]byte(nil), vhookDomain...))))
+}
+
+// Verify checks H's signature.
+func (v *VHook) Verify() error {
+	if !ed25519.Verify(v.Node[:], v.appendBody(append([]byte(nil), vhookDomain...)), v.Sig[:]) {
+		return ErrBadSignature
+	}
+	return nil
+}
+
+// DecodeVHook reads a VHOOK payload; only the canonical form is accepted.
+func DecodeVHook(b []byte) (VHook, error) {
+	var v VHook
+	switch {
+	case len(b) != VHookSize:
+		return v, malformed("vhook length")
+	case b[0] != version:
+		return v, malformed("vhook version")
+	case b[1]&^(flagCoords|flagEndpoint) != 0:
+		return v, malformed("vhook flags")
+	}
+	v.HasCoords = b[1]&flagCoords != 0
+	copy(v.Node[:], b[2:34])
+	copy(v.TunnelKey[:], b[34:66])
+	ep := decodeEndpoint(b[66:84])
+	v.Lat = int32(binary.BigEndian.Uint32(b[84:88]))
+	v.Lon = int32(binary.BigEndian.Uint32(b[88:92]))
+	v.ID = binary.BigEndian.Uint64(b[92:100])
+	v.Stamp = int64(binary.BigEndian.Uint64(b[100:108]))
+	copy(v.Sig[:], b[vhookBody:])
+	if b[1]&flagEndpoint != 0 {
+		if !unicastEndpoint(ep) {
+			return VHook{}, malformed("vhook endpoint not a unicast address and port")
+		}
+		v.Endpoint = ep
+	} else if [18]byte(b[66:84]) != [18]byte{} {
+		return VHook{}, malformed("vhook endpoint without its flag")
+	}
+	switch {
+	case !v.HasCoords && (v.Lat != 0 || v.Lon != 0):
+		return VHook{}, malformed("coordinates without their flag")
+	case v.Lat < -maxLat || v.Lat > maxLat || v.Lon < -maxLon || v.Lon > maxLon:
+		return VHook{}, malformed("coordinates out of range")
+	case v.Stamp < 0:
+		return VHook{}, malformed("vhook stamp")
+	}
+	return v, nil
+}
+
+func (a *VHookAck) appendBody(b []byte) []byte {
+	b = append(b, version, 0)
+	b = append(b, a.Node[:]...)
+	b = append(b, a.TunnelKey[:]...)
+	b = appendEndpoint(b, a.Endpoint)
+	b = binary.BigEndian.AppendUint64(b, a.ID)
+	return binary.BigEndian.AppendUint64(b, uint64(a.Stamp))
+}
+
+// AppendBinary appends the answer's wire form (VHookAckSize bytes).
+func (a *VHookAck) AppendBinary(b []byte) []byte { return append(a.appendBody(b), a.Sig[:]...) }
+
+// Sign sets a.Node to priv's public key and signs a.
+func (a *VHookAck) Sign(priv ed25519.PrivateKey) {
+	a.Node = PublicKeyOf(priv)
+	copy(a.Sig[:], ed25519.Sign(priv, a.appendBody(append([]byte(nil), vhookAckDomain...))))
+}
+
+// Verify checks that the answer is the anchorage node's (anchor: the key
+// the list names the entry node asked by) and is about our request id.
+func (a *VHookAck) Verify(anchor PublicKey, id uint64) error {
+	switch {
+	case a.Node != anchor:
+		return malformed("vhook ack from another node than the one asked")
+	case a.ID != id:
+		return malformed("vhook ack for another request")
+	case !ed25519.Verify(a.Node[:], a.appendBody(append([]byte(nil), vhookAckDomain...)), a.Sig[:]):
+		return ErrBadSignature
+	}
+	return nil
+}
+
+// DecodeVHookAck reads a VHOOK_ACK payload; only the canonical form.
+func DecodeVHookAck(b []byte) (VHookAck, error) {
+	var a VHookAck
+	switch {
+	case len(b) != VHookAckSize:
+		return a, malformed("vhook ack length")
+	case b[0] != version || b[1] != 0:
+		return a, malformed("vhook ack version or flags")
+	}
+	copy(a.Node[:], b[2:34])
+	copy(a.TunnelKey[:], b[34:66])
+	a.Endpoint = decodeEndpoint(b[66:84])
+	a.ID = binary.BigEndian.Uint64(b[84:92])
+	a.Stamp = int64(binary.BigEndian.Uint64(b[92:100]))
+	copy(a.Sig[:], b[vhookAckBody:])
+	if !unicastEndpoint(a.Endpoint) {
+		return VHookAck{}, malformed("vhook ack endpoint not a unicast address and port")
+	}
+	if a.Stamp < 0 {
+		return VHookAck{}, malformed("vhook ack stamp")
+	}
+	return a, nil
+}
+
+// AnchorConfig bounds what an anchorage node accepts.
+type AnchorConfig struct {
+	MaxSkew time.Duration // a request's stamp may be this far from our clock either way; default 5 min
+	MaxSeen int           // requests remembered against replays; default 1024
+}
+
+// Anchor is the anchorage node's side of virtual hooking, sans I/O: it
+// decides on each request; the daemon makes the tunnel on StatusOK and
+// rate-limits sources (Limiter) before calling it.
+type Anchor struct {
+	cfg  AnchorConfig
+	seen map[vhookKey]int64 // request -> its stamp, until it is older than MaxSkew
+}
+
+type vhookKey struct {
+	node PublicKey
+	id   uint64
+}
+
+// NewAnchor returns an anchor with cfg's zero values defaulted.
+func NewAnchor(cfg AnchorConfig) *Anchor {
+	if cfg.MaxSkew <= 0 {
+		cfg.MaxSkew = 5 * time.Minute
+	}
+	if cfg.MaxSeen <= 0 {
+		cfg.MaxSeen = 1024
+	}
+	return &Anchor{cfg: cfg, seen: map[vhookKey]int64{}}
+}
+
+// Check decides on a decoded request at now: StatusOK (remembered, so a
+// replay of it is StatusStale), StatusBadSignature, StatusStale (a replay,
+// or signed more than MaxSkew ago), StatusFuture (more than MaxSkew ahead)
+// or StatusFull (full: the daemon has no room for another vlink, or too
+// many requests within MaxSkew to remember).
+func (a *Anchor) Check(now time.Time, v *VHook, full bool) Status {
+	ns := now.UnixNano()
+	skew := a.cfg.MaxSkew.Nanoseconds()
+	switch {
+	case v.Stamp < ns-skew:
+		return StatusStale
+	case v.Stamp > ns+skew:
+		return StatusFuture
+	case v.Verify() != nil:
+		return StatusBadSignature
+	}
+	k := vhookKey{v.Node, v.ID}
+	if _, ok := a.seen[k]; ok {
+		return StatusStale
+	}
+	if full {
+		return StatusFull
+	}
+	if len(a.seen) >= a.cfg.MaxSeen {
+		for x, st := range a.seen {
+			if st < ns-skew {
+				delete(a.seen, x)
+			}
+		}
+		if len(a.seen) >= a.cfg.MaxSeen {
+			return StatusFull
+		}
+	}
+	a.seen[k] = v.Stamp
+	return StatusOK
+}

@@ -1,0 +1,199 @@
+package entry
+
+import (
+	"bytes"
+	"errors"
+	"net/netip"
+	"testing"
+	"time"
+)
+
+func goldenVHook() VHook {
+	v := VHook{Endpoint: netip.MustParseAddrPort("198.51.100.7:27000"), HasCoords: true,
+		Lat: 45_464_200, Lon: 9_190_000, ID: 0x0123456789abcdef, Stamp: t0.UnixNano()}
+	copy(v.TunnelKey[:], bytes.Repeat([]byte{0xa5}, 32))
+	v.Sign(key(7))
+	return v
+}
+
+func goldenVHookAck() VHookAck {
+	a := VHookAck{Endpoint: netip.MustParseAddrPort("[2001:db8::1]:27001"), ID: 0x0123456789abcdef, Stamp: t0.Add(time.Second).UnixNano()}
+	copy(a.TunnelKey[:], bytes.Repeat([]byte{0x5a}, 32))
+	a.Sign(key(1))
+	return a
+}
+
+func TestVHookGolden(t *testing.T) {
+	v := goldenVHook()
+	b := v.AppendBinary(nil)
+	golden(t, "vhook", b)
+	if len(b) != VHookSize {
+		t.Fatalf("vhook of %d bytes, want %d", len(b), VHookSize)
+	}
+	d, err := DecodeVHook(b)
+	if err != nil || d != v || d.Verify() != nil {
+		t.Fatalf("decoded %+v (%v), want %+v", d, err, v)
+	}
+	a := goldenVHookAck()
+	ab := a.AppendBinary(nil)
+	golden(t, "vhook-ack", ab)
+	da, err := DecodeVHookAck(ab)
+	if err != nil || da != a || da.Verify(PublicKeyOf(key(1)), v.ID) != nil {
+		t.Fatalf("decoded ack %+v (%v), want %+v", da, err, a)
+	}
+	// Framed like the list's messages, within their types' bounds.
+	var m bytes.Buffer
+	WriteMsg(&m, MsgVHook, b)
+	WriteMsg(&m, MsgVHookAck, ab)
+	for _, want := range []byte{MsgVHook, MsgVHookAck} {
+		typ, _, err := ReadMsg(&m, 0)
+		if err != nil || typ != want {
+			t.Fatalf("message %d: %d %v", want, typ, err)
+		}
+	}
+}
+
+// TestVHookBehindNAT: a vnode without a public endpoint says so; the
+// zero endpoint has exactly one encoding.
+func TestVHookBehindNAT(t *testing.T) {
+	v := goldenVHook()
+	v.Endpoint, v.HasCoords, v.Lat, v.Lon = netip.AddrPort{}, false, 0, 0
+	v.Sign(key(7))
+	b := v.AppendBinary(nil)
+	d, err := DecodeVHook(b)
+	if err != nil || d.Endpoint.IsValid() || d.Verify() != nil {
+		t.Fatalf("decoded %+v %v", d, err)
+	}
+	b[70] = 1 // an address byte without the endpoint flag
+	if _, err := DecodeVHook(b); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("endpoint bytes without the flag: %v", err)
+	}
+}
+
+func TestVHookRejects(t *testing.T) {
+	gv := goldenVHook()
+	good := gv.AppendBinary(nil)
+	for name, mut := range map[string]func(b []byte) []byte{
+		"short":         func(b []byte) []byte { return b[:len(b)-1] },
+		"long":          func(b []byte) []byte { return append(b, 0) },
+		"version":       func(b []byte) []byte { b[0] = 2; return b },
+		"flags":         func(b []byte) []byte { b[1] |= 4; return b },
+		"latitude":      func(b []byte) []byte { copy(b[84:88], []byte{0x7f, 0xff, 0xff, 0xff}); return b },
+		"port 0":        func(b []byte) []byte { b[82], b[83] = 0, 0; return b },
+		"multicast":     func(b []byte) []byte { copy(b[66:82], netip.MustParseAddr("ff02::1").AsSlice()); return b },
+		"coords unflag": func(b []byte) []byte { b[1] &^= flagCoords; return b },
+	} {
+		if _, err := DecodeVHook(mut(bytes.Clone(good))); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: %v, want malformed", name, err)
+		}
+	}
+	// Every signed byte counts.
+	for i := 0; i < vhookBody; i++ {
+		b := bytes.Clone(good)
+		b[i] ^= 0x01
+		if v, err := DecodeVHook(b); err == nil && v.Verify() == nil {
+			t.Fatalf("byte %d flipped, still verifies", i)
+		}
+	}
+	ack := goldenVHookAck()
+	if err := ack.Verify(PublicKeyOf(key(2)), ack.ID); err == nil {
+		t.Error("an ack from another node than the one asked verified")
+	}
+	if err := ack.Verify(PublicKeyOf(key(1)), ack.ID+1); err == nil {
+		t.Error("an ack for another request verified")
+	}
+	ab := ack.AppendBinary(nil)
+	ab[99] ^= 1
+	if a, err := DecodeVHookAck(ab); err == nil && a.Verify(PublicKeyOf(key(1)), a.ID) == nil {
+		t.Error("a tampered ack verified")
+	}
+	// A request's signature is no ack's, and the other way round: the
+	// domains differ even where the bytes could be made to line up.
+	v := goldenVHook()
+	forged := VHookAck{Node: v.Node, Sig: v.Sig}
+	if forged.Verify(v.Node, 0) == nil {
+		t.Error("a request's signature passed as an ack's")
+	}
+}
+
+func TestAnchorCheck(t *testing.T) {
+	a := NewAnchor(AnchorConfig{MaxSeen: 2})
+	now := t0
+	v := goldenVHook()
+	if st := a.Check(now, &v, false); st != StatusOK {
+		t.Fatalf("fresh request: %v", st)
+	}
+	if st := a.Check(now, &v, false); st != StatusStale {
+		t.Errorf("replayed request: %v, want stale", st)
+	}
+	old := v
+	old.Stamp, old.ID = now.Add(-6*time.Minute).UnixNano(), 2
+	old.Sign(key(7))
+	if st := a.Check(now, &old, false); st != StatusStale {
+		t.Errorf("request signed 6 minutes ago: %v, want stale", st)
+	}
+	future := v
+	future.Stamp, future.ID = now.Add(6*time.Minute).UnixNano(), 3
+	future.Sign(key(7))
+	if st := a.Check(now, &future, false); st != StatusFuture {
+		t.Errorf("request signed 6 minutes ahead: %v, want in the future", st)
+	}
+	bad := v
+	bad.ID = 4 // changed after signing
+	if st := a.Check(now, &bad, false); st != StatusBadSignature {
+		t.Errorf("tampered request: %v", st)
+	}
+	other := v
+	other.ID = 5
+	other.Sign(key(7))
+	if st := a.Check(now, &other, true); st != StatusFull {
+		t.Errorf("no room for a vlink: %v, want full", st)
+	}
+	if st := a.Check(now, &other, false); st != StatusOK {
+		t.Errorf("second request: %v", st)
+	}
+	third := v
+	third.ID = 6
+	third.Sign(key(7))
+	if st := a.Check(now, &third, false); st != StatusFull {
+		t.Errorf("third request with 2 remembered: %v, want full", st)
+	}
+	// Once the remembered ones are older than the skew they go.
+	later := now.Add(6 * time.Minute)
+	third.Stamp = later.UnixNano()
+	third.Sign(key(7))
+	if st := a.Check(later, &third, false); st != StatusOK {
+		t.Errorf("after the old ones expired: %v", st)
+	}
+}
+
+func FuzzDecodeVHook(f *testing.F) {
+	v := goldenVHook()
+	f.Add(v.AppendBinary(nil))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		v, err := DecodeVHook(b)
+		if err != nil {
+			return
+		}
+		if got := v.AppendBinary(nil); !bytes.Equal(got, b) {
+			t.Fatalf("not canonical:\n in %x\nout %x", b, got)
+		}
+		_ = v.Verify()
+		_ = NewAnchor(AnchorConfig{}).Check(t0, &v, false)
+	})
+}
+
+func FuzzDecodeVHookAck(f *testing.F) {
+	a := goldenVHookAck()
+	f.Add(a.AppendBinary(nil))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		a, err := DecodeVHookAck(b)
+		if err != nil {
+			return
+		}
+		if got := a.AppendBinary(nil); !bytes.Equal(got, b) {
+			t.Fatalf("not canonical:\n in %x\nout %x", b, got)
+		}
+		_ = a.Verify(a.Node, a.ID)
+	})
+}
