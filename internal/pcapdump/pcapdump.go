@@ -24,6 +24,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/ntkd/ntkd/internal/wire"
+	"github.com/ntkd/ntkd/internal/wire/wirelayers"
 )
 
 // Options say what to dissect and how to print it.
@@ -229,7 +230,7 @@ func (d *dissector) packet(rel float64, proto string, from, to netip.AddrPort, b
 // fields prints a payload's fields as gopacket does, without the layer
 // name (it repeats the op).
 func fields(pl wire.Payload) string {
-	s := gopacket.LayerString(pl)
+	s := gopacket.LayerString(&wirelayers.Payload{Payload: pl})
 	if i := strings.IndexByte(s, '\t'); i >= 0 {
 		s = s[i+1:]
 	}

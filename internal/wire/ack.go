@@ -1,8 +1,6 @@
 package wire
 
-import (
-	"github.com/gopacket/gopacket"
-)
+import ()
 
 // Nack is the payload of NACK: a request was refused.
 //
@@ -13,23 +11,16 @@ import (
 //
 // Receivers act on Code alone; codes they do not know mean CodeInternal.
 type Nack struct {
-	base
 	Code   Code
 	Reason string
 }
 
-func (p *Nack) Op() Op                         { return OpNack }
-func (p *Nack) LayerType() gopacket.LayerType  { return LayerTypeOf(OpNack) }
-func (p *Nack) CanDecode() gopacket.LayerClass { return p.LayerType() }
-
-func (p *Nack) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
-	return finish(df, p.Decode(data))
-}
+func (p *Nack) Op() Op { return OpNack }
 
 // Decode decodes the payload bytes of one packet into p.
 func (p *Nack) Decode(data []byte) error {
 	old := p.Reason
-	*p = Nack{base: base{contents: data}}
+	*p = Nack{}
 	r := start(data, OpNack)
 	p.Code = Code(r.u16("code"))
 	if r.err == nil && p.Code == CodeOK {
@@ -75,8 +66,4 @@ func (p *Nack) put(b []byte) {
 	w.u16(uint16(p.Code))
 	w.u8(uint8(len(p.Reason)))
 	w.str(p.Reason)
-}
-
-func (p *Nack) SerializeTo(b gopacket.SerializeBuffer, _ gopacket.SerializeOptions) error {
-	return serialize(p, b)
 }

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"net/netip"
 	"slices"
-
-	"github.com/gopacket/gopacket"
 )
 
 // RegisterFlags are the flag bits of ANDNA_REGISTER.
@@ -31,7 +29,6 @@ const registerFlagsKnown = uint8(RegisterBackup)
 //	38+n     1+a  address of the registering node (required)
 //	39+n+a   64   Ed25519 signature over bytes [0, 39+n+a): SignedBytes
 type Register struct {
-	base
 	Hostname  string
 	PubKey    [PubKeySize]byte
 	Counter   uint32
@@ -40,18 +37,12 @@ type Register struct {
 	Signature [SignatureSize]byte
 }
 
-func (p *Register) Op() Op                         { return OpAndnaRegister }
-func (p *Register) LayerType() gopacket.LayerType  { return LayerTypeOf(OpAndnaRegister) }
-func (p *Register) CanDecode() gopacket.LayerClass { return p.LayerType() }
-
-func (p *Register) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
-	return finish(df, p.Decode(data))
-}
+func (p *Register) Op() Op { return OpAndnaRegister }
 
 // Decode decodes the payload bytes of one packet into p.
 func (p *Register) Decode(data []byte) error {
 	old := p.Hostname
-	*p = Register{base: base{contents: data}}
+	*p = Register{}
 	r := start(data, OpAndnaRegister)
 	p.decode(&r, old)
 	return r.done()
@@ -130,10 +121,6 @@ func (p *Register) put(b []byte) {
 	w.bytes(p.Signature[:])
 }
 
-func (p *Register) SerializeTo(b gopacket.SerializeBuffer, _ gopacket.SerializeOptions) error {
-	return serialize(p, b)
-}
-
 // CheckCounter is the payload of ANDNA_CHECK_COUNTER: a hash-gnode node
 // forwards a copy of a signed ANDNA_REGISTER to the counter gnode of the
 // key.
@@ -143,29 +130,21 @@ func (p *Register) SerializeTo(b gopacket.SerializeBuffer, _ gopacket.SerializeO
 //	1+a    2    length m of the embedded request
 //	3+a    m    the ANDNA_REGISTER payload, byte for byte
 type CheckCounter struct {
-	base
 	Asker   netip.Addr
 	Request Register
 }
 
-func (p *CheckCounter) Op() Op                         { return OpAndnaCheckCounter }
-func (p *CheckCounter) LayerType() gopacket.LayerType  { return LayerTypeOf(OpAndnaCheckCounter) }
-func (p *CheckCounter) CanDecode() gopacket.LayerClass { return p.LayerType() }
-
-func (p *CheckCounter) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
-	return finish(df, p.Decode(data))
-}
+func (p *CheckCounter) Op() Op { return OpAndnaCheckCounter }
 
 // Decode decodes the payload bytes of one packet into p.
 func (p *CheckCounter) Decode(data []byte) error {
 	old := p.Request.Hostname
-	*p = CheckCounter{base: base{contents: data}}
+	*p = CheckCounter{}
 	r := start(data, OpAndnaCheckCounter)
 	p.Asker = r.addr("asker", false)
 	m := int(r.u16("request length"))
 	off := r.off
 	if req := r.take(m, "request"); req != nil {
-		p.Request.contents = req
 		sub := reader{b: req, layer: r.layer}
 		p.Request.decode(&sub, old)
 		if err := sub.done(); err != nil {
@@ -199,10 +178,6 @@ func (p *CheckCounter) put(b []byte) {
 	p.Request.put(b[w.off:])
 }
 
-func (p *CheckCounter) SerializeTo(b gopacket.SerializeBuffer, _ gopacket.SerializeOptions) error {
-	return serialize(p, b)
-}
-
 // CounterReply is the payload of ANDNA_COUNTER_REPLY, the counter gnode's
 // answer to ANDNA_CHECK_COUNTER.
 //
@@ -210,22 +185,15 @@ func (p *CheckCounter) SerializeTo(b gopacket.SerializeBuffer, _ gopacket.Serial
 //	0   2    number of names registered under the key, this one included
 //	2   2    result: CodeOK, or a NACK code (CodeLimitExceeded, CodeReplay, ...)
 type CounterReply struct {
-	base
 	Count  uint16
 	Result Code
 }
 
-func (p *CounterReply) Op() Op                         { return OpAndnaCounterReply }
-func (p *CounterReply) LayerType() gopacket.LayerType  { return LayerTypeOf(OpAndnaCounterReply) }
-func (p *CounterReply) CanDecode() gopacket.LayerClass { return p.LayerType() }
-
-func (p *CounterReply) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
-	return finish(df, p.Decode(data))
-}
+func (p *CounterReply) Op() Op { return OpAndnaCounterReply }
 
 // Decode decodes the payload bytes of one packet into p.
 func (p *CounterReply) Decode(data []byte) error {
-	*p = CounterReply{base: base{contents: data}}
+	*p = CounterReply{}
 	r := start(data, OpAndnaCounterReply)
 	p.Count = r.u16("count")
 	p.Result = Code(r.u16("result"))
@@ -238,10 +206,6 @@ func (p *CounterReply) put(b []byte) {
 	w := writer{b: b}
 	w.u16(p.Count)
 	w.u16(uint16(p.Result))
-}
-
-func (p *CounterReply) SerializeTo(b gopacket.SerializeBuffer, _ gopacket.SerializeOptions) error {
-	return serialize(p, b)
 }
 
 // ResolveFlags are the flag bits of ANDNA_RESOLVE.
@@ -266,23 +230,16 @@ const resolveFlagsKnown = uint8(ResolveRecursive | ResolveRecord)
 //	1   1    hostname length n (1..253)
 //	2   n    hostname
 type Resolve struct {
-	base
 	Flags    ResolveFlags
 	Hostname string
 }
 
-func (p *Resolve) Op() Op                         { return OpAndnaResolve }
-func (p *Resolve) LayerType() gopacket.LayerType  { return LayerTypeOf(OpAndnaResolve) }
-func (p *Resolve) CanDecode() gopacket.LayerClass { return p.LayerType() }
-
-func (p *Resolve) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
-	return finish(df, p.Decode(data))
-}
+func (p *Resolve) Op() Op { return OpAndnaResolve }
 
 // Decode decodes the payload bytes of one packet into p.
 func (p *Resolve) Decode(data []byte) error {
 	old := p.Hostname
-	*p = Resolve{base: base{contents: data}}
+	*p = Resolve{}
 	r := start(data, OpAndnaResolve)
 	p.Flags = ResolveFlags(r.flags("flags", resolveFlagsKnown))
 	if h := r.hostname("hostname"); h != nil {
@@ -305,10 +262,6 @@ func (p *Resolve) put(b []byte) {
 	w.hostname(p.Hostname)
 }
 
-func (p *Resolve) SerializeTo(b gopacket.SerializeBuffer, _ gopacket.SerializeOptions) error {
-	return serialize(p, b)
-}
-
 // ResolveReply is the payload of ANDNA_RESOLVE_REPLY. A name that does not
 // resolve is answered with NACK CodeNotFound instead.
 //
@@ -318,23 +271,16 @@ func (p *Resolve) SerializeTo(b gopacket.SerializeBuffer, _ gopacket.SerializeOp
 //	4   4    update counter of the registration
 //	8   1+a  address of the name's owner (required)
 type ResolveReply struct {
-	base
 	ExpiresIn uint32 // seconds
 	Counter   uint32
 	Addr      netip.Addr
 }
 
-func (p *ResolveReply) Op() Op                         { return OpAndnaResolveReply }
-func (p *ResolveReply) LayerType() gopacket.LayerType  { return LayerTypeOf(OpAndnaResolveReply) }
-func (p *ResolveReply) CanDecode() gopacket.LayerClass { return p.LayerType() }
-
-func (p *ResolveReply) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
-	return finish(df, p.Decode(data))
-}
+func (p *ResolveReply) Op() Op { return OpAndnaResolveReply }
 
 // Decode decodes the payload bytes of one packet into p.
 func (p *ResolveReply) Decode(data []byte) error {
-	*p = ResolveReply{base: base{contents: data}}
+	*p = ResolveReply{}
 	r := start(data, OpAndnaResolveReply)
 	p.ExpiresIn = r.u32("expires")
 	p.Counter = r.u32("counter")
@@ -354,10 +300,6 @@ func (p *ResolveReply) put(b []byte) {
 	w.addr(p.Addr)
 }
 
-func (p *ResolveReply) SerializeTo(b gopacket.SerializeBuffer, _ gopacket.SerializeOptions) error {
-	return serialize(p, b)
-}
-
 // ReverseName is one name in an ANDNA_REVERSE_REPLY.
 type ReverseName struct {
 	ExpiresIn uint32 // seconds
@@ -371,22 +313,15 @@ type ReverseName struct {
 //	0   1    count c (<= 255)
 //	1   ...  c x {seconds until expiry u32, hostname length n u8, hostname [n]}
 type ReverseReply struct {
-	base
 	Names []ReverseName
 }
 
-func (p *ReverseReply) Op() Op                         { return OpAndnaReverseReply }
-func (p *ReverseReply) LayerType() gopacket.LayerType  { return LayerTypeOf(OpAndnaReverseReply) }
-func (p *ReverseReply) CanDecode() gopacket.LayerClass { return p.LayerType() }
-
-func (p *ReverseReply) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
-	return finish(df, p.Decode(data))
-}
+func (p *ReverseReply) Op() Op { return OpAndnaReverseReply }
 
 // Decode decodes the payload bytes of one packet into p.
 func (p *ReverseReply) Decode(data []byte) error {
 	names := p.Names[:0]
-	*p = ReverseReply{base: base{contents: data}}
+	*p = ReverseReply{}
 	r := start(data, OpAndnaReverseReply)
 	n := int(r.u8("count"))
 	// Each entry is at least 4+1+1 bytes.
@@ -432,10 +367,6 @@ func (p *ReverseReply) put(b []byte) {
 	}
 }
 
-func (p *ReverseReply) SerializeTo(b gopacket.SerializeBuffer, _ gopacket.SerializeOptions) error {
-	return serialize(p, b)
-}
-
 // GetCache is the payload of ANDNA_GET_CACHE: an empty payload asks for the
 // whole andna_cache (ANDNA hook), one byte asks for the part kept for the
 // gnode of that level.
@@ -443,22 +374,15 @@ func (p *ReverseReply) SerializeTo(b gopacket.SerializeBuffer, _ gopacket.Serial
 //	off size field
 //	0   1    level (< 16), present iff HasLevel
 type GetCache struct {
-	base
 	HasLevel bool
 	Level    uint8 // must be 0 when !HasLevel
 }
 
-func (p *GetCache) Op() Op                         { return OpAndnaGetCache }
-func (p *GetCache) LayerType() gopacket.LayerType  { return LayerTypeOf(OpAndnaGetCache) }
-func (p *GetCache) CanDecode() gopacket.LayerClass { return p.LayerType() }
-
-func (p *GetCache) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
-	return finish(df, p.Decode(data))
-}
+func (p *GetCache) Op() Op { return OpAndnaGetCache }
 
 // Decode decodes the payload bytes of one packet into p.
 func (p *GetCache) Decode(data []byte) error {
-	*p = GetCache{base: base{contents: data}}
+	*p = GetCache{}
 	r := start(data, OpAndnaGetCache)
 	if r.err == nil && len(data) > 0 {
 		p.HasLevel = true
@@ -481,10 +405,6 @@ func (p *GetCache) put(b []byte) {
 	if p.HasLevel {
 		b[0] = p.Level
 	}
-}
-
-func (p *GetCache) SerializeTo(b gopacket.SerializeBuffer, _ gopacket.SerializeOptions) error {
-	return serialize(p, b)
 }
 
 // CacheRecord is one registration in an ANDNA_PUT_CACHE.
@@ -510,24 +430,17 @@ type CacheRecord struct {
 //	         +72 1    queue position (0..4)
 //	         +73 1+a  owner address (required)
 type PutCache struct {
-	base
 	Records []CacheRecord
 }
 
 const cacheRecordFixed = 73
 
-func (p *PutCache) Op() Op                         { return OpAndnaPutCache }
-func (p *PutCache) LayerType() gopacket.LayerType  { return LayerTypeOf(OpAndnaPutCache) }
-func (p *PutCache) CanDecode() gopacket.LayerClass { return p.LayerType() }
-
-func (p *PutCache) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
-	return finish(df, p.Decode(data))
-}
+func (p *PutCache) Op() Op { return OpAndnaPutCache }
 
 // Decode decodes the payload bytes of one packet into p.
 func (p *PutCache) Decode(data []byte) error {
 	recs := p.Records[:0]
-	*p = PutCache{base: base{contents: data}}
+	*p = PutCache{}
 	r := start(data, OpAndnaPutCache)
 	n := int(r.u16("count"))
 	if r.err == nil && n > MaxCacheRecords {
@@ -589,10 +502,6 @@ func (p *PutCache) put(b []byte) {
 	}
 }
 
-func (p *PutCache) SerializeTo(b gopacket.SerializeBuffer, _ gopacket.SerializeOptions) error {
-	return serialize(p, b)
-}
-
 // GetQueue is the payload of ANDNA_GET_QUEUE: a resolver asks for the queue
 // of a name, to fall back on the next node if the owner is unreachable
 // (seed §7.1.7).
@@ -601,22 +510,15 @@ func (p *PutCache) SerializeTo(b gopacket.SerializeBuffer, _ gopacket.SerializeO
 //	0   1    hostname length n (1..253)
 //	1   n    hostname
 type GetQueue struct {
-	base
 	Hostname string
 }
 
-func (p *GetQueue) Op() Op                         { return OpAndnaGetQueue }
-func (p *GetQueue) LayerType() gopacket.LayerType  { return LayerTypeOf(OpAndnaGetQueue) }
-func (p *GetQueue) CanDecode() gopacket.LayerClass { return p.LayerType() }
-
-func (p *GetQueue) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
-	return finish(df, p.Decode(data))
-}
+func (p *GetQueue) Op() Op { return OpAndnaGetQueue }
 
 // Decode decodes the payload bytes of one packet into p.
 func (p *GetQueue) Decode(data []byte) error {
 	old := p.Hostname
-	*p = GetQueue{base: base{contents: data}}
+	*p = GetQueue{}
 	r := start(data, OpAndnaGetQueue)
 	if h := r.hostname("hostname"); h != nil {
 		p.Hostname = internString(old, h)
@@ -633,10 +535,6 @@ func (p *GetQueue) put(b []byte) {
 	w.hostname(p.Hostname)
 }
 
-func (p *GetQueue) SerializeTo(b gopacket.SerializeBuffer, _ gopacket.SerializeOptions) error {
-	return serialize(p, b)
-}
-
 // QueueEntry is one node in a name's queue.
 type QueueEntry struct {
 	ExpiresIn uint32 // seconds remaining
@@ -650,22 +548,15 @@ type QueueEntry struct {
 //	0   1    count c (<= 5)
 //	1   ...  c x {seconds remaining u32, address 1+a (required)}
 type PutQueue struct {
-	base
 	Entries []QueueEntry
 }
 
-func (p *PutQueue) Op() Op                         { return OpAndnaPutQueue }
-func (p *PutQueue) LayerType() gopacket.LayerType  { return LayerTypeOf(OpAndnaPutQueue) }
-func (p *PutQueue) CanDecode() gopacket.LayerClass { return p.LayerType() }
-
-func (p *PutQueue) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
-	return finish(df, p.Decode(data))
-}
+func (p *PutQueue) Op() Op { return OpAndnaPutQueue }
 
 // Decode decodes the payload bytes of one packet into p.
 func (p *PutQueue) Decode(data []byte) error {
 	entries := p.Entries[:0]
-	*p = PutQueue{base: base{contents: data}}
+	*p = PutQueue{}
 	r := start(data, OpAndnaPutQueue)
 	n := int(r.u8("count"))
 	if r.err == nil && n > MaxQueue {
@@ -704,8 +595,4 @@ func (p *PutQueue) put(b []byte) {
 		w.u32(e.ExpiresIn)
 		w.addr(e.Addr)
 	}
-}
-
-func (p *PutQueue) SerializeTo(b gopacket.SerializeBuffer, _ gopacket.SerializeOptions) error {
-	return serialize(p, b)
 }

@@ -6,14 +6,12 @@
 // Everything is big-endian and fixed-width, so the same bytes mean the same
 // thing on a big-endian MIPS router and on an amd64 simulator.
 //
-// Packets are gopacket layers built on the core github.com/gopacket/gopacket
-// package only: the router binary must not link gopacket/layers or pcap.
-// LayerTypeHeader decodes the header and its NextLayerType names the payload
-// layer of the op, so both gopacket.NewPacket and a
-// gopacket.DecodingLayerParser fed with DecodingLayers() dissect whole
-// packets (that is what `ntkd dump` does).
+// The package depends on the standard library only, because the router
+// binary links it and has no flash to spare: gopacket is not linked there.
+// The gopacket layers of these packets (for `ntkd dump` and tests) are in
+// internal/wire/wirelayers, which wraps this package's values.
 //
-// For daemon code there are simpler entry points:
+// Entry points:
 //
 //   - Encode / Append build a whole packet from an id and a Payload.
 //   - Decode parses a whole packet into fresh values that do not alias the
@@ -21,6 +19,9 @@
 //   - Decoder parses into values it owns and reuses (zero allocations in steady
 //     state); they alias the input and stay valid until the next call.
 //   - PayloadLen and ReadFrame frame packets on TCP streams.
+//   - Header.Decode and each payload's Decode, AppendHeader and
+//     AppendPayload work on one part of a packet, for tools that handle the
+//     parts separately (wirelayers).
 //
 // Decoders never panic and never size an allocation from a length field
 // before checking it against both the bytes present and a hard limit. Every

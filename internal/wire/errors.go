@@ -3,8 +3,6 @@ package wire
 import (
 	"errors"
 	"fmt"
-
-	"github.com/gopacket/gopacket"
 )
 
 // Sentinel errors. Every error returned by this package wraps exactly one of
@@ -50,13 +48,4 @@ func (e *Error) Unwrap() error { return e.Err }
 // encErr builds an encoding-side error (no offset: the bytes do not exist yet).
 func encErr(sentinel error, layer, field, format string, args ...any) error {
 	return &Error{Layer: layer, Field: field, Offset: -1, Detail: fmt.Sprintf(format, args...), Err: sentinel}
-}
-
-// finish reports truncation to gopacket's feedback, as gopacket layers are
-// expected to, and passes the error through.
-func finish(df gopacket.DecodeFeedback, err error) error {
-	if err != nil && df != nil && errors.Is(err, ErrTruncated) {
-		df.SetTruncated()
-	}
-	return err
 }

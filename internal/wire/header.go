@@ -4,8 +4,6 @@ import (
 	"encoding/binary"
 	"io"
 	"slices"
-
-	"github.com/gopacket/gopacket"
 )
 
 // Header constants.
@@ -20,8 +18,7 @@ const (
 // "authenticated" trailer (see docs/PROTOCOL.md).
 type HeaderFlags uint16
 
-// Header is the 16-byte header in front of every packet. It is a gopacket
-// layer (LayerTypeHeader) whose NextLayerType is the payload layer of its op.
+// Header is the 16-byte header in front of every packet.
 type Header struct {
 	Op    Op
 	Flags HeaderFlags // always 0 in version 1
@@ -29,10 +26,8 @@ type Header struct {
 	// is the broadcast id that the broadcast cache compares.
 	ID uint32
 	// Length is the number of payload bytes after the header. Encode and
-	// SerializeTo with FixLengths fill it in.
+	// Append fill it in.
 	Length uint32
-
-	contents, payload []byte
 }
 
 // PayloadLen validates the framing fields of a header (magic, version,
@@ -90,26 +85,6 @@ func ReadFrame(r io.Reader, buf []byte) ([]byte, error) {
 	return buf, nil
 }
 
-// LayerType implements gopacket.Layer.
-func (h *Header) LayerType() gopacket.LayerType { return LayerTypeHeader }
-
-// CanDecode implements gopacket.DecodingLayer.
-func (h *Header) CanDecode() gopacket.LayerClass { return LayerTypeHeader }
-
-// NextLayerType returns the payload layer type of the op.
-func (h *Header) NextLayerType() gopacket.LayerType { return LayerTypeOf(h.Op) }
-
-// LayerContents returns the 16 header bytes.
-func (h *Header) LayerContents() []byte { return h.contents }
-
-// LayerPayload returns the payload bytes.
-func (h *Header) LayerPayload() []byte { return h.payload }
-
-// DecodeFromBytes implements gopacket.DecodingLayer with Decode.
-func (h *Header) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
-	return finish(df, h.Decode(data))
-}
-
 // Decode decodes a whole datagram's header: data must hold exactly
 // the header and Length payload bytes (a shorter buffer is ErrTruncated, a
 // longer one ErrInconsistent).
@@ -152,12 +127,7 @@ func (h *Header) Decode(data []byte) error {
 		r.setErr(ErrInconsistent, "reserved", 6, "0x%04x, must be zero", reserved)
 	}
 	checkOp(&r, op)
-	if r.err != nil {
-		return r.err
-	}
-	h.contents = data[:HeaderLen:HeaderLen]
-	h.payload = data[HeaderLen:]
-	return nil
+	return r.err
 }
 
 func checkOp(r *reader, op Op) {
@@ -170,35 +140,22 @@ func checkOp(r *reader, op Op) {
 	}
 }
 
-// SerializeTo prepends the header to the payload already in b. With
-// opts.FixLengths it sets Length to the payload size; without, Length is
-// written as it is (gopacket's convention, handy for crafting bad frames). If the payload layer
-// serialized just before is one of ours, its op must match h.Op.
-func (h *Header) SerializeTo(b gopacket.SerializeBuffer, opts gopacket.SerializeOptions) error {
+// AppendHeader appends the 16 bytes of h to dst, with Length as it is: it is
+// for tools that build frames piece by piece (the gopacket layers of
+// wire/wirelayers, tests crafting bad frames); Encode and Append compute the
+// length themselves. Like them it refuses an op version 1 does not define
+// and any flag bit.
+func AppendHeader(dst []byte, h Header) ([]byte, error) {
 	if !h.Op.Known() {
-		return encErr(ErrUnknownOp, "header", "op", "0x%02x", uint8(h.Op))
+		return dst, encErr(ErrUnknownOp, "header", "op", "0x%02x", uint8(h.Op))
 	}
 	if h.Flags != 0 {
-		return encErr(ErrInconsistent, "header", "flags", "unknown header flag bits 0x%04x", uint16(h.Flags))
+		return dst, encErr(ErrInconsistent, "header", "flags", "unknown header flag bits 0x%04x", uint16(h.Flags))
 	}
-	if ls := b.Layers(); len(ls) > 0 {
-		if op, ok := opOfLayerType(ls[len(ls)-1]); ok && op != h.Op {
-			return encErr(ErrInconsistent, "header", "op", "header op %v, payload layer %v", h.Op, op)
-		}
-	}
-	n := len(b.Bytes())
-	if n > MaxPayload {
-		return encErr(ErrOversized, "header", "length", "payload %d bytes > %d", n, MaxPayload)
-	}
-	if opts.FixLengths {
-		h.Length = uint32(n)
-	}
-	hb, err := b.PrependBytes(HeaderLen)
-	if err != nil {
-		return err
-	}
-	putHeader(hb, h.Op, h.ID, h.Length)
-	return nil
+	off := len(dst)
+	dst = slices.Grow(dst, HeaderLen)[:off+HeaderLen]
+	putHeader(dst[off:], h.Op, h.ID, h.Length)
+	return dst, nil
 }
 
 func putHeader(b []byte, op Op, id, length uint32) {

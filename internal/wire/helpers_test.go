@@ -12,18 +12,6 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden vectors in testdata/*.hex")
 
-// clearBase drops the decoded bytes a layer keeps for gopacket, so decoded
-// values compare equal to constructed ones.
-func (b *base) clearBase() { b.contents = nil }
-
-func strip(p Payload) Payload {
-	p.(interface{ clearBase() }).clearBase()
-	if cc, ok := p.(*CheckCounter); ok {
-		cc.Request.clearBase()
-	}
-	return p
-}
-
 // parseHex reads a golden file: '#' lines are comments, whitespace is
 // ignored, the rest is hex.
 func parseHex(text string) ([]byte, error) {

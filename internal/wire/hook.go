@@ -3,22 +3,16 @@ package wire
 import (
 	"net/netip"
 	"slices"
-
-	"github.com/gopacket/gopacket"
 )
 
 // Empty is the payload of the requests that carry nothing but their op:
 // GET_FREE_NODES, GET_QSPN_ROUND, GET_INT_MAP, GET_EXT_MAP, GET_BNODE_MAP,
 // ANDNA_REVERSE and ACK. Any payload byte is rejected.
 type Empty struct {
-	base
 	Kind Op
 }
 
 func (p *Empty) Op() Op { return p.Kind }
-
-func (p *Empty) LayerType() gopacket.LayerType  { return LayerTypeOf(p.Kind) }
-func (p *Empty) CanDecode() gopacket.LayerClass { return p.LayerType() }
 
 func (p *Empty) checkKind() error {
 	switch p.Kind {
@@ -28,13 +22,9 @@ func (p *Empty) checkKind() error {
 	return kindError("Empty", p.Kind)
 }
 
-func (p *Empty) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
-	return finish(df, p.Decode(data))
-}
-
 // Decode decodes the payload bytes of one packet into p.
 func (p *Empty) Decode(data []byte) error {
-	*p = Empty{Kind: p.Kind, base: base{contents: data}}
+	*p = Empty{Kind: p.Kind}
 	if err := p.checkKind(); err != nil {
 		return err
 	}
@@ -45,10 +35,6 @@ func (p *Empty) Decode(data []byte) error {
 func (p *Empty) size() (int, error) { return 0, p.checkKind() }
 func (p *Empty) put([]byte)         {}
 
-func (p *Empty) SerializeTo(b gopacket.SerializeBuffer, _ gopacket.SerializeOptions) error {
-	return serialize(p, b)
-}
-
 // PutFreeNodes answers GET_FREE_NODES: which ids are free at Level inside the
 // replier's gnode, so a hooking node can pick one.
 //
@@ -58,7 +44,6 @@ func (p *Empty) SerializeTo(b gopacket.SerializeBuffer, _ gopacket.SerializeOpti
 //	2   32   bitmap of free ids: id i is bit 0x80>>(i%8) of byte i/8; set = free
 //	34  1+a  replier address (required)
 type PutFreeNodes struct {
-	base
 	Level uint8
 	Bits  uint8
 	Free  [32]byte // use IsFree / SetFree
@@ -90,17 +75,11 @@ func (p *PutFreeNodes) freeBeyond() int {
 	return -1
 }
 
-func (p *PutFreeNodes) Op() Op                         { return OpPutFreeNodes }
-func (p *PutFreeNodes) LayerType() gopacket.LayerType  { return LayerTypeOf(OpPutFreeNodes) }
-func (p *PutFreeNodes) CanDecode() gopacket.LayerClass { return p.LayerType() }
-
-func (p *PutFreeNodes) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
-	return finish(df, p.Decode(data))
-}
+func (p *PutFreeNodes) Op() Op { return OpPutFreeNodes }
 
 // Decode decodes the payload bytes of one packet into p.
 func (p *PutFreeNodes) Decode(data []byte) error {
-	*p = PutFreeNodes{base: base{contents: data}}
+	*p = PutFreeNodes{}
 	r := start(data, OpPutFreeNodes)
 	p.Level = r.level("level")
 	p.Bits = r.u8("bits")
@@ -139,10 +118,6 @@ func (p *PutFreeNodes) put(b []byte) {
 	w.addr(p.Addr)
 }
 
-func (p *PutFreeNodes) SerializeTo(b gopacket.SerializeBuffer, _ gopacket.SerializeOptions) error {
-	return serialize(p, b)
-}
-
 // QSPNRound is where one level's QSPN round stands at the replier.
 type QSPNRound struct {
 	ID        uint32 // round id
@@ -162,21 +137,14 @@ type QSPNRound struct {
 //	5+12i 4   milliseconds since that round started
 //	9+12i 4   nonce of the replier's gnode of level i (its node nonce at 0)
 type PutQSPNRound struct {
-	base
 	Rounds []QSPNRound
 }
 
-func (p *PutQSPNRound) Op() Op                         { return OpPutQSPNRound }
-func (p *PutQSPNRound) LayerType() gopacket.LayerType  { return LayerTypeOf(OpPutQSPNRound) }
-func (p *PutQSPNRound) CanDecode() gopacket.LayerClass { return p.LayerType() }
-
-func (p *PutQSPNRound) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
-	return finish(df, p.Decode(data))
-}
+func (p *PutQSPNRound) Op() Op { return OpPutQSPNRound }
 
 // Decode decodes the payload bytes of one packet into p.
 func (p *PutQSPNRound) Decode(data []byte) error {
-	*p = PutQSPNRound{base: base{contents: data}, Rounds: p.Rounds[:0]}
+	*p = PutQSPNRound{Rounds: p.Rounds[:0]}
 	r := start(data, OpPutQSPNRound)
 	n := int(r.u8("count"))
 	if r.err == nil && n > MaxQSPNLevels {
@@ -208,24 +176,17 @@ func (p *PutQSPNRound) put(b []byte) {
 	}
 }
 
-func (p *PutQSPNRound) SerializeTo(b gopacket.SerializeBuffer, _ gopacket.SerializeOptions) error {
-	return serialize(p, b)
-}
-
 // MapBody is the payload of PUT_INT_MAP, PUT_EXT_MAP and PUT_BNODE_MAP: the
 // whole payload is the map body, whose format belongs to internal/maps
 // (docs/PROTOCOL.md §Maps). This package only bounds its length.
 //
 // A decoded Body aliases the decoded bytes (nil when empty).
 type MapBody struct {
-	base
 	Kind Op
 	Body []byte
 }
 
-func (p *MapBody) Op() Op                         { return p.Kind }
-func (p *MapBody) LayerType() gopacket.LayerType  { return LayerTypeOf(p.Kind) }
-func (p *MapBody) CanDecode() gopacket.LayerClass { return p.LayerType() }
+func (p *MapBody) Op() Op { return p.Kind }
 
 func (p *MapBody) checkKind() error {
 	switch p.Kind {
@@ -235,13 +196,9 @@ func (p *MapBody) checkKind() error {
 	return kindError("MapBody", p.Kind)
 }
 
-func (p *MapBody) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
-	return finish(df, p.Decode(data))
-}
-
 // Decode decodes the payload bytes of one packet into p.
 func (p *MapBody) Decode(data []byte) error {
-	*p = MapBody{Kind: p.Kind, base: base{contents: data}}
+	*p = MapBody{Kind: p.Kind}
 	if err := p.checkKind(); err != nil {
 		return err
 	}
@@ -266,7 +223,3 @@ func (p *MapBody) size() (int, error) {
 }
 
 func (p *MapBody) put(b []byte) { copy(b, p.Body) }
-
-func (p *MapBody) SerializeTo(b gopacket.SerializeBuffer, _ gopacket.SerializeOptions) error {
-	return serialize(p, b)
-}

@@ -2,8 +2,6 @@ package wire
 
 import (
 	"slices"
-
-	"github.com/gopacket/gopacket"
 )
 
 // LossUnreachable is the cost of a LossEntry whose element the sender no
@@ -28,7 +26,6 @@ type LossEntry struct {
 //	6    2     entry count n (1..256)
 //	8    5n    {element id u8, cost u32}; 0xffffffff: unreachable through the sender
 type Loss struct {
-	base
 	Gnode   uint8
 	Level   uint8
 	Round   uint32
@@ -37,17 +34,11 @@ type Loss struct {
 
 const lossEntryLen = 5
 
-func (p *Loss) Op() Op                         { return OpRouteLoss }
-func (p *Loss) LayerType() gopacket.LayerType  { return LayerTypeOf(OpRouteLoss) }
-func (p *Loss) CanDecode() gopacket.LayerClass { return p.LayerType() }
-
-func (p *Loss) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
-	return finish(df, p.Decode(data))
-}
+func (p *Loss) Op() Op { return OpRouteLoss }
 
 // Decode decodes the payload bytes of one packet into p.
 func (p *Loss) Decode(data []byte) error {
-	*p = Loss{base: base{contents: data}, Entries: p.Entries[:0]}
+	*p = Loss{Entries: p.Entries[:0]}
 	r := start(data, OpRouteLoss)
 	p.Gnode = r.u8("gnode")
 	p.Level = r.level("level")
@@ -86,8 +77,4 @@ func (p *Loss) put(b []byte) {
 		w.u8(e.ID)
 		w.u32(e.Cost)
 	}
-}
-
-func (p *Loss) SerializeTo(b gopacket.SerializeBuffer, _ gopacket.SerializeOptions) error {
-	return serialize(p, b)
 }

@@ -15,21 +15,44 @@ func Encode(id uint32, p Payload) ([]byte, error) {
 // capacity it does not allocate, which is what senders of frequent packets
 // (radar, tracer packets) should use.
 func Append(dst []byte, id uint32, p Payload) ([]byte, error) {
-	if p == nil {
-		return dst, encErr(ErrUnknownOp, "header", "payload", "nil payload")
-	}
-	n, err := p.size()
+	n, err := payloadSize(p)
 	if err != nil {
 		return dst, err
-	}
-	if n > MaxPayload {
-		return dst, encErr(ErrOversized, p.Op().String(), "payload", "%d bytes > %d", n, MaxPayload)
 	}
 	off := len(dst)
 	dst = slices.Grow(dst, HeaderLen+n)[:off+HeaderLen+n]
 	putHeader(dst[off:], p.Op(), id, uint32(n))
 	p.put(dst[off+HeaderLen:])
 	return dst, nil
+}
+
+// AppendPayload appends the payload p alone, without a header, to dst. It
+// refuses what Append refuses. Daemon code sends whole packets with Append;
+// this is for tools that build frames piece by piece (wire/wirelayers).
+func AppendPayload(dst []byte, p Payload) ([]byte, error) {
+	n, err := payloadSize(p)
+	if err != nil {
+		return dst, err
+	}
+	off := len(dst)
+	dst = slices.Grow(dst, n)[:off+n]
+	p.put(dst[off:])
+	return dst, nil
+}
+
+// payloadSize validates p and returns its encoded size.
+func payloadSize(p Payload) (int, error) {
+	if p == nil {
+		return 0, encErr(ErrUnknownOp, "header", "payload", "nil payload")
+	}
+	n, err := p.size()
+	if err != nil {
+		return 0, err
+	}
+	if n > MaxPayload {
+		return 0, encErr(ErrOversized, p.Op().String(), "payload", "%d bytes > %d", n, MaxPayload)
+	}
+	return n, nil
 }
 
 // Decode parses one whole packet (a datagram, or a frame cut with

@@ -2,8 +2,6 @@ package wire
 
 import (
 	"slices"
-
-	"github.com/gopacket/gopacket"
 )
 
 // BroadcastFlags are the flag bits of TRACER_PKT / QSPN_CLOSE / QSPN_OPEN.
@@ -80,7 +78,6 @@ type BnodeBlock struct {
 // Decoding reuses Chunks, Blocks and each block's Links, so a Decoder
 // decodes tracer packets without allocating once it has seen big ones.
 type Broadcast struct {
-	base
 	Kind  Op // OpTracerPkt, OpQSPNClose or OpQSPNOpen
 	Gnode uint8
 	Level uint8
@@ -120,9 +117,7 @@ const (
 	linkLen       = 6
 )
 
-func (p *Broadcast) Op() Op                         { return p.Kind }
-func (p *Broadcast) LayerType() gopacket.LayerType  { return LayerTypeOf(p.Kind) }
-func (p *Broadcast) CanDecode() gopacket.LayerClass { return p.LayerType() }
+func (p *Broadcast) Op() Op { return p.Kind }
 
 func (p *Broadcast) checkKind() error {
 	switch p.Kind {
@@ -132,14 +127,10 @@ func (p *Broadcast) checkKind() error {
 	return kindError("Broadcast", p.Kind)
 }
 
-func (p *Broadcast) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
-	return finish(df, p.Decode(data))
-}
-
 // Decode decodes the payload bytes of one packet into p.
 func (p *Broadcast) Decode(data []byte) error {
 	chunks, blocks, gws := p.Chunks[:0], p.Blocks[:0], p.Gateways[:0]
-	*p = Broadcast{Kind: p.Kind, base: base{contents: data}}
+	*p = Broadcast{Kind: p.Kind}
 	if err := p.checkKind(); err != nil {
 		return err
 	}
@@ -333,8 +324,4 @@ func (p *Broadcast) put(b []byte) {
 			}
 		}
 	}
-}
-
-func (p *Broadcast) SerializeTo(b gopacket.SerializeBuffer, _ gopacket.SerializeOptions) error {
-	return serialize(p, b)
 }

@@ -3,8 +3,6 @@ package wire
 import (
 	"net/netip"
 	"time"
-
-	"github.com/gopacket/gopacket"
 )
 
 // EchoFlags are the flag bits of ECHO_ME / ECHO_REPLY.
@@ -67,7 +65,6 @@ type IHU struct {
 //	+2  1    IHU count k, <= 32
 //	+3  5k   k × { neighbour nonce u32, hellos heard of its last 16 u8 (<= 16) }
 type Echo struct {
-	base
 	Kind  Op // OpEchoMe or OpEchoReply
 	Burst uint16
 	Seq   uint8
@@ -96,9 +93,6 @@ type Echo struct {
 
 func (p *Echo) Op() Op { return p.Kind }
 
-func (p *Echo) LayerType() gopacket.LayerType  { return LayerTypeOf(p.Kind) }
-func (p *Echo) CanDecode() gopacket.LayerClass { return p.LayerType() }
-
 func (p *Echo) checkKind() error {
 	if p.Kind != OpEchoMe && p.Kind != OpEchoReply {
 		return kindError("Echo", p.Kind)
@@ -116,13 +110,9 @@ func (p *Echo) knownFlags() uint8 {
 	return echoReplyFlags
 }
 
-func (p *Echo) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
-	return finish(df, p.Decode(data))
-}
-
 // Decode decodes the payload bytes of one packet into p.
 func (p *Echo) Decode(data []byte) error {
-	*p = Echo{Kind: p.Kind, base: base{contents: data}, IHU: p.IHU[:0]}
+	*p = Echo{Kind: p.Kind, IHU: p.IHU[:0]}
 	if err := p.checkKind(); err != nil {
 		return err
 	}
@@ -214,8 +204,4 @@ func (p *Echo) put(b []byte) {
 			w.u8(e.Heard)
 		}
 	}
-}
-
-func (p *Echo) SerializeTo(b gopacket.SerializeBuffer, _ gopacket.SerializeOptions) error {
-	return serialize(p, b)
 }

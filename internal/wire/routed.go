@@ -2,8 +2,6 @@ package wire
 
 import (
 	"net/netip"
-
-	"github.com/gopacket/gopacket"
 )
 
 // RoutedFlags are the flag bits of ROUTED.
@@ -36,7 +34,6 @@ const MaxRoutedTTL = 64
 //	5+a+b  2    length m of the inner packet (>= 16)
 //	7+a+b  m    the inner packet, header included
 type Routed struct {
-	base
 	Flags RoutedFlags
 	TTL   uint8
 	Level uint8
@@ -46,17 +43,11 @@ type Routed struct {
 	Inner []byte
 }
 
-func (p *Routed) Op() Op                         { return OpRouted }
-func (p *Routed) LayerType() gopacket.LayerType  { return LayerTypeOf(OpRouted) }
-func (p *Routed) CanDecode() gopacket.LayerClass { return p.LayerType() }
-
-func (p *Routed) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
-	return finish(df, p.Decode(data))
-}
+func (p *Routed) Op() Op { return OpRouted }
 
 // Decode decodes the payload bytes of one packet into p.
 func (p *Routed) Decode(data []byte) error {
-	*p = Routed{base: base{contents: data}}
+	*p = Routed{}
 	r := start(data, OpRouted)
 	p.Flags = RoutedFlags(r.flags("flags", routedFlagsKnown))
 	p.TTL = r.u8("ttl")
@@ -120,8 +111,4 @@ func (p *Routed) put(b []byte) {
 	w.addr(p.Src)
 	w.u16(uint16(len(p.Inner)))
 	w.bytes(p.Inner)
-}
-
-func (p *Routed) SerializeTo(b gopacket.SerializeBuffer, _ gopacket.SerializeOptions) error {
-	return serialize(p, b)
 }

@@ -10,8 +10,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/gopacket/gopacket"
 )
 
 func TestSamplesCoverEveryOp(t *testing.T) {
@@ -47,7 +45,7 @@ func TestRoundTrip(t *testing.T) {
 			if h.Op != s.p.Op() || h.ID != s.id || int(h.Length) != len(b)-HeaderLen || h.Flags != 0 {
 				t.Fatalf("header %+v", h)
 			}
-			if !reflect.DeepEqual(strip(p), s.p) {
+			if !reflect.DeepEqual(p, s.p) {
 				t.Fatalf("decoded\n%#v\nwant\n%#v", p, s.p)
 			}
 			// The reusing decoder gives the same value.
@@ -64,18 +62,13 @@ func TestRoundTrip(t *testing.T) {
 			if err != nil || string(b3[:3]) != "xyz" || !bytes.Equal(b3[3:], b) {
 				t.Fatalf("Append: %v %x", err, b3)
 			}
-			// The gopacket serialization path gives the same bytes.
-			buf := gopacket.NewSerializeBuffer()
-			hdr := &Header{Op: s.p.Op(), ID: s.id}
-			if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true}, hdr, s.p); err != nil {
+			// Header and payload appended piece by piece give the same bytes.
+			pb, err := AppendHeader([]byte("xyz"), h)
+			if err != nil {
 				t.Fatal(err)
 			}
-			if !bytes.Equal(buf.Bytes(), b) {
-				t.Fatalf("SerializeLayers\n%x\nEncode\n%x", buf.Bytes(), b)
-			}
-			// The header layer knows its payload layer.
-			if h.NextLayerType() != s.p.LayerType() || !s.p.CanDecode().Contains(s.p.LayerType()) {
-				t.Fatalf("layer types: next %v, payload %v", h.NextLayerType(), s.p.LayerType())
+			if pb, err = AppendPayload(pb, s.p); err != nil || string(pb[:3]) != "xyz" || !bytes.Equal(pb[3:], b) {
+				t.Fatalf("AppendHeader + AppendPayload: %v\n%x\nEncode\n%x", err, pb, b)
 			}
 		})
 	}
@@ -102,7 +95,7 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if h.ID != s.id || !reflect.DeepEqual(strip(p), s.p) {
+			if h.ID != s.id || !reflect.DeepEqual(p, s.p) {
 				t.Fatalf("golden decodes to %+v %#v", h, p)
 			}
 		})
@@ -148,7 +141,7 @@ func TestTruncatedEverywhere(t *testing.T) {
 		payload := b[HeaderLen:]
 		for cut := 0; cut < len(payload); cut++ {
 			p := NewPayload(op)
-			err := p.DecodeFromBytes(payload[:cut], gopacket.NilDecodeFeedback)
+			err := p.Decode(payload[:cut])
 			switch op {
 			case OpPutIntMap, OpPutExtMap, OpPutBnodeMap, OpAndnaGetCache:
 				if err != nil {
@@ -249,7 +242,7 @@ func TestPayloadLenAndReadFrame(t *testing.T) {
 		}
 		buf = frame
 		h, p, err := Decode(frame)
-		if err != nil || h.ID != s.id || !reflect.DeepEqual(strip(p), s.p) {
+		if err != nil || h.ID != s.id || !reflect.DeepEqual(p, s.p) {
 			t.Fatalf("frame %d: %v %+v", i, err, h)
 		}
 	}
@@ -278,88 +271,6 @@ func TestPayloadLenAndReadFrame(t *testing.T) {
 	unk[3] = 0x99
 	if n, err := PayloadLen(unk); err != nil || n != len(one)-HeaderLen {
 		t.Fatalf("unknown op: %d %v", n, err)
-	}
-}
-
-func TestDecodingLayerParser(t *testing.T) {
-	ls := DecodingLayers()
-	hdr := ls[0].(*Header)
-	parser := gopacket.NewDecodingLayerParser(LayerTypeHeader, ls...)
-	decoded := make([]gopacket.LayerType, 0, 2)
-	for _, s := range samples() {
-		b, err := Encode(s.id, s.p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := parser.DecodeLayers(b, &decoded); err != nil {
-			t.Fatalf("%v: %v", s.p.Op(), err)
-		}
-		if hdr.ID != s.id || hdr.Op != s.p.Op() {
-			t.Fatalf("%v: header %+v", s.p.Op(), hdr)
-		}
-		if len(b) == HeaderLen {
-			// gopacket stops at an empty payload.
-			if !slices.Equal(decoded, []gopacket.LayerType{LayerTypeHeader}) {
-				t.Fatalf("%v: decoded %v", s.p.Op(), decoded)
-			}
-			continue
-		}
-		if !slices.Equal(decoded, []gopacket.LayerType{LayerTypeHeader, s.p.LayerType()}) {
-			t.Fatalf("%v: decoded %v", s.p.Op(), decoded)
-		}
-		var got Payload
-		for _, l := range ls[1:] {
-			if l.CanDecode().Contains(s.p.LayerType()) {
-				got = l.(Payload)
-			}
-		}
-		if !bytes.Equal(got.LayerContents(), b[HeaderLen:]) {
-			t.Fatalf("%v: contents", s.p.Op())
-		}
-		if !reflect.DeepEqual(strip(got), s.p) {
-			t.Fatalf("%v: parser decoded %#v", s.p.Op(), got)
-		}
-	}
-	// Errors come back from the parser too.
-	b, _ := Encode(1, &Empty{Kind: OpAck})
-	b[0] = 'X'
-	if err := parser.DecodeLayers(b, &decoded); !errors.Is(err, ErrBadMagic) {
-		t.Fatalf("bad magic through parser: %v", err)
-	}
-}
-
-func TestNewPacket(t *testing.T) {
-	for _, s := range samples() {
-		b, err := Encode(s.id, s.p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pkt := gopacket.NewPacket(b, LayerTypeHeader, gopacket.Default)
-		if el := pkt.ErrorLayer(); el != nil {
-			t.Fatalf("%v: %v", s.p.Op(), el.Error())
-		}
-		h, ok := pkt.Layer(LayerTypeHeader).(*Header)
-		if !ok || h.ID != s.id {
-			t.Fatalf("%v: no header layer: %v", s.p.Op(), pkt)
-		}
-		if len(b) == HeaderLen {
-			continue
-		}
-		p, ok := pkt.Layer(s.p.LayerType()).(Payload)
-		if !ok {
-			t.Fatalf("%v: no payload layer: %v", s.p.Op(), pkt)
-		}
-		if !reflect.DeepEqual(strip(p), s.p) {
-			t.Fatalf("%v: %#v", s.p.Op(), p)
-		}
-		if !strings.Contains(s.p.LayerType().String(), s.p.Op().String()) {
-			t.Fatalf("layer type name %q", s.p.LayerType())
-		}
-	}
-	b, _ := Encode(1, &Nack{Code: CodeBusy})
-	b[3] = 0x90
-	if pkt := gopacket.NewPacket(b, LayerTypeHeader, gopacket.Default); pkt.ErrorLayer() == nil {
-		t.Fatal("reserved op decoded without error layer")
 	}
 }
 
@@ -398,7 +309,7 @@ func TestDecoderReuse(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, fresh, _ := Decode(b)
-		if !reflect.DeepEqual(strip(p).(*ReverseReply).Names, strip(fresh).(*ReverseReply).Names) {
+		if !reflect.DeepEqual(p.(*ReverseReply).Names, fresh.(*ReverseReply).Names) {
 			t.Fatalf("reuse %+v fresh %+v", p, fresh)
 		}
 	}
@@ -528,15 +439,15 @@ func TestStrings(t *testing.T) {
 		t.Fatal("Code.String")
 	}
 	for _, op := range Ops() {
-		if strings.HasPrefix(op.String(), "Op(") || LayerTypeOf(op) == gopacket.LayerTypeZero {
-			t.Errorf("op 0x%02x has no name or layer type", uint8(op))
+		if strings.HasPrefix(op.String(), "Op(") {
+			t.Errorf("op 0x%02x has no name", uint8(op))
 		}
 		if NewPayload(op) == nil || NewPayload(op).Op() != op {
 			t.Errorf("NewPayload(%v)", op)
 		}
 	}
-	if LayerTypeOf(0x80) != gopacket.LayerTypeZero || NewPayload(0x80) != nil {
-		t.Fatal("reserved op has a layer")
+	if NewPayload(0x80) != nil {
+		t.Fatal("reserved op has a payload")
 	}
 	_, _, err := Decode([]byte("NK\x02"))
 	if err == nil || !strings.Contains(err.Error(), "header") {
@@ -576,7 +487,7 @@ func TestHelloLayout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(strip(p), want) {
+	if !reflect.DeepEqual(p, want) {
 		t.Fatalf("decoded %#v", p)
 	}
 	enc, err := Encode(77, want)
