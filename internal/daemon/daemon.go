@@ -133,6 +133,10 @@ type Options struct {
 	// (ReserveANDNACounters): above every counter sent before a restart,
 	// or the hash gnodes refuse the updates as replays.
 	ANDNACounterBase uint32
+	// VHookEvery is how often a vnode without vlinks looks for an entry
+	// node to ask (vhook.go); 0: every 30 s; negative: never (tests of
+	// other parts, which must not dial the entry nodes they list).
+	VHookEvery time.Duration
 	// EntryClock is the entry list's time (entrylist.go); nil: the real one.
 	EntryClock Clock
 }
@@ -205,6 +209,7 @@ type Daemon struct {
 	igs igsState // Internet gateway sharing (igs.go)
 
 	entries *entryList // the entry servers' list (entrylist.go)
+	vhook   *vhooker   // virtual hooking (vhook.go)
 }
 
 type wifiSample struct {
@@ -278,6 +283,9 @@ func New(o Options) (*Daemon, error) {
 	if d.entries, err = newEntryList(o, log); err != nil {
 		return nil, err
 	}
+	if d.vhook, err = newVHooker(o, d.entries, log); err != nil {
+		return nil, err
+	}
 	d.setInterfaces(o.Config)
 	d.setNames(o.Config.ANDNA.Names)
 	return d, nil
@@ -321,6 +329,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	defer d.shutdown()
 	defer d.entries.begin(ctx)() // its goroutine, stopped and waited for when Run returns
+	defer d.beginVHook(ctx)()    // the same for virtual hooking's
 	d.igsInit()
 	d.applyVLinks(d.cfg)
 	d.scanIfaces()

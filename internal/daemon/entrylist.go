@@ -320,6 +320,41 @@ func (l *entryList) update(ctx context.Context, now time.Time) {
 // answer is `ntkd ctl entry-nodes`: the list nearest first, in the order
 // entry.Nearest picks (great-circle distance, then the XOR of the
 // addresses, then the oldest).
+// ranked is an entry node with its distance from us.
+type ranked struct {
+	e   *entry.Entry
+	km  float64
+	xor [16]byte
+}
+
+// rankEntries orders the list nearest first from pos: great-circle
+// distance, then the XOR of the Internet addresses, then the longer
+// uptime (seed 002; entry.Nearest's order). ctl shows the list so and
+// virtual hooking asks the first it may.
+func rankEntries(list []entry.Entry, pos entry.Position) []ranked {
+	rs := make([]ranked, len(list))
+	for i := range list {
+		e := &list[i]
+		a, b := pos.Addr.As16(), e.Endpoint.Addr().As16()
+		for j := range a {
+			a[j] ^= b[j]
+		}
+		rs[i] = ranked{e: e, km: entry.DistanceKm(pos, e.Position()), xor: a}
+	}
+	// sort.Slice, as elsewhere in the daemon: one shared sort in the binary.
+	sort.Slice(rs, func(i, j int) bool {
+		a, b := &rs[i], &rs[j]
+		if a.km != b.km {
+			return a.km < b.km
+		}
+		if c := bytes.Compare(a.xor[:], b.xor[:]); c != 0 {
+			return c < 0
+		}
+		return a.e.Since < b.e.Since
+	})
+	return rs
+}
+
 func (l *entryList) answer() ctl.EntryNodes {
 	out := ctl.EntryNodes{LastFetchAgoSec: -1, Errors: []ctl.EntryServerError{}, Nodes: []ctl.EntryNode{},
 		Self: ctl.EntrySelf{LastAcceptedAgoSec: -1, Errors: []ctl.EntryServerError{}}}
@@ -356,31 +391,7 @@ func (l *entryList) answer() ctl.EntryNodes {
 		s.Errors = append(s.Errors, st.sendErrs...)
 	}
 
-	type ranked struct {
-		e   *entry.Entry
-		km  float64
-		xor [16]byte
-	}
-	rs := make([]ranked, len(st.list))
-	for i := range st.list {
-		e := &st.list[i]
-		a, b := l.pos.Addr.As16(), e.Endpoint.Addr().As16()
-		for j := range a {
-			a[j] ^= b[j]
-		}
-		rs[i] = ranked{e: e, km: entry.DistanceKm(l.pos, e.Position()), xor: a}
-	}
-	// sort.Slice, as elsewhere in the daemon: one shared sort in the binary.
-	sort.Slice(rs, func(i, j int) bool {
-		a, b := &rs[i], &rs[j]
-		if a.km != b.km {
-			return a.km < b.km
-		}
-		if c := bytes.Compare(a.xor[:], b.xor[:]); c != 0 {
-			return c < 0
-		}
-		return a.e.Since < b.e.Since
-	})
+	rs := rankEntries(st.list, l.pos)
 	for _, r := range rs {
 		e := r.e
 		n := ctl.EntryNode{PublicKey: e.Node.String(), TunnelKey: entry.PublicKey(e.TunnelKey).String(),

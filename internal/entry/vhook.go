@@ -33,6 +33,7 @@ type VHook struct {
 	ID        uint64 // random; comes back in the ACK
 	Stamp     int64  // unix nanoseconds of signing
 	Sig       [ed25519.SignatureSize]byte
+	_         [0]func() // not comparable: no equality function in the router binary
 }
 
 // VHookAck is the anchorage node's answer: the tunnel it made for H.
@@ -43,6 +44,7 @@ type VHookAck struct {
 	ID        uint64         // H's
 	Stamp     int64
 	Sig       [ed25519.SignatureSize]byte
+	_         [0]func()
 }
 
 // Wire sizes: version, flags, keys, endpoint, [coordinates,] id, stamp,

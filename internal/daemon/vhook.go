@@ -1,0 +1,373 @@
+package daemon
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/ntkd/ntkd/internal/config"
+	"github.com/ntkd/ntkd/internal/ctl"
+	"github.com/ntkd/ntkd/internal/entry"
+	"github.com/ntkd/ntkd/internal/reqlimit"
+	"github.com/ntkd/ntkd/internal/tunnel"
+)
+
+// Virtual hooking, the daemon's side (seed 002; docs/VLAYER.md "Virtual
+// hooking"; the messages and the anchorage node's checks are
+// internal/entry's). A vnode with entry servers and no vlink asks the
+// entry node nearest to it for one (VHOOK over TCP to the entry node's
+// listed endpoint); an entry node answers as the anchorage node: it makes
+// the tunnel to the asker and tells it where to send (VHOOK_ACK). Both
+// tunnels are hand-made vlinks (vlink_manual.go), so every rule of
+// tunnels holds for them. Not yet: routing the request through the mesh
+// to the node nearest the asker, anchor chains, link swapping.
+
+const (
+	// vhookEvery is how often a vnode without vlinks looks for an entry
+	// node to ask.
+	vhookEvery = 30 * time.Second
+	// vhookRetryFirst is the wait before asking an entry node again after
+	// it failed or refused; it doubles up to vhookRetryMax.
+	vhookRetryFirst = time.Minute
+	vhookRetryMax   = 30 * time.Minute
+	// vhookTimeout bounds one exchange, either side.
+	vhookTimeout = 10 * time.Second
+	// maxAnchored bounds the vnodes an anchorage node makes tunnels for.
+	maxAnchored = 16
+	// maxVHookConns bounds the requests an anchorage node serves at once.
+	maxVHookConns = 16
+	// vhookSourceRate bounds the requests of one source address a minute.
+	vhookSourceRate = 10
+)
+
+// vhooker holds both sides. Fields below mu are the event loop's.
+type vhooker struct {
+	on       bool // the virtual layer and entry servers are on
+	log      *slog.Logger
+	key      ed25519.PrivateKey          // our node key: the ANDNA key
+	endpoint netip.AddrPort              // vlayer.endpoint; invalid when none is configured
+	anchor   *entry.Anchor               // non-nil on an entry node
+	limiter  *reqlimit.Table[netip.Addr] // requests per source, in the event loop
+	done     chan struct{}               // closed when the goroutines are gone
+
+	every time.Duration
+
+	inFlight bool
+	retry    map[entry.PublicKey]vhookRetry
+	anchored map[string]bool // names of the vlinks made for askers
+}
+
+type vhookRetry struct {
+	at   time.Time
+	wait time.Duration
+}
+
+func newVHooker(o Options, l *entryList, log *slog.Logger) (*vhooker, error) {
+	h := &vhooker{on: l.on && o.VLinks != nil && o.VHookEvery >= 0, log: log.With("part", "vhook"), endpoint: l.endpoint,
+		done: make(chan struct{}), retry: map[entry.PublicKey]vhookRetry{}, anchored: map[string]bool{}, every: o.VHookEvery}
+	if h.every <= 0 {
+		h.every = vhookEvery
+	}
+	if !h.on {
+		return h, nil
+	}
+	h.key = o.ANDNAKey
+	if l.key != nil {
+		h.key = l.key
+	}
+	if h.key == nil {
+		k, err := LoadOrCreateKey(o.Config.ANDNA.KeyDir)
+		if err != nil {
+			return nil, fmt.Errorf("daemon: the virtual hook's key: %w", err)
+		}
+		h.key = k
+	}
+	if l.key != nil { // an entry node is an anchorage node
+		h.anchor = entry.NewAnchor(entry.AnchorConfig{})
+		h.limiter = reqlimit.New[netip.Addr](map[uint8]reqlimit.Limit{0: {Max: vhookSourceRate, Wait: time.Minute}}, 8, 1024)
+	}
+	return h, nil
+}
+
+// begin starts the goroutines (the anchorage node's listener, the asking
+// side's timer); the function it returns stops them and waits.
+func (d *Daemon) beginVHook(ctx context.Context) (stop func()) {
+	h := d.vhook
+	if !h.on {
+		close(h.done)
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	if h.anchor != nil {
+		// Every address: behind a port forward the public one is not ours.
+		// A TCPAddr, not a string: a string would link Go's DNS resolver
+		// into the router binary.
+		ln, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(netip.AddrPortFrom(netip.IPv6Unspecified(), h.endpoint.Port())))
+		if err != nil {
+			h.log.Warn("anchorage node: cannot listen for virtual hooks", "port", h.endpoint.Port(), "err", err)
+		} else {
+			h.log.Info("anchorage node: listening for virtual hooks", "port", h.endpoint.Port())
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				d.serveVHooks(ctx, ln)
+			}()
+		}
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(h.every)
+		defer t.Stop()
+		for {
+			// A first look soon after the start: the cached list is there.
+			if d.Do(ctx, func() { d.vhookStep(ctx) }) != nil {
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		wg.Wait()
+		close(h.done)
+	}
+}
+
+// vhookStep (event loop): a vnode without vlinks asks the nearest entry
+// node it has not given up on for now.
+func (d *Daemon) vhookStep(ctx context.Context) {
+	h := d.vhook
+	if h.inFlight || len(d.withManualVLinks(d.cfg).VLayer.Links) > 0 {
+		return
+	}
+	l := d.entries
+	l.mu.Lock()
+	list := l.st.list // replaced, never changed in place
+	l.mu.Unlock()
+	me := entry.PublicKeyOf(h.key)
+	now := time.Now()
+	var target entry.Entry
+	for _, r := range rankEntries(list, l.pos) {
+		e := r.e
+		rt, wait := h.retry[e.Node]
+		// Not ourselves, nor a node at our own address (behind the same
+		// NAT), nor one we wait for.
+		if e.Node != me && (!l.pos.Addr.IsValid() || e.Endpoint.Addr() != l.pos.Addr) && !(wait && now.Before(rt.at)) {
+			target = *e
+			break
+		}
+	}
+	if !target.Endpoint.IsValid() {
+		return
+	}
+	port := d.freeVLinkPort(h.endpoint.Port())
+	v := entry.VHook{TunnelKey: d.opt.VLinks.PublicKey(), ID: randomID(), Stamp: now.UnixNano()}
+	if h.endpoint.IsValid() {
+		v.Endpoint = netip.AddrPortFrom(h.endpoint.Addr(), port)
+	}
+	v.HasCoords, v.Lat, v.Lon = l.pos.HasCoords, l.pos.Lat, l.pos.Lon
+	v.Sign(h.key)
+	h.inFlight = true
+	h.log.Info("asking an entry node for a vlink", "entry_node", target.Endpoint, "key", target.Node)
+	go func() {
+		ack, err := exchangeVHook(ctx, target.Endpoint, &v)
+		if err == nil {
+			err = ack.Verify(target.Node, v.ID)
+		}
+		d.Do(ctx, func() { d.vhookDone(target, port, ack, err) })
+	}()
+}
+
+// vhookDone (event loop): the answer of the entry node asked.
+func (d *Daemon) vhookDone(target entry.Entry, port uint16, ack entry.VHookAck, err error) {
+	h := d.vhook
+	h.inFlight = false
+	if err == nil {
+		var vl ctl.VLink
+		vl, err = d.addVLink(ack.Endpoint.String(), &ctl.VLinkSpec{PublicKey: tunnel.Key(ack.TunnelKey).String(), ListenPort: int(port)})
+		if err == nil {
+			delete(h.retry, target.Node)
+			h.log.Info("vhooked: a vlink to the anchorage node", "interface", vl.Interface, "endpoint", ack.Endpoint, "key", ack.Node)
+			return
+		}
+	}
+	r := h.retry[target.Node]
+	r.wait = min(max(2*r.wait, vhookRetryFirst), vhookRetryMax)
+	r.at = time.Now().Add(r.wait)
+	h.retry[target.Node] = r
+	h.log.Warn("virtual hook failed", "entry_node", target.Endpoint, "err", err, "retry_in", r.wait)
+}
+
+// exchangeVHook sends v to the entry node at ep and reads its answer.
+func exchangeVHook(ctx context.Context, ep netip.AddrPort, v *entry.VHook) (entry.VHookAck, error) {
+	ctx, cancel := context.WithTimeout(ctx, vhookTimeout)
+	defer cancel()
+	var dl net.Dialer
+	conn, err := dl.DialTCP(ctx, "tcp", netip.AddrPort{}, ep)
+	if err != nil {
+		return entry.VHookAck{}, err
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(vhookTimeout))
+	if err := entry.WriteMsg(conn, entry.MsgVHook, v.AppendBinary(nil)); err != nil {
+		return entry.VHookAck{}, err
+	}
+	typ, p, err := entry.ReadMsg(conn, 1)
+	switch {
+	case err != nil:
+		return entry.VHookAck{}, err
+	case typ == entry.MsgResult:
+		st, err := entry.DecodeResult(p)
+		if err != nil {
+			return entry.VHookAck{}, err
+		}
+		return entry.VHookAck{}, &entry.StatusError{Status: st}
+	case typ != entry.MsgVHookAck:
+		return entry.VHookAck{}, errors.New("vhook: an answer of another kind")
+	}
+	return entry.DecodeVHookAck(p)
+}
+
+// serveVHooks is the anchorage node's listener.
+func (d *Daemon) serveVHooks(ctx context.Context, ln net.Listener) {
+	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer stop()
+	sem := make(chan struct{}, maxVHookConns)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		select {
+		case sem <- struct{}{}:
+		default:
+			conn.Close() // busy: the asker tries again later
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			d.serveVHook(ctx, conn)
+		}()
+	}
+}
+
+func (d *Daemon) serveVHook(ctx context.Context, conn net.Conn) {
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	conn.SetDeadline(time.Now().Add(vhookTimeout))
+	h := d.vhook
+	src := netip.Addr{}
+	if a, ok := conn.RemoteAddr().(*net.TCPAddr); ok {
+		src = a.AddrPort().Addr().Unmap()
+	}
+	result := func(st entry.Status) { entry.WriteMsg(conn, entry.MsgResult, []byte{byte(st)}) }
+	typ, p, err := entry.ReadMsg(conn, 1)
+	if err != nil || typ != entry.MsgVHook {
+		result(entry.StatusMalformed)
+		return
+	}
+	v, err := entry.DecodeVHook(p)
+	if err != nil {
+		result(entry.StatusMalformed)
+		return
+	}
+	var st entry.Status
+	var ack entry.VHookAck
+	if d.Do(ctx, func() {
+		if !h.limiter.Allow(d.now(), src, 0) {
+			st = entry.StatusRate
+			return
+		}
+		st, ack = d.anchorVHook(&v)
+	}) != nil {
+		return
+	}
+	if st != entry.StatusOK {
+		result(st)
+		return
+	}
+	entry.WriteMsg(conn, entry.MsgVHookAck, ack.AppendBinary(nil))
+}
+
+// anchorVHook (event loop): the anchorage node's decision on a checked
+// request, and on StatusOK the tunnel to the asker and the answer.
+func (d *Daemon) anchorVHook(v *entry.VHook) (entry.Status, entry.VHookAck) {
+	h := d.vhook
+	for name := range h.anchored {
+		if !d.isManualVLink(name) {
+			delete(h.anchored, name) // removed by hand meanwhile
+		}
+	}
+	now := time.Now()
+	if st := h.anchor.Check(now, v, len(h.anchored) >= maxAnchored); st != entry.StatusOK {
+		h.log.Info("virtual hook refused", "from", v.Node, "status", st.String())
+		return st, entry.VHookAck{}
+	}
+	if !v.Endpoint.IsValid() {
+		// A tunnel without the peer's endpoint waits for it to dial: not
+		// made yet.
+		h.log.Info("virtual hook refused: the asker gave no endpoint", "from", v.Node)
+		return entry.StatusRefused, entry.VHookAck{}
+	}
+	key := tunnel.Key(v.TunnelKey).String()
+	// The asker again (it restarted, or lost our answer): its new request
+	// replaces the tunnel made before.
+	for _, l := range d.manualVLinks {
+		if l.PublicKey == key {
+			d.delVLink(l.Name)
+			delete(h.anchored, l.Name)
+		}
+	}
+	port := d.freeVLinkPort(h.endpoint.Port())
+	vl, err := d.addVLink(v.Endpoint.String(), &ctl.VLinkSpec{PublicKey: key, ListenPort: int(port)})
+	if err != nil {
+		h.log.Warn("virtual hook: cannot make the tunnel", "from", v.Node, "err", err)
+		return entry.StatusFull, entry.VHookAck{}
+	}
+	h.anchored[vl.Interface] = true
+	ack := entry.VHookAck{TunnelKey: d.opt.VLinks.PublicKey(), Endpoint: netip.AddrPortFrom(h.endpoint.Addr(), port),
+		ID: v.ID, Stamp: now.UnixNano()}
+	ack.Sign(h.key)
+	h.log.Info("anchorage node: a vlink for a vhooking vnode", "interface", vl.Interface, "endpoint", v.Endpoint, "key", v.Node)
+	return entry.StatusOK, ack
+}
+
+// freeVLinkPort is the first port above base that no tunnel listens on.
+func (d *Daemon) freeVLinkPort(base uint16) uint16 {
+	if base == 0 {
+		base = 27000
+	}
+	links := d.withManualVLinks(d.cfg).VLayer.Links
+	for p := base + 1; p != 0; p++ {
+		if !slices.ContainsFunc(links, func(l config.VLink) bool { return l.ListenPort == int(p) }) {
+			return p
+		}
+	}
+	return 0
+}
+
+func randomID() uint64 {
+	var b [8]byte
+	rand.Read(b[:])
+	return binary.BigEndian.Uint64(b[:])
+}
