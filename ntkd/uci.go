@@ -21,6 +21,7 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -30,6 +31,10 @@ import (
 )
 
 const defaultUCIPath = "/etc/config/ntkd"
+
+// vhookTunnels is how many tunnels virtual hooking may make at most, on
+// the ports above vlayer.endpoint's (internal/daemon's maxAnchored).
+const vhookTunnels = 16
 
 // uciOpt is one option of one section type. kind: 's' string, 'i' whole
 // number, 'f' number (TOML float), 'b' boolean, 'L' list of strings, 'I'
@@ -218,6 +223,17 @@ func runUCIRender(args []string, stdout, stderr io.Writer) int {
 	for _, l := range cfg.VLayer.Links {
 		if cfg.VLayer.Enabled && l.ListenPort != 0 {
 			fact("vlayer_udp", strconv.Itoa(l.ListenPort))
+		}
+	}
+	// Virtual hooking (internal/daemon/vhook.go): its tunnels listen on
+	// the ports above the endpoint's, at most vhookTunnels of them (the
+	// daemon's maxAnchored); an entry node takes the requests on the
+	// endpoint's own port, TCP.
+	if ep, err := netip.ParseAddrPort(cfg.VLayer.Endpoint); err == nil && cfg.VLayer.Enabled && len(cfg.VLayer.EntryServers) > 0 {
+		p := int(ep.Port())
+		fact("vlayer_udp", strconv.Itoa(p+1)+"-"+strconv.Itoa(min(p+vhookTunnels, 65535)))
+		if cfg.VLayer.EntryNode {
+			fact("vlayer_tcp", strconv.Itoa(p))
 		}
 	}
 	if cfg.IGS.ShareInternet {

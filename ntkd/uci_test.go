@@ -267,7 +267,7 @@ func TestUCIRenderShipped(t *testing.T) {
 // [[vlayer.entry_server]], the coordinates to TOML floats, and the daemon
 // reads them.
 func TestUCIRenderEntry(t *testing.T) {
-	code, _, stderr, toml, _ := renderUCI(t, `
+	uciText := `
 config vlayer 'vlayer'
 	option enabled '1'
 	list entry_server '198.51.100.2:27100 A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg='
@@ -276,9 +276,19 @@ config vlayer 'vlayer'
 	option longitude '-9.190000'
 	option endpoint '203.0.113.5:27000'
 	option entry_node 'on'
-`)
+`
+	code, stdout, stderr, toml, _ := renderUCI(t, uciText)
 	if code != exitOK || stderr != "" {
 		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	}
+	// The firewall opens the ports of virtual hooking's tunnels (above
+	// the endpoint's) and, on an entry node, its TCP port for requests.
+	if !strings.Contains(stdout, "vlayer_udp 27001-27016\n") || !strings.Contains(stdout, "vlayer_tcp 27000\n") {
+		t.Errorf("facts without the virtual hook's ports:\n%s", stdout)
+	}
+	_, stdout, _, _, _ = renderUCI(t, strings.Replace(uciText, "option entry_node 'on'", "option entry_node 'off'", 1))
+	if !strings.Contains(stdout, "vlayer_udp 27001-27016\n") || strings.Contains(stdout, "vlayer_tcp") {
+		t.Errorf("a vnode that is no entry node: facts\n%s", stdout)
 	}
 	want := `vlayer.enabled = true
 vlayer.latitude = 45.0

@@ -89,6 +89,9 @@ config ntkd 'main'
 config vlayer 'vlayer'
 	option enabled '1'
 	option internet 'wan'
+	list entry_server '198.51.100.2:27100 A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg='
+	option endpoint '203.0.113.5:27100'
+	option entry_node '1'
 
 config vlink
 	option public_key 'FfYCXBOnNccsIra4nFZjnrm0oSN5vXHSCVwnFj+icIw='
@@ -113,7 +116,8 @@ run_init start
 		fw_rule "Allow-ntkd-$dev-udp" "$dev" udp 269 277
 		fw_rule "Allow-ntkd-$dev-tcp" "$dev" tcp 269 277
 	done
-	fw_rule Allow-ntkd-vlayer eth0 udp 27000
+	fw_rule Allow-ntkd-vlayer eth0 udp 27000 27101-27116
+	fw_rule Allow-ntkd-vhook eth0 tcp 27100
 	echo "json_close_array"
 	echo "procd_close_data"
 	echo "procd_close_instance"
@@ -130,12 +134,18 @@ cat > "$case/want.toml" <<TOML
 # Generated from $case/ntkd by ntkd uci-render: edit that file, not this one.
 memory_limit = "12MiB"
 vlayer.enabled = true
+vlayer.endpoint = "203.0.113.5:27100"
+vlayer.entry_node = true
 
 [[interface]]
 name = "wlan0-mesh"
 
 [[interface]]
 name = "eth2"
+
+[[vlayer.entry_server]]
+address = "198.51.100.2:27100"
+public_key = "A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg="
 
 [[vlayer.link]]
 public_key = "FfYCXBOnNccsIra4nFZjnrm0oSN5vXHSCVwnFj+icIw="
