@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -62,8 +63,10 @@ type vhooker struct {
 	every time.Duration
 
 	inFlight bool
+	asking   entry.PublicKey // the entry node asked, while inFlight
 	retry    map[entry.PublicKey]vhookRetry
-	anchored map[string]bool // names of the vlinks made for askers
+	anchored map[string]bool            // names of the vlinks made for askers
+	hooked   map[string]entry.PublicKey // names of the vlinks our own hooks made, to their anchorage node
 }
 
 type vhookRetry struct {
@@ -73,7 +76,7 @@ type vhookRetry struct {
 
 func newVHooker(o Options, l *entryList, log *slog.Logger) (*vhooker, error) {
 	h := &vhooker{on: l.on && o.VLinks != nil && o.VHookEvery >= 0, log: log.With("part", "vhook"), endpoint: l.endpoint,
-		done: make(chan struct{}), retry: map[entry.PublicKey]vhookRetry{}, anchored: map[string]bool{}, every: o.VHookEvery}
+		done: make(chan struct{}), retry: map[entry.PublicKey]vhookRetry{}, anchored: map[string]bool{}, hooked: map[string]entry.PublicKey{}, every: o.VHookEvery}
 	if h.every <= 0 {
 		h.every = vhookEvery
 	}
@@ -182,7 +185,7 @@ func (d *Daemon) vhookStep(ctx context.Context) {
 	}
 	v.HasCoords, v.Lat, v.Lon = l.pos.HasCoords, l.pos.Lat, l.pos.Lon
 	v.Sign(h.key)
-	h.inFlight = true
+	h.inFlight, h.asking = true, target.Node
 	h.log.Info("asking an entry node for a vlink", "entry_node", target.Endpoint, "key", target.Node)
 	go func() {
 		ack, err := exchangeVHook(ctx, target.Endpoint, &v)
@@ -202,6 +205,7 @@ func (d *Daemon) vhookDone(target entry.Entry, port uint16, ack entry.VHookAck, 
 		vl, err = d.addVLink(ack.Endpoint.String(), &ctl.VLinkSpec{PublicKey: tunnel.Key(ack.TunnelKey).String(), ListenPort: int(port)})
 		if err == nil {
 			delete(h.retry, target.Node)
+			h.hooked[vl.Interface] = target.Node
 			h.log.Info("vhooked: a vlink to the anchorage node", "interface", vl.Interface, "endpoint", ack.Endpoint, "key", ack.Node)
 			return
 		}
@@ -317,6 +321,24 @@ func (d *Daemon) anchorVHook(v *entry.VHook) (entry.Status, entry.VHookAck) {
 		if !d.isManualVLink(name) {
 			delete(h.anchored, name) // removed by hand meanwhile
 		}
+	}
+	linked := h.inFlight && h.asking == v.Node
+	for name, peer := range h.hooked {
+		if !d.isManualVLink(name) {
+			delete(h.hooked, name)
+		} else if peer == v.Node {
+			linked = true
+		}
+	}
+	// Two entry nodes that asked each other at once (both without a
+	// vlink): the one with the smaller key is the vnode, the other the
+	// anchorage node, the same decision on both ends (seed 002's
+	// smallest-address rule for near nodes that vhooked at once, and
+	// seed 004: one tunnel, not two half-made ones).
+	me := entry.PublicKeyOf(h.key)
+	if linked && bytes.Compare(v.Node[:], me[:]) > 0 {
+		h.log.Info("virtual hook refused: we asked it too, and our key is the smaller", "from", v.Node)
+		return entry.StatusRefused, entry.VHookAck{}
 	}
 	now := time.Now()
 	if st := h.anchor.Check(now, v, len(h.anchored) >= maxAnchored); st != entry.StatusOK {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -152,5 +153,102 @@ func TestVirtualHook(t *testing.T) {
 	})
 	if l := en.manual(t); len(l) != 1 || l[0].PublicKey != (tunnel.Key{22, 22, 22}).String() {
 		t.Errorf("after the vnode's restart the anchorage node has %+v", l)
+	}
+}
+
+// TestVirtualHookRace: two entry nodes without vlinks find each other in
+// the list and ask each other (seed 004: two vnodes that connect at the
+// same moment). Whatever the order, they end with one tunnel between them,
+// its two ends matching: each listens where the other sends.
+func TestVirtualHookRace(t *testing.T) {
+	for round := range 3 {
+		es := startEntryServer(t, 1, false)
+		clk := &fakeClock{now: time.Now()}
+		var ds [2]*vhookDaemon
+		var ports [2]uint16
+		for i, seed := range []byte{31, 32} {
+			ports[i] = freeTCPPort(t)
+			addr := netip.AddrFrom4([4]byte{127, 0, 0, byte(10 + i)})
+			ds[i] = startVHookDaemon(t, clk, seed, func(v *config.VLayer) {
+				v.EntryServers = []config.EntryServer{es.conf()}
+				v.Endpoint = netip.AddrPortFrom(addr, ports[i]).String()
+				v.EntryNode, v.EntryAfter = true, time.Minute
+			})
+		}
+		waitFor(t, "both listed", 20*time.Second, func() (bool, string) {
+			clk.Advance(10 * time.Second)
+			return len(es.srv.Snapshot()) == 2, "not yet"
+		})
+		clk.Advance(6 * time.Hour) // the next fetch: each sees the other
+		var a, b []config.VLink
+		waitFor(t, "a tunnel between them", 20*time.Second, func() (bool, string) {
+			clk.Advance(time.Second)
+			a, b = ds[0].manual(t), ds[1].manual(t)
+			return len(a) == 1 && len(b) == 1, "not yet"
+		})
+		time.Sleep(500 * time.Millisecond) // a late second request would show now
+		a, b = ds[0].manual(t), ds[1].manual(t)
+		if len(a) != 1 || len(b) != 1 {
+			t.Fatalf("round %d: tunnels %+v and %+v, want one each", round, a, b)
+		}
+		ea, eb := netip.MustParseAddrPort(a[0].Endpoint), netip.MustParseAddrPort(b[0].Endpoint)
+		if int(ea.Port()) != b[0].ListenPort || int(eb.Port()) != a[0].ListenPort ||
+			a[0].PublicKey != (tunnel.Key{32, 32, 32}).String() || b[0].PublicKey != (tunnel.Key{31, 31, 31}).String() {
+			t.Fatalf("round %d: the two ends do not match: %+v and %+v", round, a[0], b[0])
+		}
+		ds[0].stop()
+		ds[1].stop()
+		es.stop()
+	}
+}
+
+// TestVirtualHookTieBreak: an entry node that is asking X, or holds a
+// tunnel its own hook made to X, anchors X's request only when X's key is
+// the smaller; else it refuses, and X anchors ours. Both ends decide the
+// same way, so a race leaves one tunnel.
+func TestVirtualHookTieBreak(t *testing.T) {
+	es := startEntryServer(t, 1, false)
+	d := startVHookDaemon(t, &fakeClock{now: time.Now()}, 40, func(v *config.VLayer) {
+		v.EntryServers = []config.EntryServer{es.conf()}
+		v.Endpoint = "127.0.0.40:" + fmt.Sprint(freeTCPPort(t))
+		v.EntryNode, v.EntryAfter = true, time.Hour
+	})
+	me := entry.PublicKeyOf(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{40}, ed25519.SeedSize)))
+	ask := func(seed byte, id uint64) *entry.VHook {
+		v := &entry.VHook{TunnelKey: [32]byte{seed}, Endpoint: netip.MustParseAddrPort("127.0.0.9:28000"), ID: id, Stamp: time.Now().UnixNano()}
+		v.Sign(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{seed}, ed25519.SeedSize)))
+		return v
+	}
+	var smaller, larger byte
+	for s := byte(1); s < 255 && (smaller == 0 || larger == 0); s++ {
+		k := entry.PublicKeyOf(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{s}, ed25519.SeedSize)))
+		if bytes.Compare(k[:], me[:]) < 0 && smaller == 0 {
+			smaller = s
+		} else if bytes.Compare(k[:], me[:]) > 0 && s != 40 && larger == 0 {
+			larger = s
+		}
+	}
+	for _, c := range []struct {
+		seed byte
+		want entry.Status
+	}{{larger, entry.StatusRefused}, {smaller, entry.StatusOK}} {
+		v := ask(c.seed, uint64(c.seed))
+		var st entry.Status
+		d.d.Do(context.Background(), func() {
+			h := d.d.vhook
+			h.inFlight, h.asking = true, v.Node // we are asking it right now
+			st, _ = d.d.anchorVHook(v)
+			h.inFlight = false
+		})
+		if st != c.want {
+			t.Errorf("asked by a node whose key is %s than ours while asking it: %v, want %v",
+				map[bool]string{true: "smaller", false: "larger"}[c.seed == smaller], st, c.want)
+		}
+	}
+	// Not asking it: anchored whatever the keys.
+	var st entry.Status
+	d.d.Do(context.Background(), func() { st, _ = d.d.anchorVHook(ask(larger, 99)) })
+	if st != entry.StatusOK {
+		t.Errorf("asked while not asking: %v", st)
 	}
 }
