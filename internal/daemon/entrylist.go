@@ -73,6 +73,7 @@ type entryList struct {
 
 	start time.Time     // when run began: the uptime's origin (set under mu)
 	done  chan struct{} // closed when run returns
+	kick  chan struct{} // refresh's: a fetch before its time
 
 	mu sync.Mutex
 	st entryState
@@ -97,7 +98,7 @@ type entryState struct {
 func newEntryList(o Options, log *slog.Logger) (*entryList, error) {
 	v := &o.Config.VLayer
 	l := &entryList{conf: *v, log: log.With("part", "entry"), clock: o.EntryClock, cache: v.EntryCache,
-		lat: v.Latitude, lon: v.Longitude, after: v.EntryAfter, done: make(chan struct{})}
+		lat: v.Latitude, lon: v.Longitude, after: v.EntryAfter, done: make(chan struct{}), kick: make(chan struct{}, 1)}
 	if l.clock == nil {
 		l.clock = realClock{}
 	}
@@ -167,6 +168,8 @@ func (l *entryList) run(ctx context.Context) {
 	l.loadCache()
 	next, retry := l.start, entryRetryFirst
 	var nextUpdate time.Time
+	updateRetry := entryRetryFirst
+	var lastKick time.Time
 	if l.key != nil {
 		nextUpdate = l.start.Add(l.after)
 		l.log.Info("entry node: listed on the entry servers once up", "after", l.after, "endpoint", l.endpoint)
@@ -191,11 +194,17 @@ func (l *entryList) run(ctx context.Context) {
 		wait := next.Sub(now)
 		if l.key != nil {
 			if !now.Before(nextUpdate) {
-				l.update(ctx, now)
+				listed := l.update(ctx, now)
 				if ctx.Err() != nil {
 					return
 				}
-				nextUpdate = now.Add(entryUpdateEvery)
+				// Unlisted (the uplink not up yet, the servers away):
+				// again soon, not in ten minutes.
+				if listed {
+					nextUpdate, updateRetry = now.Add(entryUpdateEvery), entryRetryFirst
+				} else {
+					nextUpdate, updateRetry = now.Add(updateRetry), min(2*updateRetry, entryUpdateEvery)
+				}
 			}
 			wait = min(wait, nextUpdate.Sub(now))
 		}
@@ -203,7 +212,22 @@ func (l *entryList) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-l.clock.After(max(wait, 0)):
+		case <-l.kick:
+			// Virtual hooking finds no entry node to ask: a fetch now,
+			// once a minute at most, rather than in six hours.
+			if now := l.clock.Now(); now.Sub(lastKick) >= entryRetryFirst {
+				lastKick, next = now, now
+			}
 		}
+	}
+}
+
+// refresh asks for a fetch before its time (virtual hooking has no entry
+// node to ask); it never blocks.
+func (l *entryList) refresh() {
+	select {
+	case l.kick <- struct{}{}:
+	default:
 	}
 }
 
@@ -271,19 +295,21 @@ func (l *entryList) fetch(ctx context.Context) bool {
 // uptime's origin is the wall clock now less the time run has been going
 // by the monotonic clock: a router without a battery-backed clock sets its
 // time after boot, and "up since 1970" would put it first in every list.
-func (l *entryList) update(ctx context.Context, now time.Time) {
+// It reports whether a server took it.
+func (l *entryList) update(ctx context.Context, now time.Time) (listed bool) {
 	since := now.Add(-now.Sub(l.start))
 	e, err := entry.NewUpdate(l.key, l.tunnel, l.endpoint, l.pos, since, now)
 	if err != nil {
 		l.log.Warn("entry node: no update", "err", err)
-		return
+		return false
 	}
 	errs := []ctl.EntryServerError{}
 	for _, s := range l.client.Servers {
 		err := l.client.Send(ctx, s, e)
 		if ctx.Err() != nil {
-			return
+			return listed
 		}
+		listed = listed || err == nil
 		l.mu.Lock()
 		if l.st.sendErr == nil {
 			l.st.sendErr = map[netip.AddrPort]string{}
@@ -315,6 +341,7 @@ func (l *entryList) update(ctx context.Context, now time.Time) {
 	l.mu.Lock()
 	l.st.sendErrs = errs
 	l.mu.Unlock()
+	return listed
 }
 
 // answer is `ntkd ctl entry-nodes`: the list nearest first, in the order

@@ -176,6 +176,7 @@ func (d *Daemon) vhookStep(ctx context.Context) {
 		}
 	}
 	if !target.Endpoint.IsValid() {
+		l.refresh() // none to ask: perhaps a newer list has one
 		return
 	}
 	port := d.freeVLinkPort(h.endpoint.Port())
