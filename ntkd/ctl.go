@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -16,6 +15,7 @@ import (
 	"github.com/ntkd/ntkd/internal/config"
 	"github.com/ntkd/ntkd/internal/ctl"
 	"github.com/ntkd/ntkd/internal/jsondec"
+	"github.com/ntkd/ntkd/internal/jsonenc"
 )
 
 // runCtl asks the running daemon: tables for people, --json for scripts
@@ -60,7 +60,7 @@ func runCtl(args []string, stdout, stderr io.Writer) int {
 	if *asJSON {
 		var v any
 		_ = jsondec.Unmarshal(raw, &v)
-		enc := json.NewEncoder(stdout)
+		enc := jsonenc.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(v)
 		return exitOK
@@ -119,7 +119,7 @@ func vlinkRequest(args []string) (ctl.Request, bool) {
 	return ctl.Request{Cmd: ctl.CmdVLinkAdd, Arg: args[1], VLink: spec}, true
 }
 
-func printTable(w io.Writer, cmd string, raw json.RawMessage) error {
+func printTable(w io.Writer, cmd string, raw jsondec.RawMessage) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	defer tw.Flush()
 	switch cmd {

@@ -9,7 +9,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +20,7 @@ import (
 	"time"
 
 	"github.com/ntkd/ntkd/internal/jsondec"
+	"github.com/ntkd/ntkd/internal/jsonenc"
 )
 
 // Commands the daemon answers.
@@ -64,8 +64,8 @@ type VLinkSpec struct {
 
 // Response wraps every answer: Error is set instead of Data on failure.
 type Response struct {
-	Error string          `json:"error,omitempty"`
-	Data  json.RawMessage `json:"data,omitempty"`
+	Error string             `json:"error,omitempty"`
+	Data  jsondec.RawMessage `json:"data,omitempty"`
 }
 
 // maxRequest bounds what a client may send.
@@ -186,18 +186,18 @@ func writeResponse(w io.Writer, data any, err error) {
 	var r Response
 	if err != nil {
 		r.Error = err.Error()
-	} else if b, merr := json.Marshal(data); merr != nil {
+	} else if b, merr := jsonenc.Marshal(data); merr != nil {
 		r.Error = "encoding the answer: " + merr.Error()
 	} else {
 		r.Data = b
 	}
-	b, _ := json.Marshal(r)
+	b, _ := jsonenc.Marshal(r)
 	w.Write(append(b, '\n'))
 }
 
 // Call sends one request to the daemon at path and decodes the answer's
 // data into out (nil: keep it raw in the returned message).
-func Call(ctx context.Context, path string, req Request, out any) (json.RawMessage, error) {
+func Call(ctx context.Context, path string, req Request, out any) (jsondec.RawMessage, error) {
 	var d net.Dialer
 	c, err := d.DialUnix(ctx, "unix", nil, unixAddr(path))
 	if err != nil {
@@ -207,7 +207,7 @@ func Call(ctx context.Context, path string, req Request, out any) (json.RawMessa
 	if dl, ok := ctx.Deadline(); ok {
 		_ = c.SetDeadline(dl)
 	}
-	b, _ := json.Marshal(req)
+	b, _ := jsonenc.Marshal(req)
 	if _, err := c.Write(append(b, '\n')); err != nil {
 		return nil, fmt.Errorf("control socket %s: %w", path, err)
 	}

@@ -127,7 +127,7 @@ func (o oneByte) Read(p []byte) (int, error) {
 	return o.r.Read(p[:1])
 }
 
-func jsonEqual(t *testing.T, a, b json.RawMessage) bool {
+func jsonEqual(t *testing.T, a, b []byte) bool {
 	t.Helper()
 	var x, y any
 	if err := json.Unmarshal(a, &x); err != nil {

@@ -1,12 +1,12 @@
 // Package jsondec decodes JSON as encoding/json's Unmarshal does, for the
 // types the control socket carries: structs (exported fields named by their
 // json tags), maps with string keys, slices, pointers, strings, bools,
-// numbers, empty interfaces and json.RawMessage.
+// numbers, empty interfaces and RawMessage (this package's json.RawMessage).
 //
-// Why not encoding/json: log/slog links json's encoder into every binary,
-// but its decoder costs ~45 KB of mips code and ~17 KB of tables on top,
-// which the router build's 5 MiB budget needs for the tunnels. The control
-// socket is the only place the router build decodes JSON.
+// Why not encoding/json: its decoder costs ~45 KB of mips code and ~17 KB
+// of tables, which the router build's 5 MiB budget needs for the tunnels.
+// The control socket is the only place the router build decodes JSON;
+// internal/jsonenc is the encoding side.
 //
 // Same input, same result: the values, the text of syntax and type errors,
 // keys matched exactly and then case-insensitively, unknown keys skipped,
@@ -19,7 +19,6 @@
 package jsondec
 
 import (
-	"encoding/json"
 	"errors"
 	"reflect"
 	"strconv"
@@ -41,11 +40,34 @@ func Truncated(err error) bool { return err == errUnexpectedEnd }
 const maxDepth = 10000
 
 var (
-	rawType     = reflect.TypeFor[json.RawMessage]()
+	rawType     = reflect.TypeFor[RawMessage]()
 	float64Type = reflect.TypeFor[float64]()
 	mapAnyType  = reflect.TypeFor[map[string]any]()
 	sliceAny    = reflect.TypeFor[[]any]()
 )
+
+// RawMessage is a raw encoded JSON value, as encoding/json's RawMessage
+// (whose methods it has, so that encoding/json treats both alike): decoding
+// into it keeps the value's text, encoding it (internal/jsonenc) writes that
+// text, compacted.
+type RawMessage []byte
+
+// MarshalJSON returns m as the JSON encoding of m (null for nil).
+func (m RawMessage) MarshalJSON() ([]byte, error) {
+	if m == nil {
+		return []byte("null"), nil
+	}
+	return m, nil
+}
+
+// UnmarshalJSON sets *m to a copy of data.
+func (m *RawMessage) UnmarshalJSON(data []byte) error {
+	if m == nil {
+		return errors.New("json.RawMessage: UnmarshalJSON on nil pointer")
+	}
+	*m = append((*m)[0:0], data...)
+	return nil
+}
 
 // Unmarshal decodes data into the value v points to, like json.Unmarshal.
 func Unmarshal(data []byte, v any) error {

@@ -36,23 +36,23 @@ var targets = map[string]func() any{
 	"int":          func() any { return new(int) },
 	"string":       func() any { return new(string) },
 	"pointers":     func() any { return new(**int8) },
-	"raw":          func() any { return new(json.RawMessage) },
+	"raw":          func() any { return new(jsondec.RawMessage) },
 	"map-any":      func() any { return new(map[string]any) },
 	"slice-any":    func() any { return new([]any) },
 }
 
 // misc has the kinds the ctl schema does not use but the subset covers.
 type misc struct {
-	I8     int8              `json:"i8"`
-	U16    uint16            `json:"u16"`
-	F32    float32           `json:"f32"`
-	Ptr    *misc             `json:"ptr"`
-	Any    any               `json:"any"`
-	Raw    json.RawMessage   `json:"raw"`
-	RawPtr *json.RawMessage  `json:"raw_ptr"`
-	Map    map[string]*int   `json:"map"`
-	Nested map[string][]misc `json:"nested"`
-	Strs   []string          `json:"strs,omitempty"`
+	I8     int8                `json:"i8"`
+	U16    uint16              `json:"u16"`
+	F32    float32             `json:"f32"`
+	Ptr    *misc               `json:"ptr"`
+	Any    any                 `json:"any"`
+	Raw    jsondec.RawMessage  `json:"raw"`
+	RawPtr *jsondec.RawMessage `json:"raw_ptr"`
+	Map    map[string]*int     `json:"map"`
+	Nested map[string][]misc   `json:"nested"`
+	Strs   []string            `json:"strs,omitempty"`
 	NoTag  string
 	Skip   string `json:"-"`
 	Dash   string `json:"-,"`
@@ -225,7 +225,7 @@ func TestSchemaInSubset(t *testing.T) {
 			return
 		}
 		seen[typ] = true
-		if typ == reflect.TypeFor[json.RawMessage]() {
+		if typ == reflect.TypeFor[jsondec.RawMessage]() {
 			return
 		}
 		if typ.Kind() == reflect.Pointer {
