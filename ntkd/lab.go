@@ -38,6 +38,10 @@ commands:
                               "internet" with a tunnel to every other gate.
                               Each island converges apart, then the internet
                               is connected and they join.
+           [--entry-server]   with --islands: no tunnel is configured; an
+                              entry server runs on the internet, every gate
+                              is an entry node (listed after a minute) and
+                              the gates join by virtual hooks
            [--gateways N1,N2] these nodes get an uplink "up0" to a stand-in
                               Internet (namespace PREFIXwan, echo server on
                               203.0.113.1:7 TCP and UDP) and share it with
@@ -180,6 +184,7 @@ func labUp(name string, args []string, stdout, stderr io.Writer) int {
 	spec := fs.String("topology", "ring", "a generator ("+strings.Join(topo.Kinds(), ", ")+") or a topology `FILE` (lines: a b)")
 	nodes := fs.Int("nodes", 8, "number of nodes of a generated topology (of each island with --islands)")
 	islands := fs.Int("islands", 0, "make K islands of the topology that join through tunnels (K >= 2)")
+	entrySrv := fs.Bool("entry-server", false, "with --islands: no configured tunnels; an entry server on the internet, every gate an entry node, and the gates join by virtual hooks")
 	seed := fs.Uint64("seed", 1, "seed of the random generators (the same as ntkd sim's)")
 	ntkd := fs.String("ntkd", "", "the ntkd `binary` each node runs (default: this one)")
 	wait := fs.Duration("wait", 60*time.Second, "wait this long for every node to have a route to every other; 0: do not wait")
@@ -224,11 +229,11 @@ func labUp(name string, args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 	}
-	if flagSet(fs, "islands") && *islands < 2 {
+	if flagSet(fs, "islands") && *islands < 2 || *entrySrv && *islands < 2 {
 		fmt.Fprintln(stderr, "ntkd lab up: --islands wants 2 or more")
 		return exitUsage
 	}
-	s, err := l.Up(ctx, lab.UpOptions{Topology: tp, Seed: *seed, Ntkd: bin, ExtraConfig: string(extraConfig), Islands: *islands, Gateways: gateways})
+	s, err := l.Up(ctx, lab.UpOptions{Topology: tp, Seed: *seed, Ntkd: bin, ExtraConfig: string(extraConfig), Islands: *islands, Gateways: gateways, EntryServer: *entrySrv})
 	if err != nil {
 		fmt.Fprintln(stderr, "ntkd lab up:", err)
 		return exitFail

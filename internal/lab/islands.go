@@ -91,6 +91,9 @@ func planIslands(s *State, k int) error {
 		is.PublicKey = key.Public().String()
 		s.Islands = append(s.Islands, is)
 	}
+	if s.Entry != nil {
+		return planEntry(s)
+	}
 	return nil
 }
 
@@ -112,9 +115,12 @@ func (s *State) gateOf(n *Node) (int, *Island) {
 // and listens on tunnelPortBase+j, so both ends of a tunnel know each
 // other's port without asking.
 func vlayerConfig(s *State, n *Node) string {
-	me, _ := s.gateOf(n)
+	me, is := s.gateOf(n)
 	if me < 0 {
 		return ""
+	}
+	if s.Entry != nil {
+		return entryVLayerConfig(s, n, is)
 	}
 	out := fmt.Sprintf("\n[vlayer]\nenabled = true\nkey_file = %s\n", tomlString(n.keyFile()))
 	for j, is := range s.Islands {
@@ -139,6 +145,11 @@ func buildInternet(s *State) error {
 		br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: internetBridge}}
 		if err := h.LinkAdd(br); err != nil {
 			return fmt.Errorf("bridge: %w", err)
+		}
+		if s.Entry != nil {
+			if err := addEntryAddress(h); err != nil {
+				return fmt.Errorf("the entry server's address: %w", err)
+			}
 		}
 		return setLink(h, internetBridge, true)
 	})

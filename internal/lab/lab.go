@@ -119,6 +119,10 @@ type State struct {
 	// the stand-in Internet WAN, in the order given (see planGateways).
 	Gateways []Gateway `json:"gateways,omitempty"`
 	WAN      *WAN      `json:"wan,omitempty"`
+	// Entry, in a lab of islands joined by virtual hooks, is the entry
+	// server on the internet (see planEntry); nil when the gates' tunnels
+	// are configured.
+	Entry *EntryServer `json:"entry,omitempty"`
 }
 
 // Node is one daemon of the lab and the files it uses.

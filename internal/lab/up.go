@@ -42,6 +42,11 @@ type UpOptions struct {
 	// GatewayProbeInterval is the gateways' [igs] probe_interval
 	// (zero: GatewayProbeInterval, 2 s).
 	GatewayProbeInterval time.Duration
+	// EntryServer, with Islands, joins the islands by virtual hooks
+	// instead of configured tunnels: an entry server runs on the
+	// internet, every gate is an entry node listed there, and a gate
+	// without a tunnel asks the nearest other one for one (see planEntry).
+	EntryServer bool
 }
 
 // Up builds the lab: a namespace per node, a veth pair per link, a config
@@ -80,6 +85,12 @@ func (l Lab) Up(ctx context.Context, opt UpOptions) (*State, error) {
 	s.ExtraConfig = opt.ExtraConfig
 	if err := planGateways(s, l.Dir, opt.Gateways); err != nil {
 		return nil, err
+	}
+	if opt.EntryServer {
+		if opt.Islands < 2 {
+			return nil, errors.New("an entry server joins islands: it needs 2 islands or more")
+		}
+		s.Entry = &EntryServer{Dir: filepath.Join(l.Dir, entryDirName)}
 	}
 	if s.WAN != nil {
 		s.WAN.ProbeInterval = opt.GatewayProbeInterval
@@ -152,6 +163,11 @@ func (l Lab) build(ctx context.Context, s *State, islands int) error {
 	// The echo server first: the gateways probe it from their start.
 	if s.WAN != nil {
 		if _, err := startEcho(s); err != nil {
+			return err
+		}
+	}
+	if s.Entry != nil {
+		if _, err := startEntry(s); err != nil {
 			return err
 		}
 	}
