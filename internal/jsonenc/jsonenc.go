@@ -33,7 +33,7 @@ import (
 	"io"
 	"math"
 	"reflect"
-	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -74,6 +74,7 @@ type Encoder struct {
 	w              io.Writer
 	prefix, indent string
 	err            error
+	_              [0]func() // not comparable: no equality function in the router binary
 }
 
 // NewEncoder returns an encoder that writes to w.
@@ -255,7 +256,7 @@ func (e *encoder) marshalText(m reflect.Value, t reflect.Type) {
 	if err != nil {
 		fail("json: error calling MarshalText for type " + t.String() + ": " + err.Error())
 	}
-	e.buf = appendString(e.buf, b)
+	e.buf = appendString(e.buf, string(b)) // one instance of appendString
 }
 
 func (e *encoder) structValue(v reflect.Value, t reflect.Type) {
@@ -311,6 +312,7 @@ func (e *encoder) mapValue(v reflect.Value, t reflect.Type) {
 	type entry struct {
 		key string
 		v   reflect.Value
+		_   [0]func() // not comparable: no equality function in the router binary
 	}
 	entries := make([]entry, 0, v.Len())
 	for it := v.MapRange(); it.Next(); {
@@ -318,9 +320,11 @@ func (e *encoder) mapValue(v reflect.Value, t reflect.Type) {
 		if err != nil {
 			fail("json: encoding error for type " + strconv.Quote(t.String()) + ": " + strconv.Quote(err.Error()))
 		}
-		entries = append(entries, entry{k, it.Value()})
+		entries = append(entries, entry{key: k, v: it.Value()})
 	}
-	slices.SortFunc(entries, func(a, b entry) int { return strings.Compare(a.key, b.key) })
+	// sort.Slice, not slices.SortFunc: the router build has sort.Slice's
+	// code already, and a pdqsort for this type would be ~11 KB more.
+	sort.Slice(entries, func(i, j int) bool { return entries[i].key < entries[j].key })
 	e.buf = append(e.buf, '{')
 	for i, kv := range entries {
 		if i > 0 {
@@ -357,6 +361,7 @@ type field struct {
 	index     int
 	key       string // "name":
 	omitEmpty bool
+	_         [0]func() // not comparable
 }
 
 // fieldCache maps a struct type to its []field, or to the *Error its
@@ -382,6 +387,7 @@ func typeFields(t reflect.Type) any {
 		field
 		name   string
 		tagged bool
+		_      [0]func() // not comparable
 	}
 	var all []named
 	for i := range t.NumField() {
@@ -491,7 +497,7 @@ const hex = "0123456789abcdef"
 
 // appendString writes s as a JSON string, escaped as encoding/json
 // escapes it with HTML escaping on.
-func appendString[S []byte | string](dst []byte, s S) []byte {
+func appendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -521,7 +527,7 @@ func appendString[S []byte | string](dst []byte, s S) []byte {
 			start = i
 			continue
 		}
-		r, size := utf8.DecodeRuneInString(string(s[i:min(len(s), i+utf8.UTFMax)]))
+		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case r == utf8.RuneError && size == 1:
 			dst = append(dst, s[start:i]...)

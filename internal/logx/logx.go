@@ -112,6 +112,7 @@ type Leveler interface {
 // (the daemon's on a reload). Its zero value is LevelInfo.
 type LevelVar struct {
 	v atomic.Int64
+	_ [0]func() // not comparable: no equality function in the router binary
 }
 
 // Level returns the level.
@@ -131,7 +132,8 @@ type Logger struct {
 type output struct {
 	mu    sync.Mutex
 	w     io.Writer
-	level Leveler // nil: LevelInfo
+	level Leveler   // nil: LevelInfo
+	_     [0]func() // not comparable
 }
 
 // New returns a logger that writes slog.TextHandler's lines to w, one
