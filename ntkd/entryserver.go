@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 	"github.com/ntkd/ntkd/internal/entry"
+	"github.com/ntkd/ntkd/internal/logx"
 )
 
 // Entry servers are dedicated machines, not routers: `ntkd entry-server`
@@ -65,7 +65,7 @@ func (d *tomlDuration) UnmarshalText(b []byte) error {
 type entryServerSetup struct {
 	listen   netip.AddrPort
 	keyFile  string
-	logLevel slog.Level
+	logLevel logx.Level
 	server   entry.ServerConfig // without Key and Logger
 }
 
@@ -235,7 +235,7 @@ func runEntryServer(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "ntkd entry-server:", err)
 		return exitConfig
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: setup.logLevel}))
+	log := logx.New(stderr, setup.logLevel)
 	if *printKey {
 		key, err := entry.LoadOrCreateKey(setup.keyFile)
 		if err != nil {
@@ -256,7 +256,7 @@ func runEntryServer(args []string, stdout, stderr io.Writer) int {
 
 // serveEntry runs the server until ctx is done. ready, when not nil, gets
 // the listening address.
-func serveEntry(ctx context.Context, setup *entryServerSetup, log *slog.Logger, ready chan<- netip.AddrPort) error {
+func serveEntry(ctx context.Context, setup *entryServerSetup, log *logx.Logger, ready chan<- netip.AddrPort) error {
 	key, err := entry.LoadOrCreateKey(setup.keyFile)
 	if err != nil {
 		return err
@@ -293,7 +293,7 @@ func serveEntry(ctx context.Context, setup *entryServerSetup, log *slog.Logger, 
 	return err
 }
 
-func logEntryStats(log *slog.Logger, msg string, srv *entry.Server) {
+func logEntryStats(log *logx.Logger, msg string, srv *entry.Server) {
 	counters, stats := srv.Stats()
 	log.Info(msg, "entry_nodes", len(srv.Snapshot()), "accepted", counters.Accepted,
 		"expired", counters.Expired, "refused", refusedText(counters), "malformed", stats.Malformed,

@@ -5,7 +5,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ntkd/ntkd/internal/entry"
+	"github.com/ntkd/ntkd/internal/logx"
 )
 
 const entryConfigExample = `# an entry server
@@ -74,7 +74,7 @@ func TestEntryServerRuns(t *testing.T) {
 	var logs bytes.Buffer
 	ready := make(chan netip.AddrPort, 1)
 	done := make(chan error, 1)
-	go func() { done <- serveEntry(ctx, s, slog.New(slog.NewTextHandler(&logs, nil)), ready) }()
+	go func() { done <- serveEntry(ctx, s, logx.New(&logs, nil), ready) }()
 	var addr netip.AddrPort
 	select {
 	case addr = <-ready:

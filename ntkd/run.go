@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -22,6 +21,7 @@ import (
 	"github.com/ntkd/ntkd/internal/daemon"
 	"github.com/ntkd/ntkd/internal/dnsd"
 	"github.com/ntkd/ntkd/internal/kernel"
+	"github.com/ntkd/ntkd/internal/logx"
 	"github.com/ntkd/ntkd/internal/memtrim"
 	"github.com/ntkd/ntkd/internal/transport"
 	"github.com/ntkd/ntkd/internal/wifi"
@@ -43,13 +43,13 @@ func runDaemon(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return exitConfig
 	}
-	level := new(slog.LevelVar)
+	level := new(logx.LevelVar)
 	level.Set(cfg.LogLevel)
 	logw := stderr
 	if *split {
 		logw = levelSplit{out: stdout, err: stderr}
 	}
-	log := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: level}))
+	log := logx.New(logw, level)
 	if !cfg.HasInterfaces() {
 		log.Error("no mesh interface configured: add an [[interface]] block (on OpenWrt: pick the interfaces in LuCI)", "config", *path)
 		return exitNoIface
@@ -98,7 +98,7 @@ func applyMemory(cfg *config.Config) {
 	}
 }
 
-func serve(ctx context.Context, cfg *config.Config, path string, level *slog.LevelVar, log *slog.Logger) (int, error) {
+func serve(ctx context.Context, cfg *config.Config, path string, level *logx.LevelVar, log *logx.Logger) (int, error) {
 	s, err := cfg.Scheme()
 	if err != nil {
 		return exitConfig, err
@@ -241,7 +241,7 @@ func serve(ctx context.Context, cfg *config.Config, path string, level *slog.Lev
 // random-64 lab's max from 8.5 to 8.1 MiB (one run each, mean 7.7 both).
 const heapReturnEvery = 5 * time.Second
 
-func returnHeap(ctx context.Context, log *slog.Logger) {
+func returnHeap(ctx context.Context, log *logx.Logger) {
 	tick := time.NewTicker(heapReturnEvery)
 	defer tick.Stop()
 	for {
@@ -287,7 +287,7 @@ func forwardKernelEvents(ctx context.Context, in <-chan kernel.Event, out chan<-
 }
 
 // startDNS runs the DNS wrapper (seed §7.9) in front of the daemon's ANDNA.
-func startDNS(cfg *config.Config, d *daemon.Daemon, log *slog.Logger) (*dnsd.Server, error) {
+func startDNS(cfg *config.Config, d *daemon.Daemon, log *logx.Logger) (*dnsd.Server, error) {
 	listen, err := netip.ParseAddrPort(cfg.DNS.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("dns.listen: %w", err)

@@ -2,26 +2,25 @@ package main
 
 import (
 	"bytes"
-	"context"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/ntkd/ntkd/internal/config"
+	"github.com/ntkd/ntkd/internal/logx"
 	"github.com/ntkd/ntkd/internal/transport"
 )
 
 // --log-split: procd's priorities from the level of each line.
 func TestLevelSplit(t *testing.T) {
 	var out, errb bytes.Buffer
-	log := slog.New(slog.NewTextHandler(levelSplit{out: &out, err: &errb}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	log := logx.New(levelSplit{out: &out, err: &errb}, logx.LevelDebug)
 	log.Debug("d1")
 	log.Info("i1", "text", "level=ERROR inside a value")
 	log.Warn("w1")
 	log.Error("e1", "err", "x")
-	log.Log(context.Background(), slog.LevelError+4, "e2")
+	log.Log(logx.LevelError+4, "e2")
 	log.Info("i2")
 	lines := func(b *bytes.Buffer) (msgs []string) {
 		for _, l := range strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n") {

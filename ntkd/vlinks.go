@@ -2,11 +2,11 @@ package main
 
 import (
 	"fmt"
-	"log/slog"
 
 	"github.com/ntkd/ntkd/internal/config"
 	"github.com/ntkd/ntkd/internal/daemon"
 	"github.com/ntkd/ntkd/internal/kernel"
+	"github.com/ntkd/ntkd/internal/logx"
 	"github.com/ntkd/ntkd/internal/tunnel"
 	"github.com/ntkd/ntkd/internal/vlink"
 	"github.com/vishvananda/netns"
@@ -17,7 +17,7 @@ import (
 // missing. Router builds have only the kernel backend (tunnel.DefaultBackend
 // is build-tagged), so there a missing module is an error naming the
 // package that brings it.
-func openVLinks(cfg *config.Config, k *kernel.Kernel, log *slog.Logger) (daemon.VLinks, error) {
+func openVLinks(cfg *config.Config, k *kernel.Kernel, log *logx.Logger) (daemon.VLinks, error) {
 	key, err := tunnel.LoadOrCreateKey(cfg.VLayer.KeyFile)
 	if err != nil {
 		return nil, fmt.Errorf("virtual layer: %w", err)

@@ -2,12 +2,12 @@ package main
 
 import (
 	"errors"
-	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/ntkd/ntkd/internal/config"
+	"github.com/ntkd/ntkd/internal/logx"
 	"github.com/ntkd/ntkd/internal/tunnel"
 	"github.com/vishvananda/netns"
 )
@@ -17,7 +17,7 @@ import (
 func TestOpenVLinks(t *testing.T) {
 	cfg := config.Default()
 	cfg.VLayer.KeyFile = filepath.Join(t.TempDir(), "vlayer.key")
-	vl, err := openVLinks(cfg, nil, slog.New(slog.DiscardHandler))
+	vl, err := openVLinks(cfg, nil, logx.Discard())
 	router := toolCommands() == nil
 	if router && tunnel.NewKernel(netns.None()).Available() != nil {
 		if err == nil || !errors.Is(err, tunnel.ErrNoKernelWireGuard) || !strings.Contains(err.Error(), "opkg install kmod-wireguard") {

@@ -10,20 +10,20 @@ package config
 
 import (
 	"fmt"
-	"log/slog"
 	"math"
 	"net/netip"
 	"strconv"
 	"time"
 
 	"github.com/ntkd/ntkd/internal/addr"
+	"github.com/ntkd/ntkd/internal/logx"
 )
 
 // Config is the whole daemon configuration. The toml tags are the key names;
 // the comment of each field gives its default.
 type Config struct {
 	// LogLevel is debug, info, warn or error. Default info.
-	LogLevel slog.Level `toml:"log_level"`
+	LogLevel logx.Level `toml:"log_level"`
 	// MemoryLimit is the daemon's GOMEMLIMIT in bytes; 0 leaves Go's default
 	// (no limit). Default "16MiB": a guard against growth, well above what
 	// the runtime needs (a 5 MiB limit sat below the runtime's own floor
@@ -362,7 +362,7 @@ func (c *Config) VLinkName(i int) string {
 // Default returns a new Config holding every default.
 func Default() *Config {
 	return &Config{
-		LogLevel:    slog.LevelInfo,
+		LogLevel:    logx.LevelInfo,
 		MemoryLimit: 16 * MiB,
 		GOGC:        25,
 		MaxProcs:    1,

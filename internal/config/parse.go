@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"log/slog"
 	"net/netip"
 	"os"
 	"reflect"
@@ -13,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ntkd/ntkd/internal/logx"
 )
 
 // maxFileSize bounds what Load reads: a real config is a few KiB, and a
@@ -231,7 +232,7 @@ func (d *decoder) value(p keyPath, v any, rv reflect.Value) {
 			*dst = a
 		}
 		return
-	case *slog.Level:
+	case *logx.Level:
 		if s, ok := d.str(p, v, "one of debug, info, warn, error"); ok {
 			l, ok := parseLevel(s)
 			if !ok {
@@ -407,18 +408,18 @@ func tomlType(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
-// parseLevel accepts exactly the four documented names: slog's own parser
+// parseLevel accepts exactly the four documented names: Level.UnmarshalText
 // also takes "INFO+2" and the like, which nobody should have to read.
-func parseLevel(s string) (slog.Level, bool) {
+func parseLevel(s string) (logx.Level, bool) {
 	switch s {
 	case "debug":
-		return slog.LevelDebug, true
+		return logx.LevelDebug, true
 	case "info":
-		return slog.LevelInfo, true
+		return logx.LevelInfo, true
 	case "warn":
-		return slog.LevelWarn, true
+		return logx.LevelWarn, true
 	case "error":
-		return slog.LevelError, true
+		return logx.LevelError, true
 	}
 	return 0, false
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/netip"
 	"strconv"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ntkd/ntkd/internal/addr"
+	"github.com/ntkd/ntkd/internal/logx"
 )
 
 // minMemoryLimit is the smallest GOMEMLIMIT accepted: below it the Go
@@ -55,7 +55,7 @@ func (c *Config) validate() Errors {
 	v := &validator{}
 
 	switch c.LogLevel {
-	case slog.LevelDebug, slog.LevelInfo, slog.LevelWarn, slog.LevelError:
+	case logx.LevelDebug, logx.LevelInfo, logx.LevelWarn, logx.LevelError:
 	default:
 		v.errf("log_level", "%v is not one of debug, info, warn, error", c.LogLevel)
 	}

@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/ntkd/ntkd/internal/jsondec"
 	"github.com/ntkd/ntkd/internal/jsonenc"
+	"github.com/ntkd/ntkd/internal/logx"
 )
 
 // Commands the daemon answers.
@@ -80,7 +80,7 @@ type Server struct {
 	ln      *net.UnixListener
 	path    string
 	handler Handler
-	log     *slog.Logger
+	log     *logx.Logger
 	// allowUID is the uid allowed besides root (the daemon's own, so that
 	// tests run unprivileged); -1 means root only.
 	allowUID int
@@ -88,7 +88,7 @@ type Server struct {
 
 // Listen creates the socket at path (replacing a stale one left by a
 // crash) with mode 0600, so that only root, or the daemon's user, connects.
-func Listen(path string, h Handler, log *slog.Logger) (*Server, error) {
+func Listen(path string, h Handler, log *logx.Logger) (*Server, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("control socket %s: %w", path, err)
 	}

@@ -11,7 +11,6 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -23,6 +22,7 @@ import (
 	"github.com/ntkd/ntkd/internal/andna"
 	"github.com/ntkd/ntkd/internal/config"
 	"github.com/ntkd/ntkd/internal/kernel"
+	"github.com/ntkd/ntkd/internal/logx"
 	"github.com/ntkd/ntkd/internal/node"
 	"github.com/ntkd/ntkd/internal/radar"
 	"github.com/ntkd/ntkd/internal/transport"
@@ -107,7 +107,7 @@ func (stdLinks) Addrs(name string) []netip.Prefix {
 type Options struct {
 	Config    *config.Config
 	Version   string
-	Logger    *slog.Logger
+	Logger    *logx.Logger
 	Transport Transport
 	Kernel    Kernel
 	Wifi      Wifi // nil: no wifi metrics (yet: see OpenWifi)
@@ -170,7 +170,7 @@ type Daemon struct {
 
 	cfg    *config.Config
 	opt    Options
-	log    *slog.Logger
+	log    *logx.Logger
 	scheme *addr.Scheme
 	node   *node.Node
 	tr     Transport
@@ -268,7 +268,7 @@ func New(o Options) (*Daemon, error) {
 	}
 	log := o.Logger
 	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+		log = logx.Discard()
 	}
 	links := o.Links
 	if links == nil {

@@ -13,7 +13,6 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
-	"log/slog"
 	"math"
 	"net/netip"
 	"os"
@@ -25,6 +24,7 @@ import (
 	"github.com/ntkd/ntkd/internal/config"
 	"github.com/ntkd/ntkd/internal/ctl"
 	"github.com/ntkd/ntkd/internal/entry"
+	"github.com/ntkd/ntkd/internal/logx"
 )
 
 // Clock is the entry list's time: the machine's, or a test's that moves
@@ -57,7 +57,7 @@ const (
 type entryList struct {
 	on     bool
 	conf   config.VLayer // as read at start: a reload does not change it
-	log    *slog.Logger
+	log    *logx.Logger
 	clock  Clock
 	client entry.Client
 	cache  string
@@ -95,7 +95,7 @@ type entryState struct {
 
 // newEntryList reads the [vlayer] entry keys; an entry node's key is the
 // ANDNA key (loaded from andna.key_dir when ANDNA is off).
-func newEntryList(o Options, log *slog.Logger) (*entryList, error) {
+func newEntryList(o Options, log *logx.Logger) (*entryList, error) {
 	v := &o.Config.VLayer
 	l := &entryList{conf: *v, log: log.With("part", "entry"), clock: o.EntryClock, cache: v.EntryCache,
 		lat: v.Latitude, lon: v.Longitude, after: v.EntryAfter, done: make(chan struct{}), kick: make(chan struct{}, 1)}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
-	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -19,6 +18,7 @@ import (
 	"github.com/ntkd/ntkd/internal/config"
 	"github.com/ntkd/ntkd/internal/ctl"
 	"github.com/ntkd/ntkd/internal/entry"
+	"github.com/ntkd/ntkd/internal/logx"
 	"github.com/ntkd/ntkd/internal/tunnel"
 )
 
@@ -164,7 +164,7 @@ func startEntryDaemon(t *testing.T, clk Clock, key ed25519.PrivateKey, setup fun
 	vl := keyedVLinks{&fakeVLinks{}, tunnel.Key{7, 7, 7}}
 	d, err := New(Options{Config: cfg, Version: "test", Transport: newHub(1).trs[0], Kernel: newFakeKernel(),
 		Links: &fakeLinks{down: map[string]bool{}}, Seed: 1, Timers: fastTimers, VLinks: vl, ANDNAKey: key,
-		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), EntryClock: clk,
+		Logger: logx.New(logs, logx.LevelDebug), EntryClock: clk,
 		VHookEvery: -1}) // the lists hold documentation addresses: dial none
 	if err != nil {
 		t.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/netip"
 	"slices"
@@ -18,6 +17,7 @@ import (
 	"github.com/ntkd/ntkd/internal/config"
 	"github.com/ntkd/ntkd/internal/ctl"
 	"github.com/ntkd/ntkd/internal/entry"
+	"github.com/ntkd/ntkd/internal/logx"
 	"github.com/ntkd/ntkd/internal/reqlimit"
 	"github.com/ntkd/ntkd/internal/tunnel"
 )
@@ -53,7 +53,7 @@ const (
 // vhooker holds both sides. Fields below mu are the event loop's.
 type vhooker struct {
 	on       bool // the virtual layer and entry servers are on
-	log      *slog.Logger
+	log      *logx.Logger
 	key      ed25519.PrivateKey          // our node key: the ANDNA key
 	endpoint netip.AddrPort              // vlayer.endpoint; invalid when none is configured
 	anchor   *entry.Anchor               // non-nil on an entry node
@@ -74,7 +74,7 @@ type vhookRetry struct {
 	wait time.Duration
 }
 
-func newVHooker(o Options, l *entryList, log *slog.Logger) (*vhooker, error) {
+func newVHooker(o Options, l *entryList, log *logx.Logger) (*vhooker, error) {
 	h := &vhooker{on: l.on && o.VLinks != nil && o.VHookEvery >= 0, log: log.With("part", "vhook"), endpoint: l.endpoint,
 		done: make(chan struct{}), retry: map[entry.PublicKey]vhookRetry{}, anchored: map[string]bool{}, hooked: map[string]entry.PublicKey{}, every: o.VHookEvery}
 	if h.every <= 0 {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/netip"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/ntkd/ntkd/internal/config"
 	"github.com/ntkd/ntkd/internal/entry"
+	"github.com/ntkd/ntkd/internal/logx"
 	"github.com/ntkd/ntkd/internal/tunnel"
 )
 
@@ -48,7 +48,7 @@ func startVHookDaemon(t *testing.T, clk Clock, seed byte, setup func(*config.VLa
 	vl := keyedVLinks{&fakeVLinks{}, tunnel.Key{seed, seed, seed}}
 	d, err := New(Options{Config: cfg, Version: "test", Transport: newHub(1).trs[0], Kernel: newFakeKernel(),
 		Links: &fakeLinks{down: map[string]bool{}}, Seed: uint64(seed), Timers: fastTimers, VLinks: vl, ANDNAKey: key,
-		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), EntryClock: clk,
+		Logger: logx.New(logs, logx.LevelDebug), EntryClock: clk,
 		VHookEvery: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

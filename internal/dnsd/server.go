@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/ntkd/ntkd/internal/logx"
 )
 
 // ErrClosed is returned by Start on a closed server.
@@ -18,7 +19,7 @@ var ErrClosed = errors.New("dnsd: server closed")
 type Server struct {
 	cfg      Config
 	resolver Resolver
-	log      *slog.Logger
+	log      *logx.Logger
 	apex     string // the suffix, dot-terminated: "ntk."
 	negTTL   uint32 // NegativeTTL in seconds
 
@@ -51,7 +52,7 @@ type Server struct {
 
 // New checks cfg and returns a server that answers mesh names from r. It
 // listens only once started. logger may be nil.
-func New(cfg Config, r Resolver, logger *slog.Logger) (*Server, error) {
+func New(cfg Config, r Resolver, logger *logx.Logger) (*Server, error) {
 	if r == nil {
 		return nil, errors.New("dnsd: nil Resolver")
 	}
@@ -60,7 +61,7 @@ func New(cfg Config, r Resolver, logger *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
+		logger = logx.Discard()
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	return &Server{

@@ -5,12 +5,13 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ntkd/ntkd/internal/logx"
 )
 
 // Defaults of ServerConfig.
@@ -31,7 +32,7 @@ type ServerConfig struct {
 	List       ListConfig // Self, Trusted and Mirror are set from the fields above
 	SourceRate int        // messages per minute per source address, trusted peers aside
 	MaxConns   int        // connections served at once
-	Logger     *slog.Logger
+	Logger     *logx.Logger
 }
 
 // ServerStats counts what a server did besides Apply.
@@ -48,7 +49,7 @@ type ServerStats struct {
 // passes accepted updates on to its peers.
 type Server struct {
 	cfg     ServerConfig
-	log     *slog.Logger
+	log     *logx.Logger
 	sem     chan struct{}
 	queues  []chan []byte // per peer; nil for peers we do not send to
 	client  Client
@@ -72,7 +73,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		cfg.MaxConns = DefaultMaxConns
 	}
 	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
+		cfg.Logger = logx.Discard()
 	}
 	lc := cfg.List
 	lc.Self = PublicKeyOf(cfg.Key)

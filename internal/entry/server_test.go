@@ -3,13 +3,14 @@ package entry
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net"
 	"net/netip"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ntkd/ntkd/internal/logx"
 )
 
 type testServer struct {
@@ -57,7 +58,7 @@ func TestLoopback(t *testing.T) {
 	p1 := Peer{Addr: addrOf(lns[0]), Key: PublicKeyOf(k1)}
 	p2 := Peer{Addr: addrOf(lns[1]), Key: PublicKeyOf(k2)}
 	pm := Peer{Addr: addrOf(lns[2]), Key: PublicKeyOf(km), Mirror: true}
-	log := slog.New(slog.DiscardHandler)
+	log := logx.Discard()
 	cfgs := []ServerConfig{
 		{Key: k1, Peers: []Peer{p2}, Logger: log, SourceRate: 10000},
 		{Key: k2, Peers: []Peer{p1, pm}, Logger: log, SourceRate: 10000},

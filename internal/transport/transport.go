@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/ntkd/ntkd/internal/logx"
 	"github.com/ntkd/ntkd/internal/node"
 	"github.com/ntkd/ntkd/internal/radar"
 	"github.com/ntkd/ntkd/internal/wire"
@@ -32,7 +32,7 @@ type Packet struct {
 // Transport owns the sockets of every mesh interface.
 type Transport struct {
 	cfg   Config
-	log   *slog.Logger
+	log   *logx.Logger
 	ctx   context.Context // cancelled by Close; parent of every interface's
 	stop  context.CancelFunc
 	recv  chan Packet
@@ -58,13 +58,13 @@ type Transport struct {
 }
 
 // New returns a Transport with no interfaces.
-func New(cfg Config, logger *slog.Logger) (*Transport, error) {
+func New(cfg Config, logger *logx.Logger) (*Transport, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
 	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
+		logger = logx.Discard()
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	return &Transport{

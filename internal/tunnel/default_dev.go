@@ -3,15 +3,14 @@
 package tunnel
 
 import (
-	"log/slog"
-
+	"github.com/ntkd/ntkd/internal/logx"
 	"github.com/vishvananda/netns"
 )
 
 // DefaultBackend returns the kernel backend for ns when the kernel has
 // WireGuard, and otherwise wireguard-go (developer builds only; router
 // builds have no userspace backend). log gets wireguard-go's errors.
-func DefaultBackend(ns netns.NsHandle, log *slog.Logger) (Backend, error) {
+func DefaultBackend(ns netns.NsHandle, log *logx.Logger) (Backend, error) {
 	if k := NewKernel(ns); k.Available() == nil {
 		return k, nil
 	}

@@ -3,10 +3,9 @@
 package tunnel
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
 
+	"github.com/ntkd/ntkd/internal/logx"
 	"github.com/ntkd/ntkd/internal/netnsrun"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
@@ -23,13 +22,13 @@ const tunMTU = 1420
 // /dev/net/tun: for machines without the kernel module.
 type Userspace struct {
 	ns  netns.NsHandle
-	log *slog.Logger
+	log *logx.Logger
 }
 
 // NewUserspace returns the userspace backend for the network namespace ns
 // (netns.None(): the calling thread's). ns must stay open while Create
 // runs. wireguard-go's errors go to log (nil: nowhere).
-func NewUserspace(ns netns.NsHandle, log *slog.Logger) *Userspace {
+func NewUserspace(ns netns.NsHandle, log *logx.Logger) *Userspace {
 	return &Userspace{ns: ns, log: log}
 }
 
@@ -89,7 +88,7 @@ func (u *Userspace) create(name string, private Key, listenPort int) (*wgDevice,
 // logger passes wireguard-go's errors on; its chatter (verbose) is dropped.
 func (u *Userspace) logger(name string) *device.Logger {
 	l := &device.Logger{Verbosef: device.DiscardLogf, Errorf: device.DiscardLogf}
-	if u.log != nil && u.log.Enabled(context.Background(), slog.LevelError) {
+	if u.log != nil && u.log.Enabled(logx.LevelError) {
 		log := u.log.With("dev", name)
 		l.Errorf = func(format string, args ...any) { log.Error("wireguard-go: " + fmt.Sprintf(format, args...)) }
 	}
