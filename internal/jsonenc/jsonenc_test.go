@@ -239,7 +239,7 @@ func TestValues(t *testing.T) {
 	var nilIface fmt.Stringer
 	raw := jsondec.RawMessage(` { "a" : [ 1 , "x <&> \u2028 y" , "\u2029" ] } `)
 	values := []any{
-		nil, true, false, 0, -0, 1, -1, math.MaxInt64, math.MinInt64, uint64(math.MaxUint64), int8(-5), uint16(7),
+		nil, true, false, 0, -0, 1, -1, int64(math.MaxInt64), int64(math.MinInt64), math.MaxInt32, math.MinInt32, uint64(math.MaxUint64), int8(-5), uint16(7),
 		"", "x", myString("m"), []byte(nil), []byte{}, []byte("abc"), myBytes(nil), [0]int{}, [2]string{"a", "b"},
 		[]int(nil), []int{}, []any{}, map[string]any(nil), map[string]any{}, map[int]int{3: 3, 1: 1, 2: 2},
 		map[int8]string{-1: "a", -10: "b", 5: "c"}, map[myString]int{"b": 1, "a": 2}, &n, &pn, nilPtr, nilIface,

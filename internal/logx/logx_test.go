@@ -96,7 +96,7 @@ func values() []any {
 	var nilText *ptrText
 	f := 1.5
 	return []any{
-		nil, 0, 1, -1, math.MaxInt64, math.MinInt64, int8(-8), int16(16), int32(-32), int64(64), uint(1), uint8(255),
+		nil, 0, 1, -1, math.MaxInt32, math.MinInt32, int64(math.MaxInt64), int64(math.MinInt64), int8(-8), int16(16), int32(-32), int64(64), uint(1), uint8(255),
 		uint16(65535), uint32(math.MaxUint32), uint64(math.MaxUint64), uintptr(7), true, false,
 		0.0, math.Copysign(0, -1), 0.1, 1.5, 1e21, 1e20, 1e-7, 123456789.0, math.NaN(), math.Inf(1), math.Inf(-1),
 		math.MaxFloat64, math.SmallestNonzeroFloat64, float32(0.1), float32(1e30),
