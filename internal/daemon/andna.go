@@ -33,6 +33,16 @@ func LoadOrCreateKey(dir string) (ed25519.PrivateKey, error) {
 	return k, nil
 }
 
+// nodeKey is the node's Ed25519 key, the one its names and its entry
+// records are signed with: the ANDNA key given, else loaded from
+// andna.key_dir (made there on first use), also when ANDNA is off.
+func nodeKey(o Options) (ed25519.PrivateKey, error) {
+	if o.ANDNAKey != nil {
+		return o.ANDNAKey, nil
+	}
+	return LoadOrCreateKey(o.Config.ANDNA.KeyDir)
+}
+
 // ANDNAConfig maps the [andna] table and the ANDNA limits onto the name
 // system's settings.
 func ANDNAConfig(c *config.ANDNA, lim *config.Limits) andna.Config {

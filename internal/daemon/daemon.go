@@ -134,7 +134,7 @@ type Options struct {
 	// or the hash gnodes refuse the updates as replays.
 	ANDNACounterBase uint32
 	// VHookEvery is how often a vnode without vlinks looks for an entry
-	// node to ask (vhook.go); 0: every 30 s; negative: never (tests of
+	// node to ask (vhook.go); 0: every 10 s; negative: never (tests of
 	// other parts, which must not dial the entry nodes they list).
 	VHookEvery time.Duration
 	// EntryClock is the entry list's time (entrylist.go); nil: the real one.

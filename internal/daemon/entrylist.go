@@ -135,13 +135,9 @@ func newEntryList(o Options, log *logx.Logger) (*entryList, error) {
 		return nil, errors.New("daemon: vlayer.entry_node needs the virtual layer's tunnel key")
 	}
 	l.tunnel = o.VLinks.PublicKey()
-	l.key = o.ANDNAKey
-	if l.key == nil {
-		k, err := LoadOrCreateKey(o.Config.ANDNA.KeyDir)
-		if err != nil {
-			return nil, fmt.Errorf("daemon: the entry node's key: %w", err)
-		}
-		l.key = k
+	var err error
+	if l.key, err = nodeKey(o); err != nil {
+		return nil, fmt.Errorf("daemon: the entry node's key: %w", err)
 	}
 	return l, nil
 }

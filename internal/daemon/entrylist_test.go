@@ -9,7 +9,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -150,22 +149,29 @@ type entryDaemon struct {
 }
 
 // startEntryDaemon runs a daemon alone (eth0, nobody on it) with the
-// virtual layer on and setup's [vlayer].
+// virtual layer on and setup's [vlayer]; it never hooks (the lists of
+// these tests hold documentation addresses: it must dial none).
 func startEntryDaemon(t *testing.T, clk Clock, key ed25519.PrivateKey, setup func(*config.VLayer)) *entryDaemon {
+	t.Helper()
+	if key == nil {
+		key = ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
+	}
+	return startVLayerDaemon(t, clk, key, tunnel.Key{7, 7, 7}, -1, setup)
+}
+
+// startVLayerDaemon runs a daemon alone with the virtual layer on, fake
+// tunnels with public key tun, and setup's [vlayer]. Stopping it checks
+// that the entry list's and the hook's goroutines ended with Run.
+func startVLayerDaemon(t *testing.T, clk Clock, key ed25519.PrivateKey, tun tunnel.Key, vhookEvery time.Duration, setup func(*config.VLayer)) *entryDaemon {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Interfaces = []config.Interface{{Name: "eth0"}}
 	cfg.VLayer.Enabled = true
 	setup(&cfg.VLayer)
-	if key == nil {
-		key = ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
-	}
 	logs := &logBuf{}
-	vl := keyedVLinks{&fakeVLinks{}, tunnel.Key{7, 7, 7}}
 	d, err := New(Options{Config: cfg, Version: "test", Transport: newHub(1).trs[0], Kernel: newFakeKernel(),
-		Links: &fakeLinks{down: map[string]bool{}}, Seed: 1, Timers: fastTimers, VLinks: vl, ANDNAKey: key,
-		Logger: logx.New(logs, logx.LevelDebug), EntryClock: clk,
-		VHookEvery: -1}) // the lists hold documentation addresses: dial none
+		Links: &fakeLinks{down: map[string]bool{}}, Seed: 1, Timers: fastTimers, VLinks: keyedVLinks{&fakeVLinks{}, tun},
+		ANDNAKey: key, Logger: logx.New(logs, logx.LevelDebug), EntryClock: clk, VHookEvery: vhookEvery})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +186,8 @@ func startEntryDaemon(t *testing.T, clk Clock, key ed25519.PrivateKey, setup fun
 			if err := <-done; err != nil {
 				t.Errorf("Run: %v", err)
 			}
-			// No goroutine of the entry list outlives Run.
+			// No goroutine of the entry list or of the hook outlives Run:
+			// each closes its channel last thing.
 			select {
 			case <-d.entries.done:
 			default:
@@ -188,18 +195,10 @@ func startEntryDaemon(t *testing.T, clk Clock, key ed25519.PrivateKey, setup fun
 					t.Error("the entry list's goroutine still runs after Run returned")
 				}
 			}
-			// done closes in run's last deferred call: the goroutine may
-			// still be on its way out for a moment, not for 100 ms.
-			buf := make([]byte, 1<<20)
-			var st string
-			for range 20 {
-				if st = string(buf[:runtime.Stack(buf, true)]); !strings.Contains(st, "(*entryList).run") {
-					break
-				}
-				time.Sleep(5 * time.Millisecond)
-			}
-			if strings.Contains(st, "(*entryList).run") {
-				t.Errorf("an entry list goroutine is left:\n%s", st)
+			select {
+			case <-d.vhook.done:
+			default:
+				t.Error("virtual hooking's goroutines outlive Run")
 			}
 		})
 	}

@@ -35,7 +35,7 @@ import (
 const (
 	// vhookEvery is how often a vnode without vlinks looks for an entry
 	// node to ask.
-	vhookEvery = 30 * time.Second
+	vhookEvery = 10 * time.Second
 	// vhookRetryFirst is the wait before asking an entry node again after
 	// it failed or refused; it doubles up to vhookRetryMax.
 	vhookRetryFirst = time.Minute
@@ -83,16 +83,9 @@ func newVHooker(o Options, l *entryList, log *logx.Logger) (*vhooker, error) {
 	if !h.on {
 		return h, nil
 	}
-	h.key = o.ANDNAKey
-	if l.key != nil {
-		h.key = l.key
-	}
-	if h.key == nil {
-		k, err := LoadOrCreateKey(o.Config.ANDNA.KeyDir)
-		if err != nil {
-			return nil, fmt.Errorf("daemon: the virtual hook's key: %w", err)
-		}
-		h.key = k
+	var err error
+	if h.key, err = nodeKey(o); err != nil {
+		return nil, fmt.Errorf("daemon: the virtual hook's key: %w", err)
 	}
 	if l.key != nil { // an entry node is an anchorage node
 		h.anchor = entry.NewAnchor(entry.AnchorConfig{})

@@ -9,13 +9,11 @@ import (
 	"net/netip"
 	"path/filepath"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/ntkd/ntkd/internal/config"
 	"github.com/ntkd/ntkd/internal/entry"
-	"github.com/ntkd/ntkd/internal/logx"
 	"github.com/ntkd/ntkd/internal/tunnel"
 )
 
@@ -30,49 +28,18 @@ func freeTCPPort(t *testing.T) uint16 {
 	return ln.Addr().(*net.TCPAddr).AddrPort().Port()
 }
 
-type vhookDaemon struct {
-	d    *Daemon
-	log  *logBuf
-	stop func()
-}
+// vhookDaemon is a daemon of these tests: its node key and tunnel key
+// are made of seed, and it looks for an entry node to ask every 100 ms.
+type vhookDaemon = entryDaemon
 
 func startVHookDaemon(t *testing.T, clk Clock, seed byte, setup func(*config.VLayer)) *vhookDaemon {
 	t.Helper()
-	cfg := config.Default()
-	cfg.Interfaces = []config.Interface{{Name: "eth0"}}
-	cfg.VLayer.Enabled = true
-	cfg.VLayer.EntryCache = filepath.Join(t.TempDir(), "entry.cache")
-	setup(&cfg.VLayer)
+	cfg := func(v *config.VLayer) {
+		v.EntryCache = filepath.Join(t.TempDir(), "entry.cache")
+		setup(v)
+	}
 	key := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{seed}, ed25519.SeedSize))
-	logs := &logBuf{}
-	vl := keyedVLinks{&fakeVLinks{}, tunnel.Key{seed, seed, seed}}
-	d, err := New(Options{Config: cfg, Version: "test", Transport: newHub(1).trs[0], Kernel: newFakeKernel(),
-		Links: &fakeLinks{down: map[string]bool{}}, Seed: uint64(seed), Timers: fastTimers, VLinks: vl, ANDNAKey: key,
-		Logger: logx.New(logs, logx.LevelDebug), EntryClock: clk,
-		VHookEvery: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx) }()
-	vd := &vhookDaemon{d: d, log: logs}
-	var once sync.Once
-	vd.stop = func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("Run: %v", err)
-			}
-			select {
-			case <-d.vhook.done:
-			default:
-				t.Error("virtual hooking's goroutines outlive Run")
-			}
-		})
-	}
-	t.Cleanup(vd.stop)
-	return vd
+	return startVLayerDaemon(t, clk, key, tunnel.Key{seed, seed, seed}, 100*time.Millisecond, cfg)
 }
 
 func (vd *vhookDaemon) manual(t *testing.T) []config.VLink {
