@@ -495,7 +495,8 @@ type fakeVLinks struct {
 	mu             sync.Mutex
 	applies, fails int
 	closed         bool
-	names          []string // of the last Apply
+	names          []string          // of the last Apply
+	standby        map[string]string // what List says held each down (tests set it)
 }
 
 func (v *fakeVLinks) Apply(c *config.Config) error {
@@ -508,7 +509,27 @@ func (v *fakeVLinks) Apply(c *config.Config) error {
 	}
 	return nil
 }
-func (v *fakeVLinks) List() []vlink.Info              { return nil }
+func (v *fakeVLinks) List() []vlink.Info {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	var out []vlink.Info
+	for name, why := range v.standby {
+		if slices.Contains(v.names, name) {
+			out = append(out, vlink.Info{Name: name, Standby: why})
+		}
+	}
+	return out
+}
+
+// setStandby makes List say that name is held down for why.
+func (v *fakeVLinks) setStandby(name, why string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.standby == nil {
+		v.standby = map[string]string{}
+	}
+	v.standby[name] = why
+}
 func (v *fakeVLinks) PublicKey() tunnel.Key           { return tunnel.Key{} }
 func (v *fakeVLinks) SetStandby(string, string) error { return nil }
 func (v *fakeVLinks) Close() error                    { v.mu.Lock(); v.closed = true; v.mu.Unlock(); return nil }

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -148,6 +149,7 @@ func (d *Daemon) beginVHook(ctx context.Context) (stop func()) {
 // node it has not given up on for now.
 func (d *Daemon) vhookStep(ctx context.Context) {
 	h := d.vhook
+	d.dropDeadHooks()
 	if h.inFlight || len(d.withManualVLinks(d.cfg).VLayer.Links) > 0 {
 		return
 	}
@@ -188,6 +190,48 @@ func (d *Daemon) vhookStep(ctx context.Context) {
 		}
 		d.Do(ctx, func() { d.vhookDone(target, port, ack, err) })
 	}()
+}
+
+// dropDeadHooks (event loop): tunnels made for askers that died go; and
+// when every tunnel this node has is dead (no
+// answer over it: upkeepVLinks), the ones its own hooks made go and their
+// anchorage nodes are put aside for a while, so that the node hooks again
+// through another one (seed 002: re-vhooking when every anchorage node
+// died). Configured tunnels and live ones are never touched.
+func (d *Daemon) dropDeadHooks() {
+	h := d.vhook
+	if len(h.hooked)+len(h.anchored) == 0 {
+		return
+	}
+	dead := map[string]bool{}
+	for _, in := range d.opt.VLinks.List() {
+		dead[in.Name] = strings.HasPrefix(in.Standby, "dead")
+	}
+	// A tunnel made for an asker that died goes at once, freeing its slot:
+	// the asker, back, asks again.
+	for name := range h.anchored {
+		if dead[name] {
+			d.delVLink(name)
+			delete(h.anchored, name)
+			h.log.Info("a vhooked vnode's tunnel is dead: it goes", "interface", name)
+		}
+	}
+	if len(h.hooked) == 0 {
+		return
+	}
+	for _, l := range d.withManualVLinks(d.cfg).VLayer.Links {
+		if !dead[l.Name] {
+			return // one is alive (or not known dead): keep them all
+		}
+	}
+	now := time.Now()
+	for name, anchor := range h.hooked {
+		if _, err := d.delVLink(name); err == nil {
+			h.log.Info("every tunnel dead: the hook's goes, to hook again elsewhere", "interface", name, "anchor", anchor)
+		}
+		delete(h.hooked, name)
+		h.retry[anchor] = vhookRetry{at: now.Add(vhookRetryMax), wait: vhookRetryMax}
+	}
 }
 
 // vhookDone (event loop): the answer of the entry node asked.

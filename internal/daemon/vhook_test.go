@@ -219,3 +219,62 @@ func TestVirtualHookTieBreak(t *testing.T) {
 		t.Errorf("asked while not asking: %v", st)
 	}
 }
+
+// TestVirtualHookAgainWhenTheAnchorDies: the vnode's only tunnel, made by
+// its hook, dies (nobody answers over it): the tunnel goes and the vnode
+// hooks again through the next nearest entry node (seed 002: re-vhooking
+// when every anchorage node died); the dead anchorage node, for its
+// part, drops the tunnel it had made for the vnode.
+func TestVirtualHookAgainWhenTheAnchorDies(t *testing.T) {
+	es := startEntryServer(t, 1, false)
+	clk := &fakeClock{now: time.Now()}
+	entryNode := func(seed byte, ip string, lat, lon float64) *vhookDaemon {
+		return startVHookDaemon(t, clk, seed, func(v *config.VLayer) {
+			v.EntryServers = []config.EntryServer{es.conf()}
+			v.Endpoint = ip + ":" + fmt.Sprint(freeTCPPort(t))
+			v.EntryNode, v.EntryAfter = true, time.Minute
+			v.Latitude, v.Longitude = coords(lat, lon)
+		})
+	}
+	// Two entry nodes that ask no one themselves (marked as asking
+	// already), only anchor.
+	rome := entryNode(51, "127.0.0.51", 41.9, 12.5)
+	milan := entryNode(52, "127.0.0.52", 45.46, 9.19)
+	for _, d := range []*vhookDaemon{rome, milan} {
+		d.d.Do(context.Background(), func() { d.d.vhook.inFlight = true }) // they ask no one
+	}
+	waitFor(t, "both listed", 20*time.Second, func() (bool, string) {
+		clk.Advance(10 * time.Second)
+		return len(es.srv.Snapshot()) == 2, "not yet"
+	})
+	h := startVHookDaemon(t, clk, 53, func(v *config.VLayer) {
+		v.EntryServers = []config.EntryServer{es.conf()}
+		v.Endpoint = "127.0.0.53:" + fmt.Sprint(freeTCPPort(t))
+		v.Latitude, v.Longitude = coords(40.85, 14.27) // Naples: Rome is nearer
+	})
+	var hl []config.VLink
+	waitFor(t, "hooked to Rome", 20*time.Second, func() (bool, string) {
+		hl = h.manual(t)
+		return len(hl) == 1, "not yet"
+	})
+	if hl[0].PublicKey != (tunnel.Key{51, 51, 51}).String() {
+		t.Fatalf("hooked to %s, want Rome's key", hl[0].PublicKey)
+	}
+	if l := rome.manual(t); len(l) != 1 {
+		t.Fatalf("Rome's tunnels: %+v", l)
+	}
+	// Rome goes silent: both ends find the tunnel dead.
+	h.d.opt.VLinks.(keyedVLinks).setStandby(hl[0].Name, "dead: no answer over it")
+	rome.d.opt.VLinks.(keyedVLinks).setStandby(rome.manual(t)[0].Name, "dead: no answer over it")
+	waitFor(t, "hooked to Milan", 20*time.Second, func() (bool, string) {
+		hl = h.manual(t)
+		return len(hl) == 1 && hl[0].PublicKey == (tunnel.Key{52, 52, 52}).String(), fmt.Sprintf("%+v", hl)
+	})
+	waitFor(t, "Rome dropping the dead tunnel it made for the vnode", 10*time.Second, func() (bool, string) {
+		l := rome.manual(t)
+		return len(l) == 0, fmt.Sprintf("%+v", l)
+	})
+	if l := milan.manual(t); len(l) != 1 || l[0].PublicKey != (tunnel.Key{53, 53, 53}).String() {
+		t.Errorf("Milan's tunnels: %+v", l)
+	}
+}
