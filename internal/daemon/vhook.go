@@ -383,12 +383,6 @@ func (d *Daemon) anchorVHook(v *entry.VHook) (entry.Status, entry.VHookAck) {
 		h.log.Info("virtual hook refused", "from", v.Node, "status", st.String())
 		return st, entry.VHookAck{}
 	}
-	if !v.Endpoint.IsValid() {
-		// A tunnel without the peer's endpoint waits for it to dial: not
-		// made yet.
-		h.log.Info("virtual hook refused: the asker gave no endpoint", "from", v.Node)
-		return entry.StatusRefused, entry.VHookAck{}
-	}
 	key := tunnel.Key(v.TunnelKey).String()
 	// The asker again (it restarted, or lost our answer): its new request
 	// replaces the tunnel made before.
@@ -399,7 +393,14 @@ func (d *Daemon) anchorVHook(v *entry.VHook) (entry.Status, entry.VHookAck) {
 		}
 	}
 	port := d.freeVLinkPort(h.endpoint.Port())
-	vl, err := d.addVLink(v.Endpoint.String(), &ctl.VLinkSpec{PublicKey: key, ListenPort: int(port)})
+	// A vnode that gave no endpoint (behind NAT) sends first: the tunnel
+	// learns where from (WireGuard's roaming), its keepalives keep the
+	// NAT's mapping.
+	ep := ""
+	if v.Endpoint.IsValid() {
+		ep = v.Endpoint.String()
+	}
+	vl, err := d.addVLinkTo(ep, &ctl.VLinkSpec{PublicKey: key, ListenPort: int(port)})
 	if err != nil {
 		h.log.Warn("virtual hook: cannot make the tunnel", "from", v.Node, "err", err)
 		return entry.StatusFull, entry.VHookAck{}

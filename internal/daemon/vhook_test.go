@@ -278,3 +278,37 @@ func TestVirtualHookAgainWhenTheAnchorDies(t *testing.T) {
 		t.Errorf("Milan's tunnels: %+v", l)
 	}
 }
+
+// TestVirtualHookBehindNAT: a vnode without a public endpoint (behind a
+// NAT) still hooks: the anchorage node makes its tunnel without the
+// peer's endpoint, to learn it from the vnode's first packets, and the
+// vnode's tunnel sends to the anchorage node.
+func TestVirtualHookBehindNAT(t *testing.T) {
+	es := startEntryServer(t, 1, false)
+	clk := &fakeClock{now: time.Now()}
+	enPort := freeTCPPort(t)
+	en := startVHookDaemon(t, clk, 61, func(v *config.VLayer) {
+		v.EntryServers = []config.EntryServer{es.conf()}
+		v.Endpoint = "127.0.0.61:" + fmt.Sprint(enPort)
+		v.EntryNode, v.EntryAfter = true, time.Minute
+	})
+	en.d.Do(context.Background(), func() { en.d.vhook.inFlight = true }) // it only anchors
+	waitFor(t, "the entry node listed", 20*time.Second, func() (bool, string) {
+		clk.Advance(10 * time.Second)
+		return len(es.srv.Snapshot()) == 1, "not yet"
+	})
+	h := startVHookDaemon(t, clk, 62, func(v *config.VLayer) {
+		v.EntryServers = []config.EntryServer{es.conf()} // no endpoint of its own
+	})
+	var hl, enl []config.VLink
+	waitFor(t, "a vlink each way", 20*time.Second, func() (bool, string) {
+		hl, enl = h.manual(t), en.manual(t)
+		return len(hl) == 1 && len(enl) == 1, "not yet"
+	})
+	if enl[0].Endpoint != "" || enl[0].PublicKey != (tunnel.Key{62, 62, 62}).String() || enl[0].ListenPort != int(enPort)+1 {
+		t.Errorf("the anchorage node's tunnel to a vnode behind NAT: %+v", enl[0])
+	}
+	if hl[0].Endpoint != "127.0.0.61:"+fmt.Sprint(enPort+1) || hl[0].ListenPort != 27001 {
+		t.Errorf("the vnode's tunnel: %+v", hl[0])
+	}
+}

@@ -49,6 +49,13 @@ func (d *Daemon) addVLink(endpoint string, spec *ctl.VLinkSpec) (ctl.VLink, erro
 	if err != nil || ep.Port() == 0 || ep.Addr().IsUnspecified() {
 		return ctl.VLink{}, fmt.Errorf("endpoint %q: want ADDRESS:PORT, like 198.51.100.7:27000", endpoint)
 	}
+	return d.addVLinkTo(ep.String(), spec)
+}
+
+// addVLinkTo is addVLink with the endpoint checked, or "" for a vnode that
+// cannot be reached and sends first (behind NAT: WireGuard learns where
+// its packets come from).
+func (d *Daemon) addVLinkTo(endpoint string, spec *ctl.VLinkSpec) (ctl.VLink, error) {
 	var key tunnel.Key
 	if err := key.UnmarshalText([]byte(spec.PublicKey)); err != nil {
 		return ctl.VLink{}, fmt.Errorf("public key: %w", err)
@@ -69,7 +76,7 @@ func (d *Daemon) addVLink(endpoint string, spec *ctl.VLinkSpec) (ctl.VLink, erro
 		}
 	}
 	l := config.DefaultVLink()
-	l.Name, l.ListenPort, l.PublicKey, l.Endpoint = name, spec.ListenPort, key.String(), ep.String()
+	l.Name, l.ListenPort, l.PublicKey, l.Endpoint = name, spec.ListenPort, key.String(), endpoint
 	// The same checks as the config file's: one tunnel per vnode, one
 	// port per tunnel, names that are no other interface's.
 	cc := *d.withManualVLinks(d.cfg)
