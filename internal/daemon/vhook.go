@@ -60,6 +60,7 @@ type vhooker struct {
 	anchor   *entry.Anchor               // non-nil on an entry node
 	limiter  *reqlimit.Table[netip.Addr] // requests per source, in the event loop
 	done     chan struct{}               // closed when the goroutines are gone
+	wg       sync.WaitGroup              // every goroutine of the hook, the exchanges' too
 
 	every time.Duration
 
@@ -104,7 +105,7 @@ func (d *Daemon) beginVHook(ctx context.Context) (stop func()) {
 		return func() {}
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
+	wg := &h.wg
 	if h.anchor != nil {
 		// Every address: behind a port forward the public one is not ours.
 		// A TCPAddr, not a string: a string would link Go's DNS resolver
@@ -183,7 +184,11 @@ func (d *Daemon) vhookStep(ctx context.Context) {
 	v.Sign(h.key)
 	h.inFlight, h.asking = true, target.Node
 	h.log.Info("asking an entry node for a vlink", "entry_node", target.Endpoint, "key", target.Node)
+	// Added in the loop, waited for after it (beginVHook's stop, deferred
+	// in Run): no exchange outlives the daemon.
+	h.wg.Add(1)
 	go func() {
+		defer h.wg.Done()
 		ack, err := exchangeVHook(ctx, target.Endpoint, &v)
 		if err == nil {
 			err = ack.Verify(target.Node, v.ID)
