@@ -156,18 +156,18 @@ func startEntryDaemon(t *testing.T, clk Clock, key ed25519.PrivateKey, setup fun
 	if key == nil {
 		key = ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
 	}
-	return startVLayerDaemon(t, clk, key, tunnel.Key{7, 7, 7}, -1, setup)
+	return startVLayerDaemon(t, clk, key, tunnel.Key{7, 7, 7}, -1, func(c *config.Config) { setup(&c.VLayer) })
 }
 
 // startVLayerDaemon runs a daemon alone with the virtual layer on, fake
 // tunnels with public key tun, and setup's [vlayer]. Stopping it checks
 // that the entry list's and the hook's goroutines ended with Run.
-func startVLayerDaemon(t *testing.T, clk Clock, key ed25519.PrivateKey, tun tunnel.Key, vhookEvery time.Duration, setup func(*config.VLayer)) *entryDaemon {
+func startVLayerDaemon(t *testing.T, clk Clock, key ed25519.PrivateKey, tun tunnel.Key, vhookEvery time.Duration, setup func(*config.Config)) *entryDaemon {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Interfaces = []config.Interface{{Name: "eth0"}}
 	cfg.VLayer.Enabled = true
-	setup(&cfg.VLayer)
+	setup(cfg)
 	logs := &logBuf{}
 	d, err := New(Options{Config: cfg, Version: "test", Transport: newHub(1).trs[0], Kernel: newFakeKernel(),
 		Links: &fakeLinks{down: map[string]bool{}}, Seed: 1, Timers: fastTimers, VLinks: keyedVLinks{&fakeVLinks{}, tun},

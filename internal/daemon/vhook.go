@@ -45,6 +45,8 @@ const (
 	vhookTimeout = 10 * time.Second
 	// maxAnchored bounds the vnodes an anchorage node makes tunnels for.
 	maxAnchored = 16
+	// maxAnchors bounds a vnode's anchorage nodes (seed 002: anchor_links).
+	maxAnchors = 8
 	// maxVHookConns bounds the requests an anchorage node serves at once.
 	maxVHookConns = 16
 	// vhookSourceRate bounds the requests of one source address a minute.
@@ -62,7 +64,8 @@ type vhooker struct {
 	done     chan struct{}               // closed when the goroutines are gone
 	wg       sync.WaitGroup              // every goroutine of the hook, the exchanges' too
 
-	every time.Duration
+	every   time.Duration
+	anchors int // anchorage nodes wanted (seed 002's anchor_links)
 
 	inFlight bool
 	asking   entry.PublicKey // the entry node asked, while inFlight
@@ -82,6 +85,9 @@ func newVHooker(o Options, l *entryList, log *logx.Logger) (*vhooker, error) {
 	if h.every <= 0 {
 		h.every = vhookEvery
 	}
+	// anchor_links: 1 per 10 Mbit/s of uplink, 1..8 (seed 002), from the
+	// uplink bandwidth the config gives ([igs] bandwidth, kbit/s).
+	h.anchors = min(max(o.Config.IGS.Bandwidth/10000, 1), maxAnchors)
 	if !h.on {
 		return h, nil
 	}
@@ -151,7 +157,8 @@ func (d *Daemon) beginVHook(ctx context.Context) (stop func()) {
 func (d *Daemon) vhookStep(ctx context.Context) {
 	h := d.vhook
 	d.dropDeadHooks()
-	if h.inFlight || len(d.withManualVLinks(d.cfg).VLayer.Links) > 0 {
+	links := d.withManualVLinks(d.cfg).VLayer.Links
+	if h.inFlight || len(d.cfg.VLayer.Links) > 0 || len(links) >= h.anchors {
 		return
 	}
 	l := d.entries
@@ -164,9 +171,12 @@ func (d *Daemon) vhookStep(ctx context.Context) {
 	for _, r := range rankEntries(list, l.pos) {
 		e := r.e
 		rt, wait := h.retry[e.Node]
-		// Not ourselves, nor a node at our own address (behind the same
-		// NAT), nor one we wait for.
-		if e.Node != me && (!l.pos.Addr.IsValid() || e.Endpoint.Addr() != l.pos.Addr) && !(wait && now.Before(rt.at)) {
+		// Not ourselves, nor a node we have a tunnel with already, nor
+		// one at our own address (behind the same NAT), nor one we wait
+		// for.
+		tk := tunnel.Key(e.TunnelKey).String()
+		linked := slices.ContainsFunc(links, func(l config.VLink) bool { return l.PublicKey == tk })
+		if e.Node != me && !linked && (!l.pos.Addr.IsValid() || e.Endpoint.Addr() != l.pos.Addr) && !(wait && now.Before(rt.at)) {
 			target = *e
 			break
 		}
@@ -197,12 +207,12 @@ func (d *Daemon) vhookStep(ctx context.Context) {
 	}()
 }
 
-// dropDeadHooks (event loop): tunnels made for askers that died go; and
-// when every tunnel this node has is dead (no
-// answer over it: upkeepVLinks), the ones its own hooks made go and their
-// anchorage nodes are put aside for a while, so that the node hooks again
-// through another one (seed 002: re-vhooking when every anchorage node
-// died). Configured tunnels and live ones are never touched.
+// dropDeadHooks (event loop): dead tunnels (nobody answers over them:
+// upkeepVLinks) that virtual hooking made go, those made for askers and
+// those to our anchorage nodes, which are put aside for a while, so that
+// the node hooks again through others (seed 002: dead anchorage nodes are
+// replaced, re-vhooking when all died). Configured tunnels and live ones
+// are never touched.
 func (d *Daemon) dropDeadHooks() {
 	h := d.vhook
 	if len(h.hooked)+len(h.anchored) == 0 {
@@ -221,18 +231,15 @@ func (d *Daemon) dropDeadHooks() {
 			h.log.Info("a vhooked vnode's tunnel is dead: it goes", "interface", name)
 		}
 	}
-	if len(h.hooked) == 0 {
-		return
-	}
-	for _, l := range d.withManualVLinks(d.cfg).VLayer.Links {
-		if !dead[l.Name] {
-			return // one is alive (or not known dead): keep them all
-		}
-	}
+	// A dead tunnel to an anchorage node goes too, and that node is put
+	// aside: the next step asks another in its place.
 	now := time.Now()
 	for name, anchor := range h.hooked {
+		if !dead[name] {
+			continue
+		}
 		if _, err := d.delVLink(name); err == nil {
-			h.log.Info("every tunnel dead: the hook's goes, to hook again elsewhere", "interface", name, "anchor", anchor)
+			h.log.Info("the tunnel to an anchorage node is dead: it goes, to hook again elsewhere", "interface", name, "anchor", anchor)
 		}
 		delete(h.hooked, name)
 		h.retry[anchor] = vhookRetry{at: now.Add(vhookRetryMax), wait: vhookRetryMax}

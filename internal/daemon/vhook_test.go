@@ -34,9 +34,16 @@ type vhookDaemon = entryDaemon
 
 func startVHookDaemon(t *testing.T, clk Clock, seed byte, setup func(*config.VLayer)) *vhookDaemon {
 	t.Helper()
-	cfg := func(v *config.VLayer) {
-		v.EntryCache = filepath.Join(t.TempDir(), "entry.cache")
-		setup(v)
+	return startVHookDaemonConfig(t, clk, seed, func(c *config.Config) { setup(&c.VLayer) })
+}
+
+// startVHookDaemonConfig is startVHookDaemon with setup over the whole
+// configuration.
+func startVHookDaemonConfig(t *testing.T, clk Clock, seed byte, setup func(*config.Config)) *vhookDaemon {
+	t.Helper()
+	cfg := func(c *config.Config) {
+		c.VLayer.EntryCache = filepath.Join(t.TempDir(), "entry.cache")
+		setup(c)
 	}
 	key := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{seed}, ed25519.SeedSize))
 	return startVLayerDaemon(t, clk, key, tunnel.Key{seed, seed, seed}, 100*time.Millisecond, cfg)
@@ -310,5 +317,55 @@ func TestVirtualHookBehindNAT(t *testing.T) {
 	}
 	if hl[0].Endpoint != "127.0.0.61:"+fmt.Sprint(enPort+1) || hl[0].ListenPort != 27001 {
 		t.Errorf("the vnode's tunnel: %+v", hl[0])
+	}
+}
+
+// TestVirtualHookAnchors: a vnode with a 20 Mbit/s uplink ([igs]
+// bandwidth) wants two anchorage nodes (seed 002: anchor_links, one per
+// 10 Mbit/s): it hooks to the two nearest entry nodes, never twice to the
+// same one.
+func TestVirtualHookAnchors(t *testing.T) {
+	es := startEntryServer(t, 1, false)
+	clk := &fakeClock{now: time.Now()}
+	var anchors []*vhookDaemon
+	for i, c := range [][2]float64{{41.9, 12.5}, {45.46, 9.19}, {52.52, 13.4}} { // Rome, Milan, Berlin
+		seed := byte(71 + i)
+		d := startVHookDaemon(t, clk, seed, func(v *config.VLayer) {
+			v.EntryServers = []config.EntryServer{es.conf()}
+			v.Endpoint = fmt.Sprintf("127.0.0.%d:%d", seed, freeTCPPort(t))
+			v.EntryNode, v.EntryAfter = true, time.Minute
+			v.Latitude, v.Longitude = coords(c[0], c[1])
+		})
+		d.d.Do(context.Background(), func() { d.d.vhook.inFlight = true }) // they only anchor
+		anchors = append(anchors, d)
+	}
+	waitFor(t, "the entry nodes listed", 20*time.Second, func() (bool, string) {
+		clk.Advance(10 * time.Second)
+		return len(es.srv.Snapshot()) == 3, "not yet"
+	})
+	h := startVHookDaemonConfig(t, clk, 79, func(c *config.Config) {
+		c.VLayer.EntryServers = []config.EntryServer{es.conf()}
+		c.VLayer.Latitude, c.VLayer.Longitude = coords(40.85, 14.27) // Naples
+		c.IGS.Bandwidth = 20000
+	})
+	var hl []config.VLink
+	waitFor(t, "two anchorage nodes", 20*time.Second, func() (bool, string) {
+		hl = h.manual(t)
+		return len(hl) == 2, fmt.Sprintf("%+v", hl)
+	})
+	time.Sleep(300 * time.Millisecond) // a third would come now
+	hl = h.manual(t)
+	keys := []string{}
+	for _, l := range hl {
+		keys = append(keys, l.PublicKey)
+	}
+	slices.Sort(keys)
+	want := []string{(tunnel.Key{71, 71, 71}).String(), (tunnel.Key{72, 72, 72}).String()}
+	slices.Sort(want)
+	if !slices.Equal(keys, want) {
+		t.Errorf("anchorage nodes %v, want Rome's and Milan's %v", keys, want)
+	}
+	if n := len(anchors[2].manual(t)); n != 0 {
+		t.Errorf("Berlin, the farthest, made %d tunnels", n)
 	}
 }
