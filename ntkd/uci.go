@@ -27,14 +27,11 @@ import (
 	"strings"
 
 	"github.com/ntkd/ntkd/internal/config"
+	"github.com/ntkd/ntkd/internal/daemon"
 	"github.com/ntkd/ntkd/internal/uci"
 )
 
 const defaultUCIPath = "/etc/config/ntkd"
-
-// vhookTunnels is how many tunnels virtual hooking may make at most, on
-// the ports above vlayer.endpoint's (internal/daemon's maxAnchored).
-const vhookTunnels = 16
 
 // uciOpt is one option of one section type. kind: 's' string, 'i' whole
 // number, 'f' number (TOML float), 'b' boolean, 'L' list of strings, 'I'
@@ -226,12 +223,11 @@ func runUCIRender(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	// Virtual hooking (internal/daemon/vhook.go): its tunnels listen on
-	// the ports above the endpoint's, at most vhookTunnels of them (the
-	// daemon's maxAnchored); an entry node takes the requests on the
-	// endpoint's own port, TCP.
+	// the ports above the endpoint's, at most daemon.MaxAnchored of them;
+	// an entry node takes the requests on the endpoint's own port, TCP.
 	if ep, err := netip.ParseAddrPort(cfg.VLayer.Endpoint); err == nil && cfg.VLayer.Enabled && len(cfg.VLayer.EntryServers) > 0 {
 		p := int(ep.Port())
-		fact("vlayer_udp", strconv.Itoa(p+1)+"-"+strconv.Itoa(min(p+vhookTunnels, 65535)))
+		fact("vlayer_udp", strconv.Itoa(p+1)+"-"+strconv.Itoa(min(p+daemon.MaxAnchored, 65535)))
 		if cfg.VLayer.EntryNode {
 			fact("vlayer_tcp", strconv.Itoa(p))
 		}

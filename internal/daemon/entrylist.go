@@ -8,7 +8,6 @@ package daemon
 // New gave it; `ntkd ctl entry-nodes` reads its state under its mutex.
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"errors"
@@ -17,7 +16,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"sort"
 	"sync"
 	"time"
 
@@ -340,44 +338,8 @@ func (l *entryList) update(ctx context.Context, now time.Time) (listed bool) {
 	return listed
 }
 
-// answer is `ntkd ctl entry-nodes`: the list nearest first, in the order
-// entry.Nearest picks (great-circle distance, then the XOR of the
-// addresses, then the oldest).
-// ranked is an entry node with its distance from us.
-type ranked struct {
-	e   *entry.Entry
-	km  float64
-	xor [16]byte
-}
-
-// rankEntries orders the list nearest first from pos: great-circle
-// distance, then the XOR of the Internet addresses, then the longer
-// uptime (seed 002; entry.Nearest's order). ctl shows the list so and
-// virtual hooking asks the first it may.
-func rankEntries(list []entry.Entry, pos entry.Position) []ranked {
-	rs := make([]ranked, len(list))
-	for i := range list {
-		e := &list[i]
-		a, b := pos.Addr.As16(), e.Endpoint.Addr().As16()
-		for j := range a {
-			a[j] ^= b[j]
-		}
-		rs[i] = ranked{e: e, km: entry.DistanceKm(pos, e.Position()), xor: a}
-	}
-	// sort.Slice, as elsewhere in the daemon: one shared sort in the binary.
-	sort.Slice(rs, func(i, j int) bool {
-		a, b := &rs[i], &rs[j]
-		if a.km != b.km {
-			return a.km < b.km
-		}
-		if c := bytes.Compare(a.xor[:], b.xor[:]); c != 0 {
-			return c < 0
-		}
-		return a.e.Since < b.e.Since
-	})
-	return rs
-}
-
+// answer is `ntkd ctl entry-nodes`: the list nearest first
+// (entry.ByDistance).
 func (l *entryList) answer() ctl.EntryNodes {
 	out := ctl.EntryNodes{LastFetchAgoSec: -1, Errors: []ctl.EntryServerError{}, Nodes: []ctl.EntryNode{},
 		Self: ctl.EntrySelf{LastAcceptedAgoSec: -1, Errors: []ctl.EntryServerError{}}}
@@ -414,14 +376,13 @@ func (l *entryList) answer() ctl.EntryNodes {
 		s.Errors = append(s.Errors, st.sendErrs...)
 	}
 
-	rs := rankEntries(st.list, l.pos)
-	for _, r := range rs {
-		e := r.e
+	for _, i := range entry.ByDistance(st.list, l.pos) {
+		e := &st.list[i]
 		n := ctl.EntryNode{PublicKey: e.Node.String(), TunnelKey: entry.PublicKey(e.TunnelKey).String(),
 			Endpoint: e.Endpoint.String(), UptimeSec: max(0, float64(now.Unix()-e.Since)),
 			DistanceKm: -1, Hops: len(e.Hops), Self: l.key != nil && e.Node == self}
-		if !math.IsInf(r.km, 1) {
-			n.DistanceKm = r.km
+		if km := entry.DistanceKm(l.pos, e.Position()); !math.IsInf(km, 1) {
+			n.DistanceKm = km
 		}
 		if e.HasCoords {
 			lat, lon := float64(e.Lat)/1e6, float64(e.Lon)/1e6

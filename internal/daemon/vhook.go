@@ -43,8 +43,10 @@ const (
 	vhookRetryMax   = 30 * time.Minute
 	// vhookTimeout bounds one exchange, either side.
 	vhookTimeout = 10 * time.Second
-	// maxAnchored bounds the vnodes an anchorage node makes tunnels for.
-	maxAnchored = 16
+	// MaxAnchored bounds the vnodes an anchorage node makes tunnels for:
+	// with the hook's own, tunnels on the ports just above the endpoint's
+	// (the firewall opens that many, ntkd uci-render).
+	MaxAnchored = 16
 	// maxAnchors bounds a vnode's anchorage nodes (seed 002: anchor_links).
 	maxAnchors = 8
 	// maxVHookConns bounds the requests an anchorage node serves at once.
@@ -53,7 +55,8 @@ const (
 	vhookSourceRate = 10
 )
 
-// vhooker holds both sides. Fields below mu are the event loop's.
+// vhooker holds both sides. The fields from inFlight on are the event
+// loop's.
 type vhooker struct {
 	on       bool // the virtual layer and entry servers are on
 	log      *logx.Logger
@@ -111,7 +114,6 @@ func (d *Daemon) beginVHook(ctx context.Context) (stop func()) {
 		return func() {}
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	wg := &h.wg
 	if h.anchor != nil {
 		// Every address: behind a port forward the public one is not ours.
 		// A TCPAddr, not a string: a string would link Go's DNS resolver
@@ -121,16 +123,16 @@ func (d *Daemon) beginVHook(ctx context.Context) (stop func()) {
 			h.log.Warn("anchorage node: cannot listen for virtual hooks", "port", h.endpoint.Port(), "err", err)
 		} else {
 			h.log.Info("anchorage node: listening for virtual hooks", "port", h.endpoint.Port())
-			wg.Add(1)
+			h.wg.Add(1)
 			go func() {
-				defer wg.Done()
+				defer h.wg.Done()
 				d.serveVHooks(ctx, ln)
 			}()
 		}
 	}
-	wg.Add(1)
+	h.wg.Add(1)
 	go func() {
-		defer wg.Done()
+		defer h.wg.Done()
 		t := time.NewTicker(h.every)
 		defer t.Stop()
 		for {
@@ -147,7 +149,7 @@ func (d *Daemon) beginVHook(ctx context.Context) (stop func()) {
 	}()
 	return func() {
 		cancel()
-		wg.Wait()
+		h.wg.Wait()
 		close(h.done)
 	}
 }
@@ -168,8 +170,8 @@ func (d *Daemon) vhookStep(ctx context.Context) {
 	me := entry.PublicKeyOf(h.key)
 	now := time.Now()
 	var target entry.Entry
-	for _, r := range rankEntries(list, l.pos) {
-		e := r.e
+	for _, i := range entry.ByDistance(list, l.pos) {
+		e := &list[i]
 		rt, wait := h.retry[e.Node]
 		// Not ourselves, nor a node we have a tunnel with already, nor
 		// one at our own address (behind the same NAT), nor one we wait
@@ -367,18 +369,10 @@ func (d *Daemon) serveVHook(ctx context.Context, conn net.Conn) {
 // request, and on StatusOK the tunnel to the asker and the answer.
 func (d *Daemon) anchorVHook(v *entry.VHook) (entry.Status, entry.VHookAck) {
 	h := d.vhook
-	for name := range h.anchored {
-		if !d.isManualVLink(name) {
-			delete(h.anchored, name) // removed by hand meanwhile
-		}
-	}
+	d.forgetRemovedHooks()
 	linked := h.inFlight && h.asking == v.Node
-	for name, peer := range h.hooked {
-		if !d.isManualVLink(name) {
-			delete(h.hooked, name)
-		} else if peer == v.Node {
-			linked = true
-		}
+	for _, peer := range h.hooked {
+		linked = linked || peer == v.Node
 	}
 	// Two entry nodes that asked each other at once (both without a
 	// vlink): the one with the smaller key is the vnode, the other the
@@ -391,18 +385,17 @@ func (d *Daemon) anchorVHook(v *entry.VHook) (entry.Status, entry.VHookAck) {
 		return entry.StatusRefused, entry.VHookAck{}
 	}
 	now := time.Now()
-	if st := h.anchor.Check(now, v, len(h.anchored) >= maxAnchored); st != entry.StatusOK {
+	if st := h.anchor.Check(now, v, len(h.anchored) >= MaxAnchored); st != entry.StatusOK {
 		h.log.Info("virtual hook refused", "from", v.Node, "status", st.String())
 		return st, entry.VHookAck{}
 	}
 	key := tunnel.Key(v.TunnelKey).String()
 	// The asker again (it restarted, or lost our answer): its new request
-	// replaces the tunnel made before.
-	for _, l := range d.manualVLinks {
-		if l.PublicKey == key {
-			d.delVLink(l.Name)
-			delete(h.anchored, l.Name)
-		}
+	// replaces the tunnel made before (one per vnode: there is one at most).
+	if i := slices.IndexFunc(d.manualVLinks, func(l config.VLink) bool { return l.PublicKey == key }); i >= 0 {
+		name := d.manualVLinks[i].Name
+		d.delVLink(name)
+		delete(h.anchored, name)
 	}
 	port := d.freeVLinkPort(h.endpoint.Port())
 	// A vnode that gave no endpoint (behind NAT) sends first: the tunnel
@@ -423,6 +416,22 @@ func (d *Daemon) anchorVHook(v *entry.VHook) (entry.Status, entry.VHookAck) {
 	ack.Sign(h.key)
 	h.log.Info("anchorage node: a vlink for a vhooking vnode", "interface", vl.Interface, "endpoint", v.Endpoint, "key", v.Node)
 	return entry.StatusOK, ack
+}
+
+// forgetRemovedHooks (event loop) forgets the tunnels of virtual hooking
+// that were removed by hand meanwhile (`ntkd ctl vlink del`).
+func (d *Daemon) forgetRemovedHooks() {
+	h := d.vhook
+	for name := range h.anchored {
+		if !d.isManualVLink(name) {
+			delete(h.anchored, name)
+		}
+	}
+	for name := range h.hooked {
+		if !d.isManualVLink(name) {
+			delete(h.hooked, name)
+		}
+	}
 }
 
 // freeVLinkPort is the first port above base that no tunnel listens on.

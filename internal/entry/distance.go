@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math"
 	"net/netip"
+	"sort"
 )
 
 // Position is where a node is: its Internet address and, when known, its
@@ -78,31 +79,48 @@ func xorDistance(a, b netip.Addr) [16]byte {
 	return x
 }
 
-// Nearest returns the index of the entry nearest to from, or -1 when es is
-// empty: the smallest great-circle distance, and where it ties (both
-// without coordinates, or the same ones) the smallest XOR distance of the
-// Internet addresses, then the oldest uptime. Entries of from's own
-// address are skipped.
-func Nearest(es []Entry, from Position) int {
-	best := -1
-	var bestD float64
-	var bestX [16]byte
+// ByDistance returns the indexes of es nearest first from from: the
+// smallest great-circle distance, and where it ties (both without
+// coordinates, or the same ones) the smallest XOR distance of the Internet
+// addresses, then the oldest uptime, then the list's order. It is the one
+// order of the list: `ntkd ctl entry-nodes` shows it, Nearest and
+// virtual hooking pick from it.
+func ByDistance(es []Entry, from Position) []int {
+	type key struct {
+		d float64
+		x [16]byte
+	}
+	keys := make([]key, len(es))
+	idx := make([]int, len(es))
 	for i := range es {
 		p := es[i].Position()
-		if from.Addr.IsValid() && p.Addr == from.Addr {
-			continue
-		}
-		d := haversine(from, p)
-		x := xorDistance(from.Addr, p.Addr)
-		if best >= 0 {
-			if d > bestD || d == bestD && bytes.Compare(x[:], bestX[:]) > 0 {
-				continue
-			}
-			if d == bestD && x == bestX && es[i].Since >= es[best].Since {
-				continue
-			}
-		}
-		best, bestD, bestX = i, d, x
+		keys[i], idx[i] = key{haversine(from, p), xorDistance(from.Addr, p.Addr)}, i
 	}
-	return best
+	// sort.Slice, as elsewhere: one shared sort in the router binary.
+	sort.Slice(idx, func(a, b int) bool {
+		i, j := idx[a], idx[b]
+		ki, kj := &keys[i], &keys[j]
+		switch {
+		case ki.d != kj.d:
+			return ki.d < kj.d
+		case ki.x != kj.x:
+			return bytes.Compare(ki.x[:], kj.x[:]) < 0
+		case es[i].Since != es[j].Since:
+			return es[i].Since < es[j].Since
+		}
+		return i < j
+	})
+	return idx
+}
+
+// Nearest returns the index of the entry nearest to from (ByDistance's
+// first), or -1 when there is none. Entries of from's own address are
+// skipped.
+func Nearest(es []Entry, from Position) int {
+	for _, i := range ByDistance(es, from) {
+		if !from.Addr.IsValid() || es[i].Endpoint.Addr() != from.Addr {
+			return i
+		}
+	}
+	return -1
 }

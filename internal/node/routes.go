@@ -69,10 +69,7 @@ func (n *Node) Routes(dst []Route) []Route {
 				if nb == nil {
 					continue
 				}
-				link := n.linkCosts[rt.Gw]
-				if link == 0 {
-					link = nb.Cost
-				}
+				link := n.linkCost(nb)
 				if rt.Cost < link || rt.Cost-link >= fd {
 					continue
 				}

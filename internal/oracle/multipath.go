@@ -65,20 +65,18 @@ func (m *multiWalk) resolve(src int32) uint8 {
 	if m.state[src] != unknown {
 		return m.state[src]
 	}
-	enter := func(x int32) bool { // true when x needs its hops visited
-		switch {
+	// enter resolves x at once when it is the destination or has no
+	// route, else pushes it to have its hops visited.
+	enter := func(x int32) {
+		switch _, ok := w.lookup(x); {
 		case w.dst.Contains(g.addr[x]):
 			m.state[x] = reached
+		case !ok:
+			m.state[x], m.bad[x] = noRoute, -1
 		default:
-			if _, ok := w.lookup(x); !ok {
-				m.state[x], m.bad[x] = noRoute, -1
-				return false
-			}
 			m.state[x] = pending
 			m.stack = append(m.stack, multiFrame{x: x})
-			return true
 		}
-		return false
 	}
 	enter(src)
 	for len(m.stack) > 0 {
