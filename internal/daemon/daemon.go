@@ -262,6 +262,10 @@ func New(o Options) (*Daemon, error) {
 		// secret, it only keeps two routers from choosing alike.
 		nc.Seed = rand.Uint64() | 1
 	}
+	// The node's time zero is Run's start, a moment after this. A router
+	// whose clock is not set yet (before NTP) reads a date before 2025,
+	// which the node takes as unknown.
+	nc.WallStart = time.Now().Unix()
 	n, err := node.New(nc)
 	if err != nil {
 		return nil, fmt.Errorf("daemon: %w", err)

@@ -363,7 +363,7 @@ func (n *Node) finishHook() {
 	for l := 1; l < s.Levels(); l++ {
 		n.nonces[l] = n.hook.nonces[l]
 		if n.nonces[l] == 0 {
-			n.nonces[l] = n.rng.Uint32() | 1 // a gnode we create
+			n.nonces[l] = n.gnodeNonce() // a gnode we create
 		}
 	}
 	n.lv = make([]levelState, s.Levels())
@@ -508,3 +508,29 @@ const (
 )
 
 func msDuration(ms uint32) time.Duration { return time.Duration(ms) * time.Millisecond }
+
+// The nonce of a gnode holds the day it was founded in its top bits and
+// random bits below. Every collision gives the id to the lower nonce, so
+// the older gnode keeps it and the newcomer re-addresses: seed 000 §6.v's
+// stable groups stay passive, and since the nonce is the same everywhere,
+// both ends of every link take the same decision (seed 004), even when two
+// pairs of gates of the same islands meet at once.
+const (
+	nonceRandomBits = 19
+	nonceDays       = 1 << (32 - nonceRandomBits) // 8192 days: 2025 to 2047
+	nonceEpoch      = 1735689600                  // 2025-01-01 UTC
+)
+
+// gnodeNonce draws the nonce of a gnode this node founds now. A node that
+// does not know the date takes the last day: it gives way to every gnode
+// with a date.
+func (n *Node) gnodeNonce() uint32 {
+	day := uint32(nonceDays - 1)
+	if n.cfg.WallStart > 0 {
+		if d := (n.cfg.WallStart + int64(n.now/time.Second) - nonceEpoch) / 86400; d >= 0 {
+			day = uint32(min(d, nonceDays-2))
+		}
+	}
+	return day<<nonceRandomBits | n.rng.Uint32()>>(32-nonceRandomBits) | 1
+}
+

@@ -54,6 +54,10 @@ type Config struct {
 	HasFirst bool
 	// Seed makes the node's random choices reproducible.
 	Seed uint64
+	// WallStart is the wall clock, in Unix seconds, at the node's time
+	// zero (0: unknown). It dates the gnodes the node founds, so that of
+	// two colliding gnodes the older keeps its id (gnodeNonce).
+	WallStart int64
 	// ANDNA runs the name system when set, with ANDNAKey as the node's
 	// key (ed25519).
 	ANDNA    *andna.Config

@@ -32,7 +32,14 @@ type Options struct {
 	// ANDNAKey gives node i its ANDNA key when Node.ANDNA is set; nil
 	// derives one from the node's seed (a restarted node keeps its key).
 	ANDNAKey func(i int) ed25519.PrivateKey
+	// WallStart gives node i the wall clock at the simulation's start
+	// (node.Config.WallStart); nil starts every node on 2026-01-01.
+	WallStart func(i int) int64
 }
+
+// DefaultWallStart is the date every simulated node starts on, unless
+// Options.WallStart says otherwise: 2026-01-01 UTC.
+const DefaultWallStart = 1767225600
 
 type eventKind uint8
 
@@ -242,6 +249,10 @@ func bfsStarts(t *topo.Topology, gap time.Duration) []time.Duration {
 func (s *Sim) makeNode(i int) error {
 	cfg := s.opt.Node
 	cfg.Seed = s.opt.Seed*1000003 + uint64(i)*7919 + 1
+	cfg.WallStart = DefaultWallStart
+	if s.opt.WallStart != nil {
+		cfg.WallStart = s.opt.WallStart(i)
+	}
 	if cfg.ANDNA != nil {
 		// What the daemon keeps on disk: the counters reserved by the
 		// node's last run, so a restart updates its names afresh.
