@@ -533,4 +533,3 @@ func (n *Node) gnodeNonce() uint32 {
 	}
 	return day<<nonceRandomBits | n.rng.Uint32()>>(32-nonceRandomBits) | 1
 }
-
