@@ -124,3 +124,15 @@ func Nearest(es []Entry, from Position) int {
 	}
 	return -1
 }
+
+// Nearer says whether a is nearer to to than b is, in ByDistance's
+// measure: the great-circle distance, and where it ties (coordinates
+// missing, or the same) the XOR of the Internet addresses (seed 002).
+// Equal positions are not nearer.
+func Nearer(a, b, to Position) bool {
+	if da, db := haversine(a, to), haversine(b, to); da != db {
+		return da < db
+	}
+	xa, xb := xorDistance(a.Addr, to.Addr), xorDistance(b.Addr, to.Addr)
+	return bytes.Compare(xa[:], xb[:]) < 0
+}

@@ -349,3 +349,22 @@ func TestSinCos(t *testing.T) {
 		}
 	}
 }
+
+// TestNearer: Rome is nearer to Athens than London is, and not the other
+// way; without coordinates the XOR of the addresses decides.
+func TestNearer(t *testing.T) {
+	at := func(a string, lat, lon float64) Position {
+		return Position{Addr: netip.MustParseAddr(a), HasCoords: true, Lat: int32(lat * 1e6), Lon: int32(lon * 1e6)}
+	}
+	rome, london, athens := at("192.0.2.1", 41.9, 12.5), at("192.0.2.2", 51.5, -0.13), at("192.0.2.3", 37.98, 23.73)
+	if !Nearer(rome, london, athens) || Nearer(london, rome, athens) || Nearer(rome, rome, athens) {
+		t.Error("Rome, London, Athens")
+	}
+	a, b, to := Position{Addr: netip.MustParseAddr("192.0.2.6")}, Position{Addr: netip.MustParseAddr("192.0.2.9")}, Position{Addr: netip.MustParseAddr("192.0.2.7")}
+	if !Nearer(a, b, to) || Nearer(b, a, to) {
+		t.Error("by address: 6^7 = 1 is below 9^7 = 14")
+	}
+	if !Nearer(rome, b, athens) || Nearer(b, rome, athens) {
+		t.Error("a node with coordinates is nearer than one without")
+	}
+}
