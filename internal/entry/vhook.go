@@ -28,6 +28,8 @@ type VHook struct {
 	Node      PublicKey      // H's Ed25519 key: it signs the request
 	TunnelKey [32]byte       // H's WireGuard public key
 	Endpoint  netip.AddrPort // H's public endpoint; invalid when H cannot be reached (NAT): it dials
+	Listen    uint16         // TCP port H takes swap links on (SwapLink); 0: none, and only with an Endpoint
+	Swap      bool           // I_AM_VHOOKING: H asks for link swapping (a SwapOffer), or H's half of a SwapLink
 	HasCoords bool
 	Lat, Lon  int32  // microdegrees, as in a Record
 	ID        uint64 // random; comes back in the ACK
@@ -47,14 +49,16 @@ type VHookAck struct {
 	_         [0]func()
 }
 
-// Wire sizes: version, flags, keys, endpoint, [coordinates,] id, stamp,
-// signature.
+// Wire sizes: version, flags, keys, endpoint, [listen port, coordinates,]
+// id, stamp, signature.
 const (
-	vhookBody    = 2 + 32 + 32 + 18 + 8 + 8 + 8 // 108
-	VHookSize    = vhookBody + ed25519.SignatureSize
-	vhookAckBody = 2 + 32 + 32 + 18 + 8 + 8 // 100
+	vhookBody    = 2 + 32 + 32 + 18 + 2 + 8 + 8 + 8  // 110
+	VHookSize    = vhookBody + ed25519.SignatureSize // 174
+	vhookAckBody = 2 + 32 + 32 + 18 + 8 + 8          // 100
 	VHookAckSize = vhookAckBody + ed25519.SignatureSize
+	// VHook flags; flagCoords (1) is the record's.
 	flagEndpoint = 2
+	flagSwap     = 4
 )
 
 var (
@@ -90,10 +94,14 @@ func (v *VHook) appendBody(b []byte) []byte {
 	if v.Endpoint.IsValid() {
 		flags |= flagEndpoint
 	}
+	if v.Swap {
+		flags |= flagSwap
+	}
 	b = append(b, version, flags)
 	b = append(b, v.Node[:]...)
 	b = append(b, v.TunnelKey[:]...)
 	b = appendEndpoint(b, v.Endpoint)
+	b = binary.BigEndian.AppendUint16(b, v.Listen)
 	b = binary.BigEndian.AppendUint32(b, uint32(v.Lat))
 	b = binary.BigEndian.AppendUint32(b, uint32(v.Lon))
 	b = binary.BigEndian.AppendUint64(b, v.ID)
@@ -125,17 +133,19 @@ func DecodeVHook(b []byte) (VHook, error) {
 		return v, malformed("vhook length")
 	case b[0] != version:
 		return v, malformed("vhook version")
-	case b[1]&^(flagCoords|flagEndpoint) != 0:
+	case b[1]&^(flagCoords|flagEndpoint|flagSwap) != 0:
 		return v, malformed("vhook flags")
 	}
 	v.HasCoords = b[1]&flagCoords != 0
+	v.Swap = b[1]&flagSwap != 0
 	copy(v.Node[:], b[2:34])
 	copy(v.TunnelKey[:], b[34:66])
 	ep := decodeEndpoint(b[66:84])
-	v.Lat = int32(binary.BigEndian.Uint32(b[84:88]))
-	v.Lon = int32(binary.BigEndian.Uint32(b[88:92]))
-	v.ID = binary.BigEndian.Uint64(b[92:100])
-	v.Stamp = int64(binary.BigEndian.Uint64(b[100:108]))
+	v.Listen = binary.BigEndian.Uint16(b[84:86])
+	v.Lat = int32(binary.BigEndian.Uint32(b[86:90]))
+	v.Lon = int32(binary.BigEndian.Uint32(b[90:94]))
+	v.ID = binary.BigEndian.Uint64(b[94:102])
+	v.Stamp = int64(binary.BigEndian.Uint64(b[102:110]))
 	copy(v.Sig[:], b[vhookBody:])
 	if b[1]&flagEndpoint != 0 {
 		if !unicastEndpoint(ep) {
@@ -144,6 +154,8 @@ func DecodeVHook(b []byte) (VHook, error) {
 		v.Endpoint = ep
 	} else if [18]byte(b[66:84]) != [18]byte{} {
 		return VHook{}, malformed("vhook endpoint without its flag")
+	} else if v.Listen != 0 {
+		return VHook{}, malformed("vhook listen port without an endpoint")
 	}
 	switch {
 	case !v.HasCoords && (v.Lat != 0 || v.Lon != 0):

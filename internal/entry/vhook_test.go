@@ -2,6 +2,7 @@ package entry
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"net/netip"
 	"testing"
@@ -9,7 +10,7 @@ import (
 )
 
 func goldenVHook() VHook {
-	v := VHook{Endpoint: netip.MustParseAddrPort("198.51.100.7:27000"), HasCoords: true,
+	v := VHook{Endpoint: netip.MustParseAddrPort("198.51.100.7:27000"), Listen: 27001, Swap: true, HasCoords: true,
 		Lat: 45_464_200, Lon: 9_190_000, ID: 0x0123456789abcdef, Stamp: t0.UnixNano()}
 	copy(v.TunnelKey[:], bytes.Repeat([]byte{0xa5}, 32))
 	v.Sign(key(7))
@@ -23,16 +24,44 @@ func goldenVHookAck() VHookAck {
 	return a
 }
 
+// The VHOOK golden vector (testdata/vhook.hex, 174 bytes; docs/ENTRY.md):
+//
+//	0    01                  version
+//	1    07                  flags: coordinates, endpoint, swap
+//	2    ea4a…d22c           node key (key(7))
+//	34   a5 × 32             tunnel key
+//	66   ::ffff:198.51.100.7 endpoint address
+//	82   6978                endpoint port 27000
+//	84   6979                listen port 27001
+//	86   02b5ba88 008c3a70   latitude 45464200, longitude 9190000
+//	94   0123456789abcdef    id
+//	102  18ab6f4053a98000    stamp: t0 in unix ns
+//	110  …                   signature (64)
 func TestVHookGolden(t *testing.T) {
 	v := goldenVHook()
 	b := v.AppendBinary(nil)
 	golden(t, "vhook", b)
-	if len(b) != VHookSize {
+	if len(b) != VHookSize || VHookSize != 174 {
 		t.Fatalf("vhook of %d bytes, want %d", len(b), VHookSize)
 	}
 	d, err := DecodeVHook(b)
 	if err != nil || !bytes.Equal(d.AppendBinary(nil), b) || d.Verify() != nil {
 		t.Fatalf("decoded %+v (%v), want %+v", d, err, v)
+	}
+	if d.Endpoint != v.Endpoint || d.Listen != 27001 || !d.Swap || !d.HasCoords || d.Lat != v.Lat ||
+		d.Lon != v.Lon || d.ID != v.ID || d.Stamp != v.Stamp || d.Node != PublicKeyOf(key(7)) || d.TunnelKey != v.TunnelKey {
+		t.Fatalf("decoded %+v, want %+v", d, v)
+	}
+	// The layout above, byte for byte where it is not a key or signature.
+	for _, f := range []struct {
+		off  int
+		want string
+	}{{0, "01"}, {1, "07"}, {66, "00000000000000000000ffffc6336407"}, {82, "6978"}, {84, "6979"},
+		{86, "02b5ba88008c3a70"}, {94, "0123456789abcdef"}, {102, "18ab6f4053a98000"}} {
+		want, _ := hex.DecodeString(f.want)
+		if !bytes.Equal(b[f.off:f.off+len(want)], want) {
+			t.Errorf("offset %d: %x, want %s", f.off, b[f.off:f.off+len(want)], f.want)
+		}
 	}
 	a := goldenVHookAck()
 	ab := a.AppendBinary(nil)
@@ -57,7 +86,7 @@ func TestVHookGolden(t *testing.T) {
 // zero endpoint has exactly one encoding.
 func TestVHookBehindNAT(t *testing.T) {
 	v := goldenVHook()
-	v.Endpoint, v.HasCoords, v.Lat, v.Lon = netip.AddrPort{}, false, 0, 0
+	v.Endpoint, v.Listen, v.Swap, v.HasCoords, v.Lat, v.Lon = netip.AddrPort{}, 0, false, false, 0, 0
 	v.Sign(key(7))
 	b := v.AppendBinary(nil)
 	d, err := DecodeVHook(b)
@@ -68,6 +97,45 @@ func TestVHookBehindNAT(t *testing.T) {
 	if _, err := DecodeVHook(b); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("endpoint bytes without the flag: %v", err)
 	}
+	// A vnode that cannot be reached takes no swap links: no listen port
+	// without an endpoint, whether the value is signed so or forged.
+	v.Listen = 27001
+	v.Sign(key(7))
+	if _, err := DecodeVHook(v.AppendBinary(nil)); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("listen port without an endpoint: %v", err)
+	}
+	// It can still ask for swapping (it dials the vrnodes offered).
+	v.Listen, v.Swap = 0, true
+	v.Sign(key(7))
+	if d, err := DecodeVHook(v.AppendBinary(nil)); err != nil || !d.Swap || d.Verify() != nil {
+		t.Fatalf("swap behind NAT: %+v %v", d, err)
+	}
+}
+
+// TestVHookSwapListen: the swap flag and the listen port are each
+// optional and each signed.
+func TestVHookSwapListen(t *testing.T) {
+	for _, c := range []struct {
+		swap   bool
+		listen uint16
+	}{{false, 0}, {true, 0}, {false, 1}, {true, 65535}} {
+		v := goldenVHook()
+		v.Swap, v.Listen = c.swap, c.listen
+		v.Sign(key(7))
+		b := v.AppendBinary(nil)
+		d, err := DecodeVHook(b)
+		if err != nil || d.Swap != c.swap || d.Listen != c.listen || d.Verify() != nil || !bytes.Equal(d.AppendBinary(nil), b) {
+			t.Fatalf("%+v: decoded %+v %v", c, d, err)
+		}
+		d.Swap = !d.Swap
+		if d.Verify() == nil {
+			t.Errorf("%+v: swap flag changed, still verifies", c)
+		}
+		d.Swap, d.Listen = c.swap, c.listen+1
+		if d.Verify() == nil {
+			t.Errorf("%+v: listen port changed, still verifies", c)
+		}
+	}
 }
 
 func TestVHookRejects(t *testing.T) {
@@ -77,8 +145,12 @@ func TestVHookRejects(t *testing.T) {
 		"short":         func(b []byte) []byte { return b[:len(b)-1] },
 		"long":          func(b []byte) []byte { return append(b, 0) },
 		"version":       func(b []byte) []byte { b[0] = 2; return b },
-		"flags":         func(b []byte) []byte { b[1] |= 4; return b },
-		"latitude":      func(b []byte) []byte { copy(b[84:88], []byte{0x7f, 0xff, 0xff, 0xff}); return b },
+		"flags":         func(b []byte) []byte { b[1] |= 8; return b },
+		"flags high":    func(b []byte) []byte { b[1] |= 0x80; return b },
+		"latitude":      func(b []byte) []byte { copy(b[86:90], []byte{0x7f, 0xff, 0xff, 0xff}); return b },
+		"longitude":     func(b []byte) []byte { copy(b[90:94], []byte{0x80, 0, 0, 0}); return b },
+		"stamp":         func(b []byte) []byte { b[102] |= 0x80; return b },
+		"listen unflag": func(b []byte) []byte { b[1] &^= flagEndpoint; clear(b[66:84]); return b },
 		"port 0":        func(b []byte) []byte { b[82], b[83] = 0, 0; return b },
 		"multicast":     func(b []byte) []byte { copy(b[66:82], netip.MustParseAddr("ff02::1").AsSlice()); return b },
 		"coords unflag": func(b []byte) []byte { b[1] &^= flagCoords; return b },
