@@ -224,13 +224,12 @@ func runUCIRender(args []string, stdout, stderr io.Writer) int {
 	}
 	// Virtual hooking (internal/daemon/vhook.go): its tunnels listen on
 	// the ports above the endpoint's, at most daemon.MaxAnchored of them;
-	// an entry node takes the requests on the endpoint's own port, TCP.
+	// the endpoint's own port, TCP, takes an entry node's hook requests
+	// and any vnode's link swaps.
 	if ep, err := netip.ParseAddrPort(cfg.VLayer.Endpoint); err == nil && cfg.VLayer.Enabled && len(cfg.VLayer.EntryServers) > 0 {
 		p := int(ep.Port())
 		fact("vlayer_udp", strconv.Itoa(p+1)+"-"+strconv.Itoa(min(p+daemon.MaxAnchored, 65535)))
-		if cfg.VLayer.EntryNode {
-			fact("vlayer_tcp", strconv.Itoa(p))
-		}
+		fact("vlayer_tcp", strconv.Itoa(p))
 	}
 	if cfg.IGS.ShareInternet {
 		fact("igs_udp", strconv.Itoa(cfg.IGS.Port))

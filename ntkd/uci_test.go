@@ -282,13 +282,19 @@ config vlayer 'vlayer'
 		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
 	}
 	// The firewall opens the ports of virtual hooking's tunnels (above
-	// the endpoint's) and, on an entry node, its TCP port for requests.
+	// the endpoint's) and its TCP port for requests: an entry node's
+	// hooks, any vnode's link swaps.
 	if !strings.Contains(stdout, "vlayer_udp 27001-27016\n") || !strings.Contains(stdout, "vlayer_tcp 27000\n") {
 		t.Errorf("facts without the virtual hook's ports:\n%s", stdout)
 	}
 	_, stdout, _, _, _ = renderUCI(t, strings.Replace(uciText, "option entry_node 'on'", "option entry_node 'off'", 1))
-	if !strings.Contains(stdout, "vlayer_udp 27001-27016\n") || strings.Contains(stdout, "vlayer_tcp") {
+	if !strings.Contains(stdout, "vlayer_udp 27001-27016\n") || !strings.Contains(stdout, "vlayer_tcp 27000\n") {
 		t.Errorf("a vnode that is no entry node: facts\n%s", stdout)
+	}
+	noEndpoint := strings.Replace(strings.Replace(uciText, "option endpoint '203.0.113.5:27000'", "", 1), "option entry_node 'on'", "", 1)
+	code, stdout, stderr, _, _ = renderUCI(t, noEndpoint)
+	if code != exitOK || stderr != "" || strings.Contains(stdout, "vlayer_tcp") {
+		t.Errorf("a vnode without an endpoint (behind NAT) listens on nothing: facts\n%s", stdout)
 	}
 	want := `vlayer.enabled = true
 vlayer.latitude = 45.0

@@ -30,8 +30,9 @@ import (
 // listed endpoint); an entry node answers as the anchorage node: it makes
 // the tunnel to the asker and tells it where to send (VHOOK_ACK). Both
 // tunnels are hand-made vlinks (vlink_manual.go), so every rule of
-// tunnels holds for them. Not yet: routing the request through the mesh
-// to the node nearest the asker, anchor chains, link swapping.
+// tunnels holds for them. Link swapping (seed 002's I_AM_VHOOKING) is
+// vswap.go's. Not yet: routing the request through the mesh to the node
+// nearest the asker, anchor chains.
 
 const (
 	// vhookEvery is how often a vnode without vlinks looks for an entry
@@ -58,14 +59,17 @@ const (
 // vhooker holds both sides. The fields from inFlight on are the event
 // loop's.
 type vhooker struct {
-	on       bool // the virtual layer and entry servers are on
-	log      *logx.Logger
-	key      ed25519.PrivateKey          // our node key: the ANDNA key
-	endpoint netip.AddrPort              // vlayer.endpoint; invalid when none is configured
-	anchor   *entry.Anchor               // non-nil on an entry node
-	limiter  *reqlimit.Table[netip.Addr] // requests per source, in the event loop
-	done     chan struct{}               // closed when the goroutines are gone
-	wg       sync.WaitGroup              // every goroutine of the hook, the exchanges' too
+	on        bool // the virtual layer and entry servers are on
+	log       *logx.Logger
+	key       ed25519.PrivateKey          // our node key: the ANDNA key
+	endpoint  netip.AddrPort              // vlayer.endpoint; invalid when none is configured
+	pos       entry.Position              // ours: coordinates and the endpoint's address
+	entryNode bool                        // we anchor vnodes that vhook (entry_node)
+	anchor    *entry.Anchor               // request checks; non-nil when we listen (an endpoint)
+	limiter   *reqlimit.Table[netip.Addr] // requests per source, in the event loop
+	done      chan struct{}               // closed when the goroutines are gone
+	wg        sync.WaitGroup              // every goroutine of the hook, the exchanges' too
+	ctx       context.Context             // the hook's, for exchanges the event loop starts
 
 	every   time.Duration
 	anchors int // anchorage nodes wanted (seed 002's anchor_links)
@@ -73,8 +77,16 @@ type vhooker struct {
 	inFlight bool
 	asking   entry.PublicKey // the entry node asked, while inFlight
 	retry    map[entry.PublicKey]vhookRetry
-	anchored map[string]bool            // names of the vlinks made for askers
-	hooked   map[string]entry.PublicKey // names of the vlinks our own hooks made, to their anchorage node
+	anchored map[string]anchoredVNode   // names of the vlinks made for askers (we are their anchorage node)
+	hooked   map[string]entry.PublicKey // names of the vlinks to our anchorage nodes
+	reserved map[uint16]bool            // tunnel ports promised in a request whose answer is awaited
+}
+
+// anchoredVNode is a vnode we anchor: what link swapping needs of it.
+type anchoredVNode struct {
+	node   entry.PublicKey
+	pos    entry.Position // from its request
+	listen netip.AddrPort // where it takes link swaps (TCP); invalid: nowhere
 }
 
 type vhookRetry struct {
@@ -84,7 +96,8 @@ type vhookRetry struct {
 
 func newVHooker(o Options, l *entryList, log *logx.Logger) (*vhooker, error) {
 	h := &vhooker{on: l.on && o.VLinks != nil && o.VHookEvery >= 0, log: log.With("part", "vhook"), endpoint: l.endpoint,
-		done: make(chan struct{}), retry: map[entry.PublicKey]vhookRetry{}, anchored: map[string]bool{}, hooked: map[string]entry.PublicKey{}, every: o.VHookEvery}
+		pos: l.pos, entryNode: l.key != nil, done: make(chan struct{}), retry: map[entry.PublicKey]vhookRetry{},
+		anchored: map[string]anchoredVNode{}, hooked: map[string]entry.PublicKey{}, reserved: map[uint16]bool{}, every: o.VHookEvery}
 	if h.every <= 0 {
 		h.every = vhookEvery
 	}
@@ -98,7 +111,7 @@ func newVHooker(o Options, l *entryList, log *logx.Logger) (*vhooker, error) {
 	if h.key, err = nodeKey(o); err != nil {
 		return nil, fmt.Errorf("daemon: the virtual hook's key: %w", err)
 	}
-	if l.key != nil { // an entry node is an anchorage node
+	if h.endpoint.IsValid() { // entry nodes' hooks, and any vnode's link swaps
 		h.anchor = entry.NewAnchor(entry.AnchorConfig{})
 		h.limiter = reqlimit.New[netip.Addr](map[uint8]reqlimit.Limit{0: {Max: vhookSourceRate, Wait: time.Minute}}, 8, 1024)
 	}
@@ -114,15 +127,16 @@ func (d *Daemon) beginVHook(ctx context.Context) (stop func()) {
 		return func() {}
 	}
 	ctx, cancel := context.WithCancel(ctx)
+	h.ctx = ctx
 	if h.anchor != nil {
 		// Every address: behind a port forward the public one is not ours.
 		// A TCPAddr, not a string: a string would link Go's DNS resolver
 		// into the router binary.
 		ln, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(netip.AddrPortFrom(netip.IPv6Unspecified(), h.endpoint.Port())))
 		if err != nil {
-			h.log.Warn("anchorage node: cannot listen for virtual hooks", "port", h.endpoint.Port(), "err", err)
+			h.log.Warn("cannot listen for virtual hooks and link swaps", "port", h.endpoint.Port(), "err", err)
 		} else {
-			h.log.Info("anchorage node: listening for virtual hooks", "port", h.endpoint.Port())
+			h.log.Info("listening for virtual hooks and link swaps", "port", h.endpoint.Port(), "entry_node", h.entryNode)
 			h.wg.Add(1)
 			go func() {
 				defer h.wg.Done()
@@ -188,12 +202,8 @@ func (d *Daemon) vhookStep(ctx context.Context) {
 		return
 	}
 	port := d.freeVLinkPort(h.endpoint.Port())
-	v := entry.VHook{TunnelKey: d.opt.VLinks.PublicKey(), ID: randomID(), Stamp: now.UnixNano()}
-	if h.endpoint.IsValid() {
-		v.Endpoint = netip.AddrPortFrom(h.endpoint.Addr(), port)
-	}
-	v.HasCoords, v.Lat, v.Lon = l.pos.HasCoords, l.pos.Lat, l.pos.Lon
-	v.Sign(h.key)
+	h.reserved[port] = true
+	v := d.newVHook(port)
 	h.inFlight, h.asking = true, target.Node
 	h.log.Info("asking an entry node for a vlink", "entry_node", target.Endpoint, "key", target.Node)
 	// Added in the loop, waited for after it (beginVHook's stop, deferred
@@ -201,7 +211,7 @@ func (d *Daemon) vhookStep(ctx context.Context) {
 	h.wg.Add(1)
 	go func() {
 		defer h.wg.Done()
-		ack, err := exchangeVHook(ctx, target.Endpoint, &v)
+		ack, err := exchangeVHook(ctx, target.Endpoint, entry.MsgVHook, v.AppendBinary(nil))
 		if err == nil {
 			err = ack.Verify(target.Node, v.ID)
 		}
@@ -252,6 +262,7 @@ func (d *Daemon) dropDeadHooks() {
 func (d *Daemon) vhookDone(target entry.Entry, port uint16, ack entry.VHookAck, err error) {
 	h := d.vhook
 	h.inFlight = false
+	delete(h.reserved, port)
 	if err == nil {
 		var vl ctl.VLink
 		vl, err = d.addVLink(ack.Endpoint.String(), &ctl.VLinkSpec{PublicKey: tunnel.Key(ack.TunnelKey).String(), ListenPort: int(port)})
@@ -259,6 +270,7 @@ func (d *Daemon) vhookDone(target entry.Entry, port uint16, ack entry.VHookAck, 
 			delete(h.retry, target.Node)
 			h.hooked[vl.Interface] = target.Node
 			h.log.Info("vhooked: a vlink to the anchorage node", "interface", vl.Interface, "endpoint", ack.Endpoint, "key", ack.Node)
+			d.beginSwap(target)
 			return
 		}
 	}
@@ -269,8 +281,22 @@ func (d *Daemon) vhookDone(target entry.Entry, port uint16, ack entry.VHookAck, 
 	h.log.Warn("virtual hook failed", "entry_node", target.Endpoint, "err", err, "retry_in", r.wait)
 }
 
-// exchangeVHook sends v to the entry node at ep and reads its answer.
-func exchangeVHook(ctx context.Context, ep netip.AddrPort, v *entry.VHook) (entry.VHookAck, error) {
+// newVHook (event loop) is a signed request of ours whose tunnel would
+// listen on port.
+func (d *Daemon) newVHook(port uint16) entry.VHook {
+	h := d.vhook
+	v := entry.VHook{TunnelKey: d.opt.VLinks.PublicKey(), ID: randomID(), Stamp: time.Now().UnixNano()}
+	if h.endpoint.IsValid() {
+		v.Endpoint, v.Listen = netip.AddrPortFrom(h.endpoint.Addr(), port), h.endpoint.Port()
+	}
+	v.HasCoords, v.Lat, v.Lon = h.pos.HasCoords, h.pos.Lat, h.pos.Lon
+	v.Sign(h.key)
+	return v
+}
+
+// exchangeVHook sends a request of type typ (a VHOOK or a SWAP_LINK) to
+// the vnode at ep and reads its answer.
+func exchangeVHook(ctx context.Context, ep netip.AddrPort, typ byte, payload []byte) (entry.VHookAck, error) {
 	ctx, cancel := context.WithTimeout(ctx, vhookTimeout)
 	defer cancel()
 	var dl net.Dialer
@@ -280,7 +306,7 @@ func exchangeVHook(ctx context.Context, ep netip.AddrPort, v *entry.VHook) (entr
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(vhookTimeout))
-	if err := entry.WriteMsg(conn, entry.MsgVHook, v.AppendBinary(nil)); err != nil {
+	if err := entry.WriteMsg(conn, typ, payload); err != nil {
 		return entry.VHookAck{}, err
 	}
 	typ, p, err := entry.ReadMsg(conn, 1)
@@ -338,7 +364,23 @@ func (d *Daemon) serveVHook(ctx context.Context, conn net.Conn) {
 	}
 	result := func(st entry.Status) { entry.WriteMsg(conn, entry.MsgResult, []byte{byte(st)}) }
 	typ, p, err := entry.ReadMsg(conn, 1)
-	if err != nil || typ != entry.MsgVHook {
+	if err != nil {
+		result(entry.StatusMalformed)
+		return
+	}
+	allowed := false
+	if d.Do(ctx, func() { allowed = h.limiter.Allow(d.now(), src, 0) }) != nil {
+		return
+	}
+	if !allowed {
+		result(entry.StatusRate)
+		return
+	}
+	if typ == entry.MsgSwapLink {
+		d.serveSwapLink(ctx, conn, p)
+		return
+	}
+	if typ != entry.MsgVHook {
 		result(entry.StatusMalformed)
 		return
 	}
@@ -347,15 +389,13 @@ func (d *Daemon) serveVHook(ctx context.Context, conn net.Conn) {
 		result(entry.StatusMalformed)
 		return
 	}
+	if v.Swap {
+		d.serveSwapAsk(ctx, conn, &v)
+		return
+	}
 	var st entry.Status
 	var ack entry.VHookAck
-	if d.Do(ctx, func() {
-		if !h.limiter.Allow(d.now(), src, 0) {
-			st = entry.StatusRate
-			return
-		}
-		st, ack = d.anchorVHook(&v)
-	}) != nil {
+	if d.Do(ctx, func() { st, ack = d.anchorVHook(&v) }) != nil {
 		return
 	}
 	if st != entry.StatusOK {
@@ -369,6 +409,9 @@ func (d *Daemon) serveVHook(ctx context.Context, conn net.Conn) {
 // request, and on StatusOK the tunnel to the asker and the answer.
 func (d *Daemon) anchorVHook(v *entry.VHook) (entry.Status, entry.VHookAck) {
 	h := d.vhook
+	if !h.entryNode {
+		return entry.StatusRefused, entry.VHookAck{}
+	}
 	d.forgetRemovedHooks()
 	linked := h.inFlight && h.asking == v.Node
 	for _, peer := range h.hooked {
@@ -410,7 +453,7 @@ func (d *Daemon) anchorVHook(v *entry.VHook) (entry.Status, entry.VHookAck) {
 		h.log.Warn("virtual hook: cannot make the tunnel", "from", v.Node, "err", err)
 		return entry.StatusFull, entry.VHookAck{}
 	}
-	h.anchored[vl.Interface] = true
+	h.anchored[vl.Interface] = anchoredVNode{node: v.Node, pos: vhookPosition(v), listen: vhookListen(v)}
 	ack := entry.VHookAck{TunnelKey: d.opt.VLinks.PublicKey(), Endpoint: netip.AddrPortFrom(h.endpoint.Addr(), port),
 		ID: v.ID, Stamp: now.UnixNano()}
 	ack.Sign(h.key)
@@ -441,11 +484,24 @@ func (d *Daemon) freeVLinkPort(base uint16) uint16 {
 	}
 	links := d.withManualVLinks(d.cfg).VLayer.Links
 	for p := base + 1; p != 0; p++ {
-		if !slices.ContainsFunc(links, func(l config.VLink) bool { return l.ListenPort == int(p) }) {
+		if !d.vhook.reserved[p] && !slices.ContainsFunc(links, func(l config.VLink) bool { return l.ListenPort == int(p) }) {
 			return p
 		}
 	}
 	return 0
+}
+
+// vhookPosition is where a request's sender is, as far as it says.
+func vhookPosition(v *entry.VHook) entry.Position {
+	return entry.Position{Addr: v.Endpoint.Addr(), HasCoords: v.HasCoords, Lat: v.Lat, Lon: v.Lon}
+}
+
+// vhookListen is where a request's sender takes link swaps (TCP).
+func vhookListen(v *entry.VHook) netip.AddrPort {
+	if !v.Endpoint.IsValid() || v.Listen == 0 {
+		return netip.AddrPort{}
+	}
+	return netip.AddrPortFrom(v.Endpoint.Addr(), v.Listen)
 }
 
 func randomID() uint64 {

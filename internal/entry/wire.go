@@ -82,6 +82,12 @@ func maxPayload(typ byte, maxList int) (int, bool) {
 		return VHookSize, true
 	case MsgVHookAck:
 		return VHookAckSize, true
+	case MsgSwapOffer:
+		return swapOfferMaxSize, true
+	case MsgSwapLink:
+		return swapLinkMaxSize, true
+	case MsgSwapDone:
+		return swapDoneMaxSize, true
 	}
 	return 0, false
 }

@@ -173,7 +173,8 @@ func TestDecodersRefuse(t *testing.T) {
 	for name, h := range map[string][]byte{
 		"magic":     []byte("XE\x01\x01\x00\x00\x00\x00"),
 		"version":   []byte("NE\x02\x01\x00\x00\x00\x00"),
-		"type":      []byte("NE\x01\x09\x00\x00\x00\x00"),
+		"type":      []byte("NE\x01\x0a\x00\x00\x00\x00"),
+		"long swap": []byte("NE\x01\x09\x00\x00\x10\x00"),
 		"long upd":  []byte("NE\x01\x01\x00\x01\x00\x00"),
 		"long res":  []byte("NE\x01\x02\x00\x00\x00\x02"),
 		"long list": []byte("NE\x01\x04\x7f\x00\x00\x00"),

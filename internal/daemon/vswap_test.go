@@ -1,0 +1,146 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/ntkd/ntkd/internal/config"
+	"github.com/ntkd/ntkd/internal/entry"
+	"github.com/ntkd/ntkd/internal/tunnel"
+)
+
+// TestLinkSwapping: seed 002's "Reordering the virtual layer". London is
+// the one entry node; Athens and Dublin vhook to it first. Then Rome
+// vhooks to London and asks it (I_AM_VHOOKING) for the vnodes nearer to
+// Rome than to London: Athens, not Dublin. Rome links to Athens, which
+// takes Rome as its anchorage node and drops London; London drops Athens.
+// The chain London - Athens becomes London - Rome - Athens.
+func TestLinkSwapping(t *testing.T) {
+	es := startEntryServer(t, 1, false)
+	clk := &fakeClock{now: time.Now()}
+	vnode := func(seed byte, entryNode bool, lat, lon float64) *vhookDaemon {
+		return startVHookDaemon(t, clk, seed, func(v *config.VLayer) {
+			v.EntryServers = []config.EntryServer{es.conf()}
+			v.Endpoint = fmt.Sprintf("127.0.0.%d:%d", seed, freeTCPPort(t))
+			v.EntryNode, v.EntryAfter = entryNode, time.Minute
+			v.Latitude, v.Longitude = coords(lat, lon)
+		})
+	}
+	key := func(seed byte) string { return tunnel.Key{seed, seed, seed}.String() }
+	peers := func(d *vhookDaemon) []string {
+		var out []string
+		for _, l := range d.manual(t) {
+			out = append(out, l.PublicKey)
+		}
+		slices.Sort(out)
+		return out
+	}
+	want := func(seeds ...byte) []string {
+		var out []string
+		for _, s := range seeds {
+			out = append(out, key(s))
+		}
+		slices.Sort(out)
+		return out
+	}
+	const londonSeed, athensSeed, dublinSeed, romeSeed = 81, 82, 83, 84
+	london := vnode(londonSeed, true, 51.5, -0.13)
+	london.d.Do(context.Background(), func() { london.d.vhook.inFlight = true }) // it only anchors
+	waitFor(t, "London listed", 20*time.Second, func() (bool, string) {
+		clk.Advance(10 * time.Second)
+		return len(es.srv.Snapshot()) == 1, "not yet"
+	})
+	athens := vnode(athensSeed, false, 37.98, 23.73)
+	dublin := vnode(dublinSeed, false, 53.35, -6.26)
+	waitFor(t, "Athens and Dublin hooked to London", 20*time.Second, func() (bool, string) {
+		got := peers(london)
+		return slices.Equal(got, want(athensSeed, dublinSeed)), fmt.Sprint(got)
+	})
+	rome := vnode(romeSeed, false, 41.9, 12.5)
+	waitFor(t, "Rome linked to London and Athens", 20*time.Second, func() (bool, string) {
+		got := peers(rome)
+		return slices.Equal(got, want(londonSeed, athensSeed)), fmt.Sprint(got)
+	})
+	waitFor(t, "London's vlinks: Dublin and Rome", 10*time.Second, func() (bool, string) {
+		got := peers(london)
+		return slices.Equal(got, want(dublinSeed, romeSeed)), fmt.Sprint(got)
+	})
+	if got := peers(athens); !slices.Equal(got, want(romeSeed)) {
+		t.Errorf("Athens's vlinks %v, want Rome's only", got)
+	}
+	if got := peers(dublin); !slices.Equal(got, want(londonSeed)) {
+		t.Errorf("Dublin's vlinks %v, want London's only", got)
+	}
+	// Athens's anchorage node is Rome now: were Rome's tunnel to die,
+	// Athens would hook again, as with any anchorage node.
+	var anchorOfAthens []entry.PublicKey
+	athens.d.Do(context.Background(), func() {
+		for _, a := range athens.d.vhook.hooked {
+			anchorOfAthens = append(anchorOfAthens, a)
+		}
+	})
+	if len(anchorOfAthens) != 1 || anchorOfAthens[0] != rome.nodeKey() {
+		t.Errorf("Athens's anchorage nodes %v, want Rome", anchorOfAthens)
+	}
+	// A hand-over Dublin's anchorage node did not sign, or that does not
+	// name Dublin, is refused and changes nothing.
+	stranger := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{99}, ed25519.SeedSize))
+	dublinAt := netip.AddrPortFrom(dublin.d.vhook.endpoint.Addr(), dublin.d.vhook.endpoint.Port())
+	other := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{98}, ed25519.SeedSize))
+	for name, signer := range map[string]ed25519.PrivateKey{"signed by a stranger": other, "not naming Dublin": london.d.vhook.key} {
+		link := entry.SwapLink{Hook: entry.VHook{Swap: true, TunnelKey: [32]byte{99}, ID: 1, Stamp: time.Now().UnixNano()}}
+		link.Hook.Sign(stranger)
+		link.Offer = entry.SwapOffer{Asker: link.Hook.Node, ID: 2, Stamp: time.Now().UnixNano(), Peers: []entry.SwapPeer{{Node: dublin.nodeKey(), Endpoint: dublinAt}}}
+		if name == "not naming Dublin" {
+			link.Offer.Peers[0].Node = athens.nodeKey()
+		}
+		link.Offer.Sign(signer)
+		_, err := exchangeVHook(context.Background(), dublinAt, entry.MsgSwapLink, link.AppendBinary(nil))
+		var se *entry.StatusError
+		if !errors.As(err, &se) || se.Status != entry.StatusRefused {
+			t.Errorf("a hand-over %s: %v, want refused", name, err)
+		}
+	}
+	if got := peers(dublin); !slices.Equal(got, want(londonSeed)) {
+		t.Errorf("after the forged hand-overs Dublin's vlinks are %v", got)
+	}
+	// The tunnels match end to end: each listens where the other sends.
+	for _, pair := range [][2]*vhookDaemon{{rome, athens}, {rome, london}, {london, dublin}} {
+		checkTunnelPair(t, pair[0], pair[1])
+	}
+}
+
+// checkTunnelPair checks that a's tunnel to b sends to the port b's
+// tunnel to a listens on, and the other way.
+func checkTunnelPair(t *testing.T, a, b *vhookDaemon) {
+	t.Helper()
+	find := func(from, to *vhookDaemon) config.VLink {
+		for _, l := range from.manual(t) {
+			if l.PublicKey == to.tunnelKey().String() {
+				return l
+			}
+		}
+		t.Fatalf("no tunnel to %s", to.tunnelKey())
+		return config.VLink{}
+	}
+	ab, ba := find(a, b), find(b, a)
+	if ab.Endpoint != fmt.Sprintf("%s:%d", b.endpointAddr(), ba.ListenPort) {
+		t.Errorf("a tunnel sends to %s, the other end listens on %d", ab.Endpoint, ba.ListenPort)
+	}
+	if ba.Endpoint != fmt.Sprintf("%s:%d", a.endpointAddr(), ab.ListenPort) {
+		t.Errorf("a tunnel sends to %s, the other end listens on %d", ba.Endpoint, ab.ListenPort)
+	}
+}
+
+func (vd *vhookDaemon) nodeKey() entry.PublicKey { return entry.PublicKeyOf(vd.d.vhook.key) }
+
+func (vd *vhookDaemon) tunnelKey() tunnel.Key { return tunnel.Key(vd.d.opt.VLinks.PublicKey()) }
+
+func (vd *vhookDaemon) endpointAddr() string { return vd.d.vhook.endpoint.Addr().String() }
