@@ -496,6 +496,7 @@ type fakeVLinks struct {
 	applies, fails int
 	closed         bool
 	names          []string          // of the last Apply
+	links          []config.VLink    // of the last Apply
 	standby        map[string]string // what List says held each down (tests set it)
 }
 
@@ -504,6 +505,10 @@ func (v *fakeVLinks) Apply(c *config.Config) error {
 	defer v.mu.Unlock()
 	v.applies++
 	v.names = c.VLinkNames()
+	v.links = nil
+	if c.VLayer.Enabled {
+		v.links = slices.Clone(c.VLayer.Links)
+	}
 	if v.applies <= v.fails {
 		return errors.New("no tunnel yet")
 	}
@@ -513,10 +518,11 @@ func (v *fakeVLinks) List() []vlink.Info {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	var out []vlink.Info
-	for name, why := range v.standby {
-		if slices.Contains(v.names, name) {
-			out = append(out, vlink.Info{Name: name, Standby: why})
-		}
+	for i, l := range v.links {
+		var k tunnel.Key
+		k.UnmarshalText([]byte(l.PublicKey))
+		name := v.names[i] // VLinkNames: one per link, in order
+		out = append(out, vlink.Info{Name: name, PublicKey: k, ListenPort: l.ListenPort, Standby: v.standby[name]})
 	}
 	return out
 }

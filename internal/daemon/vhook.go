@@ -80,6 +80,11 @@ type vhooker struct {
 	anchored map[string]anchoredVNode   // names of the vlinks made for askers (we are their anchorage node)
 	hooked   map[string]entry.PublicKey // names of the vlinks to our anchorage nodes
 	reserved map[uint16]bool            // tunnel ports promised in a request whose answer is awaited
+	// aliveSince: per vrnode (its tunnel key), since when its tunnel has
+	// been up without a death (entry clock); vrnodeAge: how long before
+	// we list it to others (seed 000 §6: 3 days).
+	aliveSince map[string]time.Time
+	vrnodeAge  time.Duration
 }
 
 // anchoredVNode is a vnode we anchor: what link swapping needs of it.
@@ -97,7 +102,8 @@ type vhookRetry struct {
 func newVHooker(o Options, l *entryList, log *logx.Logger) (*vhooker, error) {
 	h := &vhooker{on: l.on && o.VLinks != nil && o.VHookEvery >= 0, log: log.With("part", "vhook"), endpoint: l.endpoint,
 		pos: l.pos, entryNode: l.key != nil, done: make(chan struct{}), retry: map[entry.PublicKey]vhookRetry{},
-		anchored: map[string]anchoredVNode{}, hooked: map[string]entry.PublicKey{}, reserved: map[uint16]bool{}, every: o.VHookEvery}
+		anchored: map[string]anchoredVNode{}, hooked: map[string]entry.PublicKey{}, reserved: map[uint16]bool{}, every: o.VHookEvery,
+		aliveSince: map[string]time.Time{}, vrnodeAge: vrnodeAge}
 	if h.every <= 0 {
 		h.every = vhookEvery
 	}
@@ -173,6 +179,7 @@ func (d *Daemon) beginVHook(ctx context.Context) (stop func()) {
 func (d *Daemon) vhookStep(ctx context.Context) {
 	h := d.vhook
 	d.dropDeadHooks()
+	d.trackVRNodes()
 	links := d.withManualVLinks(d.cfg).VLayer.Links
 	if h.inFlight || len(d.cfg.VLayer.Links) > 0 || len(links) >= h.anchors {
 		return
@@ -376,8 +383,12 @@ func (d *Daemon) serveVHook(ctx context.Context, conn net.Conn) {
 		result(entry.StatusRate)
 		return
 	}
-	if typ == entry.MsgSwapLink {
+	switch typ {
+	case entry.MsgSwapLink:
 		d.serveSwapLink(ctx, conn, p)
+		return
+	case entry.MsgListRequest:
+		d.serveVRNodes(ctx, conn, p)
 		return
 	}
 	if typ != entry.MsgVHook {
