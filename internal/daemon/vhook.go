@@ -409,8 +409,14 @@ func (d *Daemon) serveVHook(ctx context.Context, conn net.Conn) {
 	if d.Do(ctx, func() { st, ack = d.anchorVHook(&v) }) != nil {
 		return
 	}
+	writeAnswer(conn, st, &ack)
+}
+
+// writeAnswer sends the answer to a request for a tunnel: the ack, or
+// the refusal's status.
+func writeAnswer(conn net.Conn, st entry.Status, ack *entry.VHookAck) {
 	if st != entry.StatusOK {
-		result(st)
+		entry.WriteMsg(conn, entry.MsgResult, []byte{byte(st)})
 		return
 	}
 	entry.WriteMsg(conn, entry.MsgVHookAck, ack.AppendBinary(nil))

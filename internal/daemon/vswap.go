@@ -299,11 +299,7 @@ func (d *Daemon) serveSwapLink(ctx context.Context, conn net.Conn, p []byte) {
 	if d.Do(ctx, func() { st, ack = d.acceptSwapLink(&link) }) != nil {
 		return
 	}
-	if st != entry.StatusOK {
-		result(st)
-		return
-	}
-	entry.WriteMsg(conn, entry.MsgVHookAck, ack.AppendBinary(nil))
+	writeAnswer(conn, st, &ack)
 }
 
 // acceptSwapLink (event loop): a tunnel to H, who takes our anchorage
