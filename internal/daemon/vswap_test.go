@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ntkd/ntkd/internal/config"
+	"github.com/ntkd/ntkd/internal/ctl"
 	"github.com/ntkd/ntkd/internal/entry"
 	"github.com/ntkd/ntkd/internal/tunnel"
 )
@@ -144,3 +145,66 @@ func (vd *vhookDaemon) nodeKey() entry.PublicKey { return entry.PublicKeyOf(vd.d
 func (vd *vhookDaemon) tunnelKey() tunnel.Key { return tunnel.Key(vd.d.opt.VLinks.PublicKey()) }
 
 func (vd *vhookDaemon) endpointAddr() string { return vd.d.vhook.endpoint.Addr().String() }
+
+// TestSwapOfferOrder: the anchorage node offers the vnodes nearer to the
+// asker than to itself, nearest to the asker first, and never the asker
+// or a vnode that takes no swaps (behind NAT).
+func TestSwapOfferOrder(t *testing.T) {
+	clk := &fakeClock{now: time.Now()}
+	london := startVHookDaemon(t, clk, 101, func(v *config.VLayer) {
+		v.EntryServers = []config.EntryServer{{Address: "127.0.0.1:9", PublicKey: entry.PublicKey{1}.String()}}
+		v.Endpoint = "127.0.0.101:27000"
+		v.Latitude, v.Longitude = coords(51.5, -0.13)
+	})
+	london.d.Do(context.Background(), func() { london.d.vhook.inFlight = true })
+	at := func(ip string, lat, lon float64) entry.Position {
+		return entry.Position{Addr: netip.MustParseAddr(ip), HasCoords: true, Lat: int32(lat * 1e6), Lon: int32(lon * 1e6)}
+	}
+	rome := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{102}, ed25519.SeedSize))
+	vnodes := []struct {
+		seed   byte
+		pos    entry.Position
+		listen bool
+	}{
+		{103, at("192.0.2.3", 37.98, 23.73), true},  // Athens: nearer to Rome
+		{104, at("192.0.2.4", 53.35, -6.26), true},  // Dublin: nearer to London
+		{105, at("192.0.2.5", 43.77, 11.25), true},  // Florence: nearest to Rome
+		{106, at("192.0.2.6", 40.85, 14.27), false}, // Naples: behind NAT
+		{102, at("192.0.2.2", 41.9, 12.5), true},    // Rome itself
+	}
+	london.d.Do(context.Background(), func() {
+		for i, v := range vnodes {
+			k := entry.PublicKeyOf(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{v.seed}, ed25519.SeedSize)))
+			a := anchoredVNode{node: k, pos: v.pos}
+			if v.listen {
+				a.listen = netip.AddrPortFrom(v.pos.Addr, 27000)
+			}
+			vl, err := london.d.addVLinkTo("", &ctl.VLinkSpec{PublicKey: tunnel.Key{v.seed}.String(), ListenPort: 27001 + i})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			london.d.vhook.anchored[vl.Interface] = a
+		}
+	})
+	ask := entry.VHook{Swap: true, TunnelKey: [32]byte{102}, Endpoint: netip.MustParseAddrPort("192.0.2.2:27000"), Listen: 27000,
+		HasCoords: true, ID: 7, Stamp: time.Now().UnixNano()}
+	ask.Lat, ask.Lon = vnodes[4].pos.Lat, vnodes[4].pos.Lon
+	ask.Sign(rome)
+	var st entry.Status
+	var offer entry.SwapOffer
+	london.d.Do(context.Background(), func() { st, offer = london.d.offerSwap(&ask) })
+	if st != entry.StatusOK {
+		t.Fatal(st)
+	}
+	var got []string
+	for _, p := range offer.Peers {
+		got = append(got, p.Endpoint.Addr().String())
+	}
+	if want := []string{"192.0.2.5", "192.0.2.3"}; !slices.Equal(got, want) {
+		t.Errorf("offered %v, want Florence then Athens %v", got, want)
+	}
+	if err := offer.Verify(); err != nil || offer.Asker != ask.Node || offer.ID != 7 {
+		t.Errorf("the offer: %v %+v", err, offer)
+	}
+}
