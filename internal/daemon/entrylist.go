@@ -338,6 +338,13 @@ func (l *entryList) update(ctx context.Context, now time.Time) (listed bool) {
 	return listed
 }
 
+// entries is the list as it is now (replaced, never changed in place).
+func (l *entryList) entries() []entry.Entry {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.st.list
+}
+
 // answer is `ntkd ctl entry-nodes`: the list nearest first
 // (entry.ByDistance).
 func (l *entryList) answer() ctl.EntryNodes {

@@ -185,9 +185,7 @@ func (d *Daemon) vhookStep(ctx context.Context) {
 		return
 	}
 	l := d.entries
-	l.mu.Lock()
-	list := l.st.list // replaced, never changed in place
-	l.mu.Unlock()
+	list := l.entries()
 	me := entry.PublicKeyOf(h.key)
 	now := time.Now()
 	var target entry.Entry
@@ -210,7 +208,7 @@ func (d *Daemon) vhookStep(ctx context.Context) {
 	}
 	port := d.freeVLinkPort(h.endpoint.Port())
 	h.reserved[port] = true
-	v := d.newVHook(port)
+	v := d.newVHook(port, false)
 	h.inFlight, h.asking = true, target.Node
 	h.log.Info("asking an entry node for a vlink", "entry_node", target.Endpoint, "key", target.Node)
 	// Added in the loop, waited for after it (beginVHook's stop, deferred
@@ -289,10 +287,10 @@ func (d *Daemon) vhookDone(target entry.Entry, port uint16, ack entry.VHookAck, 
 }
 
 // newVHook (event loop) is a signed request of ours whose tunnel would
-// listen on port.
-func (d *Daemon) newVHook(port uint16) entry.VHook {
+// listen on port; swap marks an I_AM_VHOOKING or a SWAP_LINK's request.
+func (d *Daemon) newVHook(port uint16, swap bool) entry.VHook {
 	h := d.vhook
-	v := entry.VHook{TunnelKey: d.opt.VLinks.PublicKey(), ID: randomID(), Stamp: time.Now().UnixNano()}
+	v := entry.VHook{TunnelKey: d.opt.VLinks.PublicKey(), ID: randomID(), Stamp: time.Now().UnixNano(), Swap: swap}
 	if h.endpoint.IsValid() {
 		v.Endpoint, v.Listen = netip.AddrPortFrom(h.endpoint.Addr(), port), h.endpoint.Port()
 	}
@@ -430,10 +428,7 @@ func (d *Daemon) anchorVHook(v *entry.VHook) (entry.Status, entry.VHookAck) {
 		return entry.StatusRefused, entry.VHookAck{}
 	}
 	d.forgetRemovedHooks()
-	linked := h.inFlight && h.asking == v.Node
-	for _, peer := range h.hooked {
-		linked = linked || peer == v.Node
-	}
+	linked := h.inFlight && h.asking == v.Node || h.hookedTo(v.Node) != ""
 	// Two entry nodes that asked each other at once (both without a
 	// vlink): the one with the smaller key is the vnode, the other the
 	// anchorage node, the same decision on both ends (seed 002's
@@ -476,6 +471,28 @@ func (d *Daemon) anchorVHook(v *entry.VHook) (entry.Status, entry.VHookAck) {
 	ack.Sign(h.key)
 	h.log.Info("anchorage node: a vlink for a vhooking vnode", "interface", vl.Interface, "endpoint", v.Endpoint, "key", v.Node)
 	return entry.StatusOK, ack
+}
+
+// hookedTo is the name of our tunnel to our anchorage node node, "" when
+// there is none.
+func (h *vhooker) hookedTo(node entry.PublicKey) string {
+	for name, a := range h.hooked {
+		if a == node {
+			return name
+		}
+	}
+	return ""
+}
+
+// anchoredFor is the name of the tunnel we made for the vnode node, ""
+// when there is none.
+func (h *vhooker) anchoredFor(node entry.PublicKey) string {
+	for name, a := range h.anchored {
+		if a.node == node {
+			return name
+		}
+	}
+	return ""
 }
 
 // forgetRemovedHooks (event loop) forgets the tunnels of virtual hooking

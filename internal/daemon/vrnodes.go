@@ -65,11 +65,8 @@ func (d *Daemon) serveVRNodes(ctx context.Context, conn net.Conn, p []byte) {
 func (d *Daemon) vrnodeList(q *entry.ListRequest) entry.ListReply {
 	h, l := d.vhook, d.entries
 	now := l.clock.Now()
-	l.mu.Lock()
-	list := l.st.list // replaced, never changed in place
-	l.mu.Unlock()
 	var es []entry.Entry
-	for _, e := range list {
+	for _, e := range l.entries() {
 		if q.Limit > 0 && len(es) >= int(q.Limit) {
 			break
 		}

@@ -35,9 +35,7 @@ func (d *Daemon) beginSwap(anchor entry.Entry) {
 	if h.ctx == nil {
 		return
 	}
-	v := d.newVHook(h.endpoint.Port()) // no tunnel: the endpoint itself
-	v.Swap = true
-	v.Sign(d.vhook.key)
+	v := d.newVHook(h.endpoint.Port(), true) // no tunnel: the endpoint itself
 	h.wg.Add(1)
 	go func() {
 		defer h.wg.Done()
@@ -126,9 +124,7 @@ func (d *Daemon) swapLink(ctx context.Context, peer entry.SwapPeer, offer *entry
 		default:
 			port = d.freeVLinkPort(h.endpoint.Port())
 			h.reserved[port] = true
-			link.Hook = d.newVHook(port)
-			link.Hook.Swap = true
-			link.Hook.Sign(h.key)
+			link.Hook = d.newVHook(port, true)
 		}
 	}); err != nil {
 		return err
@@ -161,19 +157,8 @@ func (d *Daemon) swapLink(ctx context.Context, peer entry.SwapPeer, offer *entry
 // linkedTo (event loop) says whether a tunnel of the hook's links us to
 // node already.
 func (d *Daemon) linkedTo(node entry.PublicKey) bool {
-	h := d.vhook
 	d.forgetRemovedHooks()
-	for _, a := range h.hooked {
-		if a == node {
-			return true
-		}
-	}
-	for _, a := range h.anchored {
-		if a.node == node {
-			return true
-		}
-	}
-	return false
+	return d.vhook.hookedTo(node) != "" || d.vhook.anchoredFor(node) != ""
 }
 
 // serveSwapAsk is L's side: an I_AM_VHOOKING from a vnode we anchor.
@@ -225,11 +210,7 @@ func (d *Daemon) offerSwap(v *entry.VHook) (entry.Status, entry.SwapOffer) {
 	if st := h.anchor.Check(time.Now(), v, false); st != entry.StatusOK {
 		return st, entry.SwapOffer{}
 	}
-	ours := false
-	for _, a := range h.anchored {
-		ours = ours || a.node == v.Node
-	}
-	if !ours {
+	if h.anchoredFor(v.Node) == "" {
 		h.log.Info("link swapping refused: we are not its anchorage node", "from", v.Node)
 		return entry.StatusRefused, entry.SwapOffer{}
 	}
@@ -272,12 +253,10 @@ func (d *Daemon) handedOver(offer *entry.SwapOffer, linked []entry.PublicKey) {
 		if !offer.Offers(k) {
 			continue
 		}
-		for name, a := range h.anchored {
-			if a.node == k {
-				d.delVLink(name)
-				delete(h.anchored, name)
-				h.log.Info("link swapping: a vnode handed over; our vlink to it goes", "interface", name, "key", k, "to", offer.Asker)
-			}
+		if name := h.anchoredFor(k); name != "" {
+			d.delVLink(name)
+			delete(h.anchored, name)
+			h.log.Info("link swapping: a vnode handed over; our vlink to it goes", "interface", name, "key", k, "to", offer.Asker)
 		}
 	}
 }
@@ -308,23 +287,16 @@ func (d *Daemon) acceptSwapLink(link *entry.SwapLink) (entry.Status, entry.VHook
 	h := d.vhook
 	d.forgetRemovedHooks()
 	me := entry.PublicKeyOf(h.key)
-	from := ""
-	for name, a := range h.hooked {
-		if a == link.Offer.Anchor {
-			from = name
-		}
-	}
+	from := h.hookedTo(link.Offer.Anchor)
 	now := time.Now()
-	skew := 5 * time.Minute
-	switch {
-	case from == "" || !link.Offer.Offers(me):
+	if from == "" || !link.Offer.Offers(me) {
 		h.log.Info("link swapping refused: not handed over by an anchorage node of ours", "from", link.Hook.Node)
 		return entry.StatusRefused, entry.VHookAck{}
-	case link.Offer.Stamp < now.Add(-skew).UnixNano():
-		return entry.StatusStale, entry.VHookAck{}
-	case link.Offer.Stamp > now.Add(skew).UnixNano():
-		return entry.StatusFuture, entry.VHookAck{}
-	case d.linkedTo(link.Hook.Node):
+	}
+	if st := h.anchor.Timely(now, link.Offer.Stamp); st != entry.StatusOK {
+		return st, entry.VHookAck{}
+	}
+	if d.linkedTo(link.Hook.Node) {
 		return entry.StatusRefused, entry.VHookAck{}
 	}
 	if st := h.anchor.Check(now, &link.Hook, false); st != entry.StatusOK {

@@ -254,20 +254,29 @@ func NewAnchor(cfg AnchorConfig) *Anchor {
 	return &Anchor{cfg: cfg, seen: map[vhookKey]int64{}}
 }
 
+// Timely says whether a message signed at stamp (unix ns) is within
+// MaxSkew of now: StatusOK, StatusStale (older) or StatusFuture.
+func (a *Anchor) Timely(now time.Time, stamp int64) Status {
+	ns, skew := now.UnixNano(), a.cfg.MaxSkew.Nanoseconds()
+	switch {
+	case stamp < ns-skew:
+		return StatusStale
+	case stamp > ns+skew:
+		return StatusFuture
+	}
+	return StatusOK
+}
+
 // Check decides on a decoded request at now: StatusOK (remembered, so a
 // replay of it is StatusStale), StatusBadSignature, StatusStale (a replay,
 // or signed more than MaxSkew ago), StatusFuture (more than MaxSkew ahead)
 // or StatusFull (full: the daemon has no room for another vlink, or too
 // many requests within MaxSkew to remember).
 func (a *Anchor) Check(now time.Time, v *VHook, full bool) Status {
-	ns := now.UnixNano()
-	skew := a.cfg.MaxSkew.Nanoseconds()
-	switch {
-	case v.Stamp < ns-skew:
-		return StatusStale
-	case v.Stamp > ns+skew:
-		return StatusFuture
-	case v.Verify() != nil:
+	if st := a.Timely(now, v.Stamp); st != StatusOK {
+		return st
+	}
+	if v.Verify() != nil {
 		return StatusBadSignature
 	}
 	k := vhookKey{v.Node, v.ID}
@@ -279,7 +288,7 @@ func (a *Anchor) Check(now time.Time, v *VHook, full bool) Status {
 	}
 	if len(a.seen) >= a.cfg.MaxSeen {
 		for x, st := range a.seen {
-			if st < ns-skew {
+			if a.Timely(now, st) == StatusStale {
 				delete(a.seen, x)
 			}
 		}
