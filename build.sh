@@ -45,7 +45,7 @@ TARGETS=(
 # Packages whose tests must also pass on big-endian MIPS: the codecs and maps.
 # PKG or PKG:REGEXP (only the tests matching it: the codecs, not the
 # namespace tests, which qemu-user cannot run).
-MIPS_TEST_PKGS=(./internal/addr ./internal/maps ./internal/wire ./internal/wire/wirelayers ./internal/config ./internal/wifi ./internal/andna ./internal/dnsd
+MIPS_TEST_PKGS=(./internal/geo ./internal/addr ./internal/maps ./internal/wire ./internal/wire/wirelayers ./internal/config ./internal/wifi ./internal/andna ./internal/dnsd
 	./internal/jsondec ./internal/jsonenc ./internal/logx ./internal/uci ./internal/entry
 	"./internal/tunnel:^(TestKey|TestUAPI|TestAttr|TestCheck)" "./internal/kernel:^(TestParseAttrs|FuzzParseAttrs)")
 

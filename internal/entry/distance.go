@@ -5,6 +5,8 @@ import (
 	"math"
 	"net/netip"
 	"sort"
+
+	"github.com/ntkd/ntkd/internal/geo"
 )
 
 // Position is where a node is: its Internet address and, when known, its
@@ -20,8 +22,6 @@ func (r *Record) Position() Position {
 	return Position{Addr: r.Endpoint.Addr(), HasCoords: r.HasCoords, Lat: r.Lat, Lon: r.Lon}
 }
 
-const earthRadiusKm = 6371.0
-
 // DistanceKm is the great-circle distance (haversine) between a and b, or
 // +Inf when either has no coordinates.
 func DistanceKm(a, b Position) float64 {
@@ -29,7 +29,7 @@ func DistanceKm(a, b Position) float64 {
 	if math.IsInf(h, 1) {
 		return h
 	}
-	return 2 * earthRadiusKm * math.Asin(math.Sqrt(h))
+	return geo.Km(h)
 }
 
 // haversine is hav(central angle) of a and b, in [0, 1], +Inf without
@@ -39,34 +39,8 @@ func haversine(a, b Position) float64 {
 	if !a.HasCoords || !b.HasCoords {
 		return math.Inf(1)
 	}
-	const rad = math.Pi / 180 / 1e6
-	la1, la2 := float64(a.Lat)*rad, float64(b.Lat)*rad
-	sla, slo := sin((la2-la1)/2), sin(float64(b.Lon-a.Lon)*rad/2)
-	h := sla*sla + cos(la1)*cos(la2)*slo*slo
-	return max(0, min(1, h))
+	return geo.Hav(a.Lat, a.Lon, b.Lat, b.Lon)
 }
-
-// sin and cos for |x| <= 2π, the range of our coordinates: a Taylor
-// polynomial on [-π/2, π/2] (error < 1e-7), not math.Sin and math.Cos,
-// whose general range reduction costs ~9 KB of softfloat mips code.
-func sin(x float64) float64 {
-	for x > math.Pi {
-		x -= 2 * math.Pi
-	}
-	for x < -math.Pi {
-		x += 2 * math.Pi
-	}
-	switch { // sin(x) = sin(π - x)
-	case x > math.Pi/2:
-		x = math.Pi - x
-	case x < -math.Pi/2:
-		x = -math.Pi - x
-	}
-	x2 := x * x
-	return x * (1 - x2/6*(1-x2/20*(1-x2/42*(1-x2/72*(1-x2/110*(1-x2/156))))))
-}
-
-func cos(x float64) float64 { return sin(x + math.Pi/2) }
 
 // xorDistance is the XOR of two addresses in their 16-byte form, compared
 // as a big-endian number: seed 002's measure when coordinates are missing

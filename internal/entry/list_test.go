@@ -3,7 +3,6 @@ package entry
 import (
 	"crypto/ed25519"
 	"errors"
-	"math"
 	"net/netip"
 	"testing"
 	"time"
@@ -334,19 +333,6 @@ func TestMerge(t *testing.T) {
 	got := Merge([]Entry{a1, b}, []Entry{a2}, []Entry{a1})
 	if len(got) != 2 || got[0].Node != b.Node || got[1].Stamp != a2.Stamp {
 		t.Errorf("Merge = %v", got)
-	}
-}
-
-// TestSinCos checks the small sine against the math package's over the
-// range coordinates give.
-func TestSinCos(t *testing.T) {
-	for x := -2 * math.Pi; x <= 2*math.Pi; x += 0.001 {
-		if d := math.Abs(sin(x) - math.Sin(x)); d > 1e-7 {
-			t.Fatalf("sin(%v) off by %g", x, d)
-		}
-		if d := math.Abs(cos(x) - math.Cos(x)); d > 1e-7 {
-			t.Fatalf("cos(%v) off by %g", x, d)
-		}
 	}
 }
 
