@@ -30,6 +30,7 @@ type VHook struct {
 	Endpoint  netip.AddrPort // H's public endpoint; invalid when H cannot be reached (NAT): it dials
 	Listen    uint16         // TCP port H takes swap links on (SwapLink); 0: none, and only with an Endpoint
 	Swap      bool           // I_AM_VHOOKING: H asks for link swapping (a SwapOffer), or H's half of a SwapLink
+	Want      uint8          // anchor_links: how many anchorage nodes H wants, 1..MaxWant; 0 is sent as 1 (see VHookChain)
 	HasCoords bool
 	Lat, Lon  int32  // microdegrees, as in a Record
 	ID        uint64 // random; comes back in the ACK
@@ -56,9 +57,15 @@ const (
 	VHookSize    = vhookBody + ed25519.SignatureSize // 174
 	vhookAckBody = 2 + 32 + 32 + 18 + 8 + 8          // 100
 	VHookAckSize = vhookAckBody + ed25519.SignatureSize
-	// VHook flags; flagCoords (1) is the record's.
+	// VHook flags; flagCoords (1) is the record's. Bits 4..6 (flagWant)
+	// hold Want-1; bits 3 and 7 are unknown, and refused.
 	flagEndpoint = 2
 	flagSwap     = 4
+	flagWant     = 7 << wantShift
+	wantShift    = 4
+	flagTooMany  = 0x80 // what AppendBinary writes for a Want above MaxWant: DecodeVHook refuses it
+	// MaxWant bounds VHook.Want: the anchorage nodes one request asks for.
+	MaxWant = 8
 )
 
 var (
@@ -97,6 +104,12 @@ func (v *VHook) appendBody(b []byte) []byte {
 	if v.Swap {
 		flags |= flagSwap
 	}
+	switch {
+	case v.Want > MaxWant:
+		flags |= flagWant | flagTooMany
+	case v.Want > 1:
+		flags |= (v.Want - 1) << wantShift
+	}
 	b = append(b, version, flags)
 	b = append(b, v.Node[:]...)
 	b = append(b, v.TunnelKey[:]...)
@@ -108,7 +121,10 @@ func (v *VHook) appendBody(b []byte) []byte {
 	return binary.BigEndian.AppendUint64(b, uint64(v.Stamp))
 }
 
-// AppendBinary appends the request's wire form (VHookSize bytes).
+// AppendBinary appends the request's wire form (VHookSize bytes). A
+// request that breaks the rules (Want above MaxWant, a listen port
+// without an endpoint, ...) is written as it is, flagTooMany set for the
+// Want, and refused by DecodeVHook.
 func (v *VHook) AppendBinary(b []byte) []byte { return append(v.appendBody(b), v.Sig[:]...) }
 
 // Sign sets v.Node to priv's public key and signs v.
@@ -133,11 +149,12 @@ func DecodeVHook(b []byte) (VHook, error) {
 		return v, malformed("vhook length")
 	case b[0] != version:
 		return v, malformed("vhook version")
-	case b[1]&^(flagCoords|flagEndpoint|flagSwap) != 0:
+	case b[1]&^(flagCoords|flagEndpoint|flagSwap|flagWant) != 0:
 		return v, malformed("vhook flags")
 	}
 	v.HasCoords = b[1]&flagCoords != 0
 	v.Swap = b[1]&flagSwap != 0
+	v.Want = (b[1]&flagWant)>>wantShift + 1
 	copy(v.Node[:], b[2:34])
 	copy(v.TunnelKey[:], b[34:66])
 	ep := decodeEndpoint(b[66:84])

@@ -5,6 +5,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -48,7 +51,7 @@ func TestVHookGolden(t *testing.T) {
 	if err != nil || !bytes.Equal(d.AppendBinary(nil), b) || d.Verify() != nil {
 		t.Fatalf("decoded %+v (%v), want %+v", d, err, v)
 	}
-	if d.Endpoint != v.Endpoint || d.Listen != 27001 || !d.Swap || !d.HasCoords || d.Lat != v.Lat ||
+	if d.Endpoint != v.Endpoint || d.Listen != 27001 || !d.Swap || d.Want != 1 || !d.HasCoords || d.Lat != v.Lat ||
 		d.Lon != v.Lon || d.ID != v.ID || d.Stamp != v.Stamp || d.Node != PublicKeyOf(key(7)) || d.TunnelKey != v.TunnelKey {
 		t.Fatalf("decoded %+v, want %+v", d, v)
 	}
@@ -78,6 +81,68 @@ func TestVHookGolden(t *testing.T) {
 		typ, _, err := ReadMsg(&m, 0)
 		if err != nil || typ != want {
 			t.Fatalf("message %d: %d %v", want, typ, err)
+		}
+	}
+}
+
+// goldenVHookWant is the golden VHOOK asking for 3 anchorage nodes.
+func goldenVHookWant() VHook {
+	v := goldenVHook()
+	v.Want = 3
+	v.Sign(key(7))
+	return v
+}
+
+// TestVHookWantGolden: testdata/vhook-want.hex, 174 bytes, the golden
+// VHOOK with Want 3: flags 27 (Want-1 = 2 in bits 4..6, then coordinates,
+// endpoint, swap), every other byte but the signature as in vhook.hex.
+// Requests written before Want (those bits 0) decode as Want 1.
+func TestVHookWantGolden(t *testing.T) {
+	v := goldenVHookWant()
+	b := v.AppendBinary(nil)
+	golden(t, "vhook-want", b)
+	old := goldenVHook()
+	ob := old.AppendBinary(nil)
+	if len(b) != VHookSize || b[1] != 0x27 || !bytes.Equal(b[2:vhookBody], ob[2:vhookBody]) {
+		t.Fatalf("want 3: %x, want flags 27 and the rest of %x", b, ob)
+	}
+	d, err := DecodeVHook(b)
+	if err != nil || d.Want != 3 || !bytes.Equal(d.AppendBinary(nil), b) || d.Verify() != nil {
+		t.Fatalf("decoded %+v (%v)", d, err)
+	}
+	for _, h := range []string{"vhook", "swap-link"} {
+		text, err := os.ReadFile(filepath.Join("testdata", h+".hex"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, _ := hex.DecodeString(strings.ReplaceAll(string(text), "\n", ""))
+		if d, err := DecodeVHook(g[:VHookSize]); err != nil || d.Want != 1 || d.Verify() != nil {
+			t.Errorf("%s.hex: want %d, %v", h, d.Want, err)
+		}
+	}
+	// Want is signed: a relay cannot ask more (or fewer) in H's name.
+	d.Want = 4
+	if d.Verify() == nil {
+		t.Error("want changed, still verifies")
+	}
+	for w := range MaxWant + 1 {
+		v := goldenVHook()
+		v.Want = uint8(w)
+		v.Sign(key(7))
+		b := v.AppendBinary(nil)
+		d, err := DecodeVHook(b)
+		if err != nil || int(d.Want) != max(w, 1) || d.Verify() != nil || b[1]>>4 != byte(max(w, 1)-1) {
+			t.Errorf("want %d: flags %02x, decoded want %d, %v", w, b[1], d.Want, err)
+		}
+	}
+	// Beyond MaxWant the request is written with bit 7 set, and refused.
+	for _, w := range []uint8{MaxWant + 1, 16, 17, 255} {
+		v := goldenVHook()
+		v.Want = w
+		v.Sign(key(7))
+		b := v.AppendBinary(nil)
+		if _, err := DecodeVHook(b); !errors.Is(err, ErrMalformed) || b[1]&0x80 == 0 {
+			t.Errorf("want %d: flags %02x, %v, want malformed", w, b[1], err)
 		}
 	}
 }
@@ -147,6 +212,7 @@ func TestVHookRejects(t *testing.T) {
 		"version":       func(b []byte) []byte { b[0] = 2; return b },
 		"flags":         func(b []byte) []byte { b[1] |= 8; return b },
 		"flags high":    func(b []byte) []byte { b[1] |= 0x80; return b },
+		"want 9":        func(b []byte) []byte { b[1] |= 0xf0; return b },
 		"latitude":      func(b []byte) []byte { copy(b[86:90], []byte{0x7f, 0xff, 0xff, 0xff}); return b },
 		"longitude":     func(b []byte) []byte { copy(b[90:94], []byte{0x80, 0, 0, 0}); return b },
 		"stamp":         func(b []byte) []byte { b[102] |= 0x80; return b },
@@ -242,10 +308,15 @@ func TestAnchorCheck(t *testing.T) {
 func FuzzDecodeVHook(f *testing.F) {
 	v := goldenVHook()
 	f.Add(v.AppendBinary(nil))
+	v = goldenVHookWant()
+	f.Add(v.AppendBinary(nil))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		v, err := DecodeVHook(b)
 		if err != nil {
 			return
+		}
+		if v.Want < 1 || v.Want > MaxWant {
+			t.Fatalf("want %d", v.Want)
 		}
 		if got := v.AppendBinary(nil); !bytes.Equal(got, b) {
 			t.Fatalf("not canonical:\n in %x\nout %x", b, got)

@@ -88,6 +88,8 @@ func maxPayload(typ byte, maxList int) (int, bool) {
 		return swapLinkMaxSize, true
 	case MsgSwapDone:
 		return swapDoneMaxSize, true
+	case MsgVHookChain:
+		return vhookChainMaxSize, true
 	}
 	return 0, false
 }

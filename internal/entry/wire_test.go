@@ -171,13 +171,14 @@ func TestDecodersRefuse(t *testing.T) {
 		t.Errorf("changed nonce: %v", err)
 	}
 	for name, h := range map[string][]byte{
-		"magic":     []byte("XE\x01\x01\x00\x00\x00\x00"),
-		"version":   []byte("NE\x02\x01\x00\x00\x00\x00"),
-		"type":      []byte("NE\x01\x0a\x00\x00\x00\x00"),
-		"long swap": []byte("NE\x01\x09\x00\x00\x10\x00"),
-		"long upd":  []byte("NE\x01\x01\x00\x01\x00\x00"),
-		"long res":  []byte("NE\x01\x02\x00\x00\x00\x02"),
-		"long list": []byte("NE\x01\x04\x7f\x00\x00\x00"),
+		"magic":      []byte("XE\x01\x01\x00\x00\x00\x00"),
+		"version":    []byte("NE\x02\x01\x00\x00\x00\x00"),
+		"type":       []byte("NE\x01\x0b\x00\x00\x00\x00"),
+		"long chain": []byte("NE\x01\x0a\x00\x00\x05\x93"),
+		"long swap":  []byte("NE\x01\x09\x00\x00\x10\x00"),
+		"long upd":   []byte("NE\x01\x01\x00\x01\x00\x00"),
+		"long res":   []byte("NE\x01\x02\x00\x00\x00\x02"),
+		"long list":  []byte("NE\x01\x04\x7f\x00\x00\x00"),
 	} {
 		if _, _, err := ReadMsg(bytes.NewReader(h), 0); !errors.Is(err, ErrMalformed) {
 			t.Errorf("header %s: %v", name, err)
@@ -256,6 +257,8 @@ func FuzzReadMsg(f *testing.F) {
 			}
 		case MsgList:
 			DecodeList(p)
+		case MsgVHookChain:
+			DecodeVHookChain(p)
 		}
 	})
 }
