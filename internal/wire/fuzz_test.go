@@ -3,7 +3,9 @@ package wire
 import (
 	"bytes"
 	"errors"
+	"net/netip"
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -130,7 +132,6 @@ func FuzzEcho(f *testing.F)         { fuzzPayload(f, OpEchoMe, OpEchoReply) }
 func FuzzPutFreeNodes(f *testing.F) { fuzzPayload(f, OpPutFreeNodes) }
 func FuzzPutQSPNRound(f *testing.F) { fuzzPayload(f, OpPutQSPNRound) }
 func FuzzMapBody(f *testing.F)      { fuzzPayload(f, OpPutIntMap, OpPutExtMap, OpPutBnodeMap) }
-func FuzzBroadcast(f *testing.F)    { fuzzPayload(f, OpTracerPkt, OpQSPNClose, OpQSPNOpen) }
 func FuzzRouted(f *testing.F)       { fuzzPayload(f, OpRouted) }
 func FuzzRouteLoss(f *testing.F)    { fuzzPayload(f, OpRouteLoss) }
 func FuzzRegister(f *testing.F)     { fuzzPayload(f, OpAndnaRegister) }
@@ -144,3 +145,53 @@ func FuzzPutCache(f *testing.F)     { fuzzPayload(f, OpAndnaPutCache) }
 func FuzzGetQueue(f *testing.F)     { fuzzPayload(f, OpAndnaGetQueue) }
 func FuzzPutQueue(f *testing.F)     { fuzzPayload(f, OpAndnaPutQueue) }
 func FuzzNack(f *testing.F)         { fuzzPayload(f, OpNack) }
+
+// seedEncoded adds the payloads of ps, tagged with the index of each one's
+// op in ops.
+func seedEncoded(f *testing.F, ops []Op, ps ...Payload) {
+	for _, p := range ps {
+		b, err := Encode(1, p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(uint8(slices.Index(ops, p.Op())), b[HeaderLen:])
+	}
+}
+
+func FuzzBroadcast(f *testing.F) {
+	ops := []Op{OpTracerPkt, OpQSPNClose, OpQSPNOpen}
+	// Vnode points at the lowest and highest levels, with and without
+	// the other optional sections.
+	vn := func(level uint8, n int) []VnodePoint {
+		var vs []VnodePoint
+		for i := 0; i < n; i++ {
+			v := VnodePoint{Lat: int32(i%3-1) * 90000000, Lon: int32(i-2) * 90000000, Count: uint16(1 + i*1000)}
+			for k := 0; k < int(level); k++ {
+				v.Position[k] = uint8(i + k)
+			}
+			vs = append(vs, v)
+		}
+		return vs
+	}
+	lvl15 := sampleTracer(OpTracerPkt, 2, 1, 1)
+	lvl15.Level, lvl15.Origin = 15, [MaxLevels]uint8{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}
+	lvl15.Flags |= BcastVnodes
+	lvl15.Vnodes = vn(15, MaxVnodePoints)
+	seedEncoded(f, ops,
+		&Broadcast{Kind: OpQSPNClose, Flags: BcastVnodes, TTL: 3, Chunks: []Chunk{{Node: 1}}, Vnodes: vn(0, 1)},
+		&Broadcast{Kind: OpQSPNOpen, Level: 1, Flags: BcastGateways | BcastVnodes, Origin: [MaxLevels]uint8{9},
+			Gateways: []Gateway{{Bandwidth: 1, Position: [MaxLevels]uint8{2}}}, Vnodes: vn(1, 3)},
+		lvl15)
+	fuzzPayload(f, ops...)
+}
+
+func FuzzVHookRoute(f *testing.F) {
+	ops := []Op{OpVHookRoute}
+	a6 := netip.MustParseAddr("fd00::1")
+	seedEncoded(f, ops,
+		&VHookRoute{Origin: v4a},
+		&VHookRoute{Flags: VRouteBack, Hops: MaxVRouteHops, Origin: a6, Exclude: []netip.Addr{v6a, a6}, Body: []byte{0}},
+		&VHookRoute{Flags: VRouteCoords, Lat: 90000000, Lon: -180000000, Origin: v4b,
+			Exclude: slices.Repeat([]netip.Addr{v4a}, MaxVRouteExclude), Body: bytes.Repeat([]byte("ab"), MaxVRouteBody/2)})
+	fuzzPayload(f, ops...)
+}

@@ -6,8 +6,9 @@ import "strconv"
 type Op uint8
 
 // Version 1 ops. The numbering groups them by subsystem (radar 0x0_, hook
-// 0x1_, QSPN 0x2_, ANDNA 0x3_, replies 0x4_) so a hex dump is readable.
-// 0x80-0xBF is reserved for the virtual layer and rejected for now.
+// 0x1_, QSPN 0x2_, ANDNA 0x3_, replies 0x4_, virtual hooking carried in
+// ROUTED 0x5_) so a hex dump is readable. 0x80-0xBF is reserved for the
+// virtual layer and rejected for now.
 const (
 	OpEchoMe    Op = 0x01 // radar probe
 	OpEchoReply Op = 0x02 // radar probe reply
@@ -43,6 +44,8 @@ const (
 
 	OpAck  Op = 0x40
 	OpNack Op = 0x41
+
+	OpVHookRoute Op = 0x50 // a virtual hook request carried to the vnode nearest the asker and back (seed 002)
 )
 
 // Virtual-layer op range, reserved: version 1 decoders reject it with
@@ -115,6 +118,8 @@ func (o Op) String() string {
 		return "ACK"
 	case OpNack:
 		return "NACK"
+	case OpVHookRoute:
+		return "VHOOK_ROUTE"
 	}
 	return "Op(0x" + strconv.FormatUint(uint64(o), 16) + ")"
 }
@@ -129,7 +134,8 @@ func (o Op) Known() bool {
 		OpAndnaRegister, OpAndnaCheckCounter, OpAndnaCounterReply,
 		OpAndnaResolve, OpAndnaResolveReply, OpAndnaReverse, OpAndnaReverseReply,
 		OpAndnaGetCache, OpAndnaPutCache, OpAndnaGetQueue, OpAndnaPutQueue,
-		OpAck, OpNack:
+		OpAck, OpNack,
+		OpVHookRoute:
 		return true
 	}
 	return false

@@ -99,6 +99,7 @@ type Decoder struct {
 	getQueue     GetQueue
 	putQueue     PutQueue
 	nack         Nack
+	vhookRoute   VHookRoute
 }
 
 // Decode parses one whole packet, like the package-level Decode (same
@@ -160,6 +161,8 @@ func (d *Decoder) payload(op Op) Payload {
 		return &d.putQueue
 	case OpNack:
 		return &d.nack
+	case OpVHookRoute:
+		return &d.vhookRoute
 	}
 	// Unreachable: Header.Decode rejects unknown ops. Keep the
 	// decoder total anyway.

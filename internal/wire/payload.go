@@ -12,7 +12,7 @@ type Payload interface {
 	Op() Op
 	// Decode decodes the payload bytes of one packet (after the header)
 	// into the value, which keeps its Kind. Byte slices in the result
-	// (MapBody.Body, Routed.Inner) alias data.
+	// (MapBody.Body, Routed.Inner, VHookRoute.Body) alias data.
 	Decode(data []byte) error
 
 	// size validates the value and returns its encoded size.
@@ -63,6 +63,8 @@ func NewPayload(op Op) Payload {
 		return &PutQueue{}
 	case OpNack:
 		return &Nack{}
+	case OpVHookRoute:
+		return &VHookRoute{}
 	}
 	return nil
 }

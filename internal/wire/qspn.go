@@ -14,8 +14,9 @@ const (
 	BcastBnodeClosed BroadcastFlags = 0x08 // a bnode of the gnode closed (seed §5.3.1)
 	BcastBnodeOpened BroadcastFlags = 0x10 // a bnode of the gnode opened (seed §5.3.1)
 	BcastGateways    BroadcastFlags = 0x20 // Internet gateways follow (docs/IGS.md)
+	BcastVnodes      BroadcastFlags = 0x40 // the multi-barycenter of the vnodes follows (Viphilama, seed 002)
 
-	bcastFlagsKnown = uint8(BcastTracer | BcastBBlock | BcastStarters | BcastBnodeClosed | BcastBnodeOpened | BcastGateways)
+	bcastFlagsKnown = uint8(BcastTracer | BcastBBlock | BcastStarters | BcastBnodeClosed | BcastBnodeOpened | BcastGateways | BcastVnodes)
 )
 
 // MaxGateways bounds the gateways one flood announces.
@@ -29,6 +30,42 @@ type Gateway struct {
 	// level); the ids from Level up are the origin element's. Entries from
 	// Level on must be zero.
 	Position [MaxLevels]uint8
+}
+
+// MaxVnodePoints bounds the points of the multi-barycenter one flood
+// announces.
+const MaxVnodePoints = 4
+
+// Coordinate ranges, in microdegrees (VnodePoint, VHookRoute).
+const (
+	maxLat = 90_000_000
+	maxLon = 180_000_000
+)
+
+// VnodePoint is one barycenter of the multi-barycenter of the vnodes inside
+// the element that started a flood (the Viphilama map of the virtual layer,
+// seed 002): where a cluster of vnodes sits, how many it holds, and which
+// vnode of the cluster requests for that point go to.
+type VnodePoint struct {
+	Lat, Lon int32  // microdegrees: Lat in -90e6..90e6, Lon in -180e6..180e6
+	Count    uint16 // vnodes it stands for, >= 1
+	// Position holds, at levels 0..Level-1 (the flood's level), the ids of
+	// the vnode of the cluster nearest its barycenter (the one a request
+	// for that point is routed to); the ids from Level up are the origin
+	// element's. Entries from Level on must be zero.
+	Position [MaxLevels]uint8
+}
+
+// coordsProblem returns "" when lat and lon are in range, else a
+// description (no allocation on the decode path).
+func coordsProblem(lat, lon int32) string {
+	switch {
+	case lat < -maxLat || lat > maxLat:
+		return "latitude outside -90e6..90e6"
+	case lon < -maxLon || lon > maxLon:
+		return "longitude outside -180e6..180e6"
+	}
+	return ""
 }
 
 // Chunk is one hop of the route a tracer packet travelled.
@@ -72,11 +109,15 @@ type BnodeBlock struct {
 //	then, iff flags has GATEWAYS:
 //	     1     gateway count g (1..MaxGateways)
 //	     g x   {bandwidth u32 (> 0), position L bytes}
+//	then, iff flags has VNODES:
+//	     1     vnode point count v (1..MaxVnodePoints)
+//	     v x   {lat i32, lon i32 (microdegrees), count u16 (>= 1), position L bytes}
 //
 // The header's packet id is the broadcast id the broadcast cache compares.
 //
-// Decoding reuses Chunks, Blocks and each block's Links, so a Decoder
-// decodes tracer packets without allocating once it has seen big ones.
+// Decoding reuses Chunks, Blocks, each block's Links, Gateways and Vnodes,
+// so a Decoder decodes tracer packets without allocating once it has seen
+// big ones.
 type Broadcast struct {
 	Kind  Op // OpTracerPkt, OpQSPNClose or OpQSPNOpen
 	Gnode uint8
@@ -108,6 +149,9 @@ type Broadcast struct {
 	// Gateways are the Internet gateways inside the origin element
 	// (BcastGateways must be set iff it is not empty).
 	Gateways []Gateway
+	// Vnodes is the multi-barycenter of the vnodes inside the origin
+	// element (BcastVnodes must be set iff it is not empty).
+	Vnodes []VnodePoint
 }
 
 const (
@@ -115,6 +159,8 @@ const (
 	chunkLen      = 5
 	blockHdrLen   = 2
 	linkLen       = 6
+	gatewayLen    = 4  // plus Level bytes of position
+	vnodePointLen = 10 // plus Level bytes of position
 )
 
 func (p *Broadcast) Op() Op { return p.Kind }
@@ -129,7 +175,7 @@ func (p *Broadcast) checkKind() error {
 
 // Decode decodes the payload bytes of one packet into p.
 func (p *Broadcast) Decode(data []byte) error {
-	chunks, blocks, gws := p.Chunks[:0], p.Blocks[:0], p.Gateways[:0]
+	chunks, blocks, gws, vps := p.Chunks[:0], p.Blocks[:0], p.Gateways[:0], p.Vnodes[:0]
 	*p = Broadcast{Kind: p.Kind}
 	if err := p.checkKind(); err != nil {
 		return err
@@ -198,7 +244,7 @@ func (p *Broadcast) Decode(data []byte) error {
 		if r.err == nil && (ng == 0 || ng > MaxGateways) {
 			r.setErr(ErrInconsistent, "gateway count", off, "%d gateways with GATEWAYS set, want 1..%d", ng, MaxGateways)
 		}
-		if r.need(ng*(4+int(p.Level)), "gateways") {
+		if r.need(ng*(gatewayLen+int(p.Level)), "gateways") {
 			gws = slices.Grow(gws, ng)
 			for i := 0; i < ng && r.err == nil; i++ {
 				off := r.off
@@ -214,6 +260,33 @@ func (p *Broadcast) Decode(data []byte) error {
 		}
 	}
 	p.Gateways = gws
+	if r.err == nil && p.Flags&BcastVnodes != 0 {
+		off := r.off
+		nv := int(r.u8("vnode point count"))
+		if r.err == nil && (nv == 0 || nv > MaxVnodePoints) {
+			r.setErr(ErrInconsistent, "vnode point count", off, "%d vnode points with VNODES set, want 1..%d", nv, MaxVnodePoints)
+		}
+		if r.need(nv*(vnodePointLen+int(p.Level)), "vnode points") {
+			vps = slices.Grow(vps, nv)
+			for i := 0; i < nv && r.err == nil; i++ {
+				off := r.off
+				v := VnodePoint{Lat: int32(r.u32("vnode lat")), Lon: int32(r.u32("vnode lon"))}
+				if msg := coordsProblem(v.Lat, v.Lon); r.err == nil && msg != "" {
+					r.setErr(ErrInconsistent, "vnode coordinates", off, "vnode point %d: %s (%d, %d)", i, msg, v.Lat, v.Lon)
+				}
+				off = r.off
+				v.Count = r.u16("vnode count")
+				if r.err == nil && v.Count == 0 {
+					r.setErr(ErrInconsistent, "vnode count", off, "vnode point %d stands for no vnode", i)
+				}
+				for k := 0; k < int(p.Level); k++ {
+					v.Position[k] = r.u8("vnode position")
+				}
+				vps = append(vps, v)
+			}
+		}
+	}
+	p.Vnodes = vps
 	return r.done()
 }
 
@@ -255,7 +328,31 @@ func (p *Broadcast) size() (int, error) {
 		}
 	}
 	if gwFlag {
-		n += 1 + (4+int(p.Level))*len(p.Gateways)
+		n += 1 + (gatewayLen+int(p.Level))*len(p.Gateways)
+	}
+	vnFlag := p.Flags&BcastVnodes != 0
+	if vnFlag != (len(p.Vnodes) > 0) {
+		return 0, encErr(ErrInconsistent, op, "flags", "VNODES flag %v but %d vnode points", vnFlag, len(p.Vnodes))
+	}
+	if len(p.Vnodes) > MaxVnodePoints {
+		return 0, encErr(ErrInconsistent, op, "vnodes", "%d vnode points > %d", len(p.Vnodes), MaxVnodePoints)
+	}
+	for i := range p.Vnodes {
+		v := &p.Vnodes[i]
+		if msg := coordsProblem(v.Lat, v.Lon); msg != "" {
+			return 0, encErr(ErrInconsistent, op, "vnodes", "vnode point %d: %s (%d, %d)", i, msg, v.Lat, v.Lon)
+		}
+		if v.Count == 0 {
+			return 0, encErr(ErrInconsistent, op, "vnodes", "vnode point %d stands for no vnode", i)
+		}
+		for k := int(p.Level); k < MaxLevels; k++ {
+			if v.Position[k] != 0 {
+				return 0, encErr(ErrInconsistent, op, "vnodes", "vnode point %d: position set at level %d >= %d", i, k, p.Level)
+			}
+		}
+	}
+	if vnFlag {
+		n += 1 + (vnodePointLen+int(p.Level))*len(p.Vnodes)
 	}
 	bblock := p.Flags&BcastBBlock != 0
 	if bblock != (len(p.Blocks) > 0) {
@@ -321,6 +418,18 @@ func (p *Broadcast) put(b []byte) {
 			w.u32(g.Bandwidth)
 			for k := 0; k < int(p.Level); k++ {
 				w.u8(g.Position[k])
+			}
+		}
+	}
+	if p.Flags&BcastVnodes != 0 {
+		w.u8(uint8(len(p.Vnodes)))
+		for i := range p.Vnodes {
+			v := &p.Vnodes[i]
+			w.u32(uint32(v.Lat))
+			w.u32(uint32(v.Lon))
+			w.u16(v.Count)
+			for k := 0; k < int(p.Level); k++ {
+				w.u8(v.Position[k])
 			}
 		}
 	}

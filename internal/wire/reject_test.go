@@ -3,7 +3,9 @@ package wire
 import (
 	"encoding/binary"
 	"errors"
+	"math"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -42,6 +44,7 @@ func cat(parts ...any) []byte {
 
 func u16(v uint16) []byte { return binary.BigEndian.AppendUint16(nil, v) }
 func u32(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }
+func i32(v int32) []byte  { return u32(uint32(v)) }
 
 func rep(n int, b ...byte) []byte {
 	var out []byte
@@ -51,9 +54,17 @@ func rep(n int, b ...byte) []byte {
 	return out
 }
 
+// vroute builds a VHOOK_ROUTE payload: flags, hops, coordinates, then rest
+// (origin, exclude count and addresses, body length and body).
+func vroute(flags, hops int, lat, lon int32, rest ...any) []byte {
+	return cat(append([]any{flags, hops, i32(lat), i32(lon)}, rest...)...)
+}
+
 var (
 	ip4 = cat(4, 10, 0, 0, 1)
 	ip6 = cat(6, rep(16, 0xfd))
+	// vpoint is a valid vnode point at level 0: lat, lon, count.
+	vpoint = cat(i32(45000000), i32(-9000000), u16(2))
 	// registerBody is a valid ANDNA_REGISTER payload, for embedding.
 	registerBody = cat(3, "abc", fill32(1), u32(1), 0, ip4, fill64(2))
 )
@@ -124,12 +135,24 @@ func TestPayloadRejects(t *testing.T) {
 
 		// TRACER_PKT / QSPN_*.
 		{"bcast level 16", OpTracerPkt, cat(1, 16, 0, 1, u32(1), u32(7), u32(5), u32(6), rep(16, 0), 8, u16(0)), ErrInconsistent},
-		{"bcast unknown flag 0x40", OpTracerPkt, bcast(0x40, u16(0)), ErrInconsistent},
 		{"bcast GATEWAYS, no count", OpTracerPkt, bcast(0x20, u16(0)), ErrTruncated},
 		{"bcast GATEWAYS, 0 gateways", OpTracerPkt, bcast(0x20, u16(0), 0), ErrInconsistent},
 		{"bcast GATEWAYS, 5 gateways", OpTracerPkt, bcast(0x20, u16(0), 5, rep(20, 1)), ErrInconsistent},
 		{"bcast GATEWAYS, no bandwidth", OpTracerPkt, bcast(0x20, u16(0), 1, u32(0)), ErrInconsistent},
 		{"bcast GATEWAYS, cut", OpTracerPkt, bcast(0x20, u16(0), 2, u32(1)), ErrTruncated},
+		{"bcast VNODES, no count", OpTracerPkt, bcast(0x40, u16(0)), ErrTruncated},
+		{"bcast VNODES, 0 points", OpTracerPkt, bcast(0x40, u16(0), 0), ErrInconsistent},
+		{"bcast VNODES, 5 points", OpTracerPkt, bcast(0x40, u16(0), 5, rep(5, vpoint...)), ErrInconsistent},
+		{"bcast VNODES, count 0", OpTracerPkt, bcast(0x40, u16(0), 1, i32(1), i32(1), u16(0)), ErrInconsistent},
+		{"bcast VNODES, lat 90000001", OpTracerPkt, bcast(0x40, u16(0), 1, i32(90000001), i32(0), u16(1)), ErrInconsistent},
+		{"bcast VNODES, lat -90000001", OpTracerPkt, bcast(0x40, u16(0), 1, i32(-90000001), i32(0), u16(1)), ErrInconsistent},
+		{"bcast VNODES, lon 180000001", OpQSPNOpen, bcast(0x40, u16(0), 1, i32(0), i32(180000001), u16(1)), ErrInconsistent},
+		{"bcast VNODES, lon -180000001", OpQSPNClose, bcast(0x40, u16(0), 1, i32(0), i32(-180000001), u16(1)), ErrInconsistent},
+		{"bcast VNODES, second point bad", OpTracerPkt, bcast(0x40, u16(0), 2, vpoint, i32(0), i32(0), u16(0)), ErrInconsistent},
+		{"bcast VNODES, cut", OpTracerPkt, bcast(0x40, u16(0), 2, vpoint), ErrTruncated},
+		{"bcast VNODES, position cut", OpTracerPkt, cat(1, 2, 0, 0x40, u32(1), u32(7), u32(5), u32(6), 3, 4, 8, u16(0), 1, vpoint, 9), ErrTruncated},
+		{"bcast vnode points without VNODES", OpTracerPkt, bcast(0, u16(0), 1, vpoint), ErrInconsistent},
+		{"bcast VNODES before GATEWAYS", OpTracerPkt, bcast(0x60, u16(0), 1, vpoint, 1, u32(1000)), ErrInconsistent},
 		{"bcast unknown flag 0x80", OpQSPNClose, bcast(0x80, u16(0)), ErrInconsistent},
 		{"bcast 257 chunks", OpTracerPkt, bcast(1, u16(257), rep(257, 1, 0, 0, 0, 1)), ErrInconsistent},
 		{"bcast chunks short", OpTracerPkt, bcast(1, u16(3), rep(2, 1, 0, 0, 0, 1)), ErrTruncated},
@@ -196,6 +219,32 @@ func TestPayloadRejects(t *testing.T) {
 		{"routed inner too short", OpRouted, cat(0, 1, 0, ip4, ip4, u16(15), rep(15, 0)), ErrInconsistent},
 		{"routed inner cut", OpRouted, cat(0, 1, 0, ip4, ip4, u16(20), rep(16, 0)), ErrTruncated},
 
+		// VHOOK_ROUTE.
+		{"vroute unknown flag", OpVHookRoute, vroute(4, 0, 0, 0, ip4, 0, u16(0)), ErrInconsistent},
+		{"vroute hops 33", OpVHookRoute, vroute(0, 33, 0, 0, ip4, 0, u16(0)), ErrInconsistent},
+		{"vroute hops 255", OpVHookRoute, vroute(1, 255, 0, 0, ip4, 0, u16(0)), ErrInconsistent},
+		{"vroute lat 90000001", OpVHookRoute, vroute(2, 0, 90000001, 0, ip4, 0, u16(0)), ErrInconsistent},
+		{"vroute lat -90000001", OpVHookRoute, vroute(2, 0, -90000001, 0, ip4, 0, u16(0)), ErrInconsistent},
+		{"vroute lon 180000001", OpVHookRoute, vroute(2, 0, 0, 180000001, ip4, 0, u16(0)), ErrInconsistent},
+		{"vroute lon -180000001", OpVHookRoute, vroute(2, 0, 0, -180000001, ip4, 0, u16(0)), ErrInconsistent},
+		{"vroute coordinates without COORDS", OpVHookRoute, vroute(1, 0, 0, 1, ip4, 0, u16(0)), ErrInconsistent},
+		{"vroute no origin", OpVHookRoute, vroute(0, 0, 0, 0, 0, 0, u16(0)), ErrInconsistent},
+		{"vroute origin 0.0.0.0", OpVHookRoute, vroute(0, 0, 0, 0, 4, 0, 0, 0, 0, 0, u16(0)), ErrInconsistent},
+		{"vroute origin family 5", OpVHookRoute, vroute(0, 0, 0, 0, 5, 1, 2, 3, 4, 0, u16(0)), ErrInconsistent},
+		{"vroute 9 excludes", OpVHookRoute, vroute(0, 0, 0, 0, ip4, 9, rep(9, ip4...), u16(0)), ErrInconsistent},
+		{"vroute huge exclude count", OpVHookRoute, vroute(0, 0, 0, 0, ip4, 255), ErrInconsistent},
+		{"vroute excludes beyond the data", OpVHookRoute, vroute(0, 0, 0, 0, ip4, 3, ip4, u16(0)), ErrTruncated},
+		{"vroute v6 exclude, v4 origin", OpVHookRoute, vroute(0, 0, 0, 0, ip4, 1, ip6, u16(0)), ErrInconsistent},
+		{"vroute v4 exclude, v6 origin", OpVHookRoute, vroute(0, 0, 0, 0, ip6, 2, ip6, ip4, rep(12, 0), u16(0)), ErrInconsistent},
+		{"vroute exclude family 0", OpVHookRoute, vroute(0, 0, 0, 0, ip4, 1, 0, 0, 0, 0, 0, u16(0)), ErrInconsistent},
+		{"vroute exclude unspecified", OpVHookRoute, vroute(0, 0, 0, 0, ip4, 1, 4, 0, 0, 0, 0, u16(0)), ErrInconsistent},
+		{"vroute body 2049", OpVHookRoute, vroute(0, 0, 0, 0, ip4, 0, u16(2049), rep(2049, 'x')), ErrInconsistent},
+		{"vroute body 65535", OpVHookRoute, vroute(0, 0, 0, 0, ip4, 0, u16(0xffff)), ErrInconsistent},
+		{"vroute body cut", OpVHookRoute, vroute(0, 0, 0, 0, ip4, 0, u16(5), "abc"), ErrTruncated},
+		{"vroute no body length", OpVHookRoute, vroute(0, 0, 0, 0, ip4, 0), ErrTruncated},
+		{"vroute short coordinates", OpVHookRoute, cat(2, 0, i32(1), 0, 0), ErrTruncated},
+		{"vroute trailing", OpVHookRoute, vroute(0, 0, 0, 0, ip4, 0, u16(1), "a", 0), ErrInconsistent},
+
 		// NACK.
 		{"nack code 0", OpNack, cat(u16(0), 0), ErrInconsistent},
 		{"nack reason newline", OpNack, cat(u16(1), 2, "a\n"), ErrInconsistent},
@@ -244,6 +293,13 @@ func TestPayloadAcceptsLimits(t *testing.T) {
 		{"nack unknown code, empty reason", OpNack, cat(u16(999), 0)},
 		{"nack 255-byte reason", OpNack, cat(u16(1), 255, rep(255, '~'))},
 		{"empty map body", OpPutExtMap, nil},
+		{"4 vnode points at level 15, at the coordinate edges", OpQSPNClose, cat(1, 15, 0, 0x40, u32(1), u32(7), u32(5), u32(6), rep(15, 2), 0, u16(0), 4,
+			i32(90000000), i32(180000000), u16(1), rep(15, 0xff), i32(-90000000), i32(-180000000), u16(0xffff), rep(15, 0),
+			i32(0), i32(0), u16(1), rep(15, 1), i32(1), i32(-1), u16(2), rep(15, 3))},
+		{"gateways and vnode points at level 0", OpTracerPkt, cat(1, 0, 0, 0x61, u32(1), u32(7), u32(5), u32(6), 8, u16(1), 0, u32(0), 1, u32(1000), 1, vpoint)},
+		{"vroute minimal", OpVHookRoute, vroute(0, 0, 0, 0, ip4, 0, u16(0))},
+		{"vroute at every limit", OpVHookRoute, vroute(3, 32, -90000000, 180000000, ip6, 8, rep(8, ip6...), u16(2048), rep(2048, 0xff))},
+		{"vroute coordinates 0 with COORDS", OpVHookRoute, vroute(2, 1, 0, 0, ip6, 1, cat(6, rep(16, 1)), u16(1), 0)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -338,7 +394,7 @@ func TestEncodeRejects(t *testing.T) {
 		{"loss 257 entries", &Loss{Entries: make([]LossEntry, 257)}, ErrInconsistent},
 		{"bcast level", &Broadcast{Kind: OpTracerPkt, Level: 16}, ErrInconsistent},
 		{"bcast origin beyond level", &Broadcast{Kind: OpTracerPkt, Level: 1, Origin: [MaxLevels]uint8{1, 2}}, ErrInconsistent},
-		{"bcast flag", &Broadcast{Kind: OpTracerPkt, Flags: 0x40}, ErrInconsistent},
+		{"bcast flag", &Broadcast{Kind: OpTracerPkt, Flags: 0x80}, ErrInconsistent},
 		{"bcast 257 chunks", &Broadcast{Kind: OpTracerPkt, Chunks: make([]Chunk, 257)}, ErrInconsistent},
 		{"bcast BBLOCK no blocks", &Broadcast{Kind: OpTracerPkt, Flags: BcastBBlock}, ErrInconsistent},
 		{"bcast GATEWAYS none", &Broadcast{Kind: OpTracerPkt, Flags: BcastGateways}, ErrInconsistent},
@@ -346,6 +402,16 @@ func TestEncodeRejects(t *testing.T) {
 		{"bcast 5 gateways", &Broadcast{Kind: OpTracerPkt, Flags: BcastGateways, Gateways: make([]Gateway, 5)}, ErrInconsistent},
 		{"bcast gateway no bandwidth", &Broadcast{Kind: OpTracerPkt, Flags: BcastGateways, Gateways: []Gateway{{}}}, ErrInconsistent},
 		{"bcast gateway beyond level", &Broadcast{Kind: OpTracerPkt, Level: 1, Flags: BcastGateways, Gateways: []Gateway{{Bandwidth: 1, Position: [MaxLevels]uint8{1, 2}}}}, ErrInconsistent},
+		{"bcast VNODES none", &Broadcast{Kind: OpTracerPkt, Flags: BcastVnodes}, ErrInconsistent},
+		{"bcast vnodes no flag", &Broadcast{Kind: OpTracerPkt, Vnodes: []VnodePoint{{Count: 1}}}, ErrInconsistent},
+		{"bcast 5 vnode points", &Broadcast{Kind: OpTracerPkt, Flags: BcastVnodes, Vnodes: slices.Repeat([]VnodePoint{{Count: 1}}, 5)}, ErrInconsistent},
+		{"bcast vnode count 0", &Broadcast{Kind: OpTracerPkt, Flags: BcastVnodes, Vnodes: []VnodePoint{{Count: 1}, {Lat: 1, Lon: 1}}}, ErrInconsistent},
+		{"bcast vnode lat 90000001", &Broadcast{Kind: OpTracerPkt, Flags: BcastVnodes, Vnodes: []VnodePoint{{Lat: 90000001, Count: 1}}}, ErrInconsistent},
+		{"bcast vnode lat -90000001", &Broadcast{Kind: OpTracerPkt, Flags: BcastVnodes, Vnodes: []VnodePoint{{Lat: -90000001, Count: 1}}}, ErrInconsistent},
+		{"bcast vnode lon 180000001", &Broadcast{Kind: OpTracerPkt, Flags: BcastVnodes, Vnodes: []VnodePoint{{Lon: 180000001, Count: 1}}}, ErrInconsistent},
+		{"bcast vnode lon min int32", &Broadcast{Kind: OpTracerPkt, Flags: BcastVnodes, Vnodes: []VnodePoint{{Lon: math.MinInt32, Count: 1}}}, ErrInconsistent},
+		{"bcast vnode position beyond level", &Broadcast{Kind: OpTracerPkt, Level: 1, Flags: BcastVnodes, Vnodes: []VnodePoint{{Count: 1, Position: [MaxLevels]uint8{1, 2}}}}, ErrInconsistent},
+		{"bcast vnode position at level 0", &Broadcast{Kind: OpTracerPkt, Flags: BcastVnodes, Vnodes: []VnodePoint{{Count: 1, Position: [MaxLevels]uint8{15: 1}}}}, ErrInconsistent},
 		{"bcast blocks no BBLOCK", &Broadcast{Kind: OpTracerPkt, Blocks: []BnodeBlock{{}}}, ErrInconsistent},
 		{"bcast 257 blocks", &Broadcast{Kind: OpTracerPkt, Flags: BcastBBlock, Blocks: make([]BnodeBlock, 257)}, ErrInconsistent},
 		{"bcast 256 links", &Broadcast{Kind: OpTracerPkt, Flags: BcastBBlock, Blocks: []BnodeBlock{{Links: make([]BnodeLink, 256)}}}, ErrInconsistent},
@@ -368,6 +434,20 @@ func TestEncodeRejects(t *testing.T) {
 		{"get queue empty name", &GetQueue{}, ErrInconsistent},
 		{"put queue 6", &PutQueue{Entries: make([]QueueEntry, 6)}, ErrInconsistent},
 		{"put queue zoned", &PutQueue{Entries: []QueueEntry{{Addr: zoned}}}, ErrInconsistent},
+		{"vroute flag", &VHookRoute{Flags: 4, Origin: v4a}, ErrInconsistent},
+		{"vroute hops 33", &VHookRoute{Hops: 33, Origin: v4a}, ErrInconsistent},
+		{"vroute lat 90000001", &VHookRoute{Flags: VRouteCoords, Lat: 90000001, Origin: v4a}, ErrInconsistent},
+		{"vroute lon -180000001", &VHookRoute{Flags: VRouteCoords, Lon: -180000001, Origin: v4a}, ErrInconsistent},
+		{"vroute coordinates without COORDS", &VHookRoute{Lat: 1, Origin: v4a}, ErrInconsistent},
+		{"vroute no origin", &VHookRoute{}, ErrInconsistent},
+		{"vroute zoned origin", &VHookRoute{Origin: zoned}, ErrInconsistent},
+		{"vroute unspecified origin", &VHookRoute{Origin: netip.IPv6Unspecified()}, ErrInconsistent},
+		{"vroute 9 excludes", &VHookRoute{Origin: v4a, Exclude: slices.Repeat([]netip.Addr{v4b}, 9)}, ErrInconsistent},
+		{"vroute mixed families", &VHookRoute{Origin: v4a, Exclude: []netip.Addr{v4b, v6a}}, ErrInconsistent},
+		{"vroute v4 exclude, v6 origin", &VHookRoute{Origin: v6a, Exclude: []netip.Addr{v4b}}, ErrInconsistent},
+		{"vroute zero exclude", &VHookRoute{Origin: v4a, Exclude: []netip.Addr{{}}}, ErrInconsistent},
+		{"vroute zoned exclude", &VHookRoute{Origin: v6a, Exclude: []netip.Addr{zoned}}, ErrInconsistent},
+		{"vroute body 2049", &VHookRoute{Origin: v4a, Body: make([]byte, MaxVRouteBody+1)}, ErrInconsistent},
 		{"nack code 0", &Nack{}, ErrInconsistent},
 		{"nack long reason", &Nack{Code: 1, Reason: strings.Repeat("a", 256)}, ErrInconsistent},
 		{"nack non-ascii reason", &Nack{Code: 1, Reason: "né"}, ErrInconsistent},

@@ -85,10 +85,11 @@ func samples() []sample {
 		{0x00000020, sampleTracer(OpTracerPkt, 3, 2, 2)},
 		{0x00000021, &Broadcast{Kind: OpQSPNClose, Gnode: 5, Level: 0, Flags: BcastBnodeClosed, Round: 9, TTL: 32,
 			Chunks: []Chunk{{Node: 1, Cost: 10}, {Node: 2, Cost: 20}}}},
-		{0x00000022, &Broadcast{Kind: OpQSPNOpen, Gnode: 5, Level: 2, SubID: 77, Flags: BcastBnodeOpened | BcastBBlock | BcastGateways, Round: 10, Origin: [MaxLevels]uint8{7, 8}, TTL: 1,
+		{0x00000022, &Broadcast{Kind: OpQSPNOpen, Gnode: 5, Level: 2, SubID: 77, Flags: BcastBnodeOpened | BcastBBlock | BcastGateways | BcastVnodes, Round: 10, Origin: [MaxLevels]uint8{7, 8}, TTL: 1,
 			Chunks:   []Chunk{{Node: 77, Cost: 0}},
 			Blocks:   []BnodeBlock{{Bnode: 77, Links: []BnodeLink{{Gnode: 3, Level: 2, Cost: 400}}}, {Bnode: 78}},
-			Gateways: []Gateway{{Bandwidth: 10000, Position: [MaxLevels]uint8{3, 7}}, {Bandwidth: 4000000000, Position: [MaxLevels]uint8{0, 9}}}}},
+			Gateways: []Gateway{{Bandwidth: 10000, Position: [MaxLevels]uint8{3, 7}}, {Bandwidth: 4000000000, Position: [MaxLevels]uint8{0, 9}}},
+			Vnodes:   []VnodePoint{{Lat: 45464204, Lon: 9189982, Count: 3, Position: [MaxLevels]uint8{4, 7}}, {Lat: -22906847, Lon: -43172897, Count: 1, Position: [MaxLevels]uint8{1, 9}}}}},
 		{0x00000024, &Loss{Gnode: 3, Level: 1, Round: 77, Entries: []LossEntry{{ID: 4, Cost: 1200}, {ID: 9, Cost: LossUnreachable}}}},
 		{0x00000030, &reg},
 		{0x00000031, &CheckCounter{Asker: v6a, Request: sampleRegister()}},
@@ -108,6 +109,8 @@ func samples() []sample {
 		{0x0000003a, &PutQueue{Entries: []QueueEntry{{ExpiresIn: 10, Addr: v4a}, {ExpiresIn: 20, Addr: v4b}}}},
 		{0x00000040, &Empty{Kind: OpAck}},
 		{0x00000041, &Nack{Code: CodeGnodeFull, Reason: "gnode 10.1.2.0/24 is full"}},
+		{0x00000050, &VHookRoute{Flags: VRouteCoords, Hops: 3, Lat: -33868800, Lon: 151209300, Origin: v4a,
+			Exclude: []netip.Addr{v4b, netip.MustParseAddr("10.9.9.9")}, Body: []byte("vhook request")}},
 	}
 }
 

@@ -25,8 +25,8 @@ func TestSamplesCoverEveryOp(t *testing.T) {
 			t.Errorf("no sample for %v", op)
 		}
 	}
-	if len(Ops()) != 30 {
-		t.Errorf("%d ops, want 30", len(Ops()))
+	if len(Ops()) != 31 {
+		t.Errorf("%d ops, want 31", len(Ops()))
 	}
 }
 
