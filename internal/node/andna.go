@@ -135,8 +135,8 @@ func (n *Node) sendANDNA(o andna.Out) {
 
 // onRouted takes a ROUTED packet from a neighbour.
 func (n *Node) onRouted(iface int, from radar.PeerID, r *wire.Routed) {
-	if n.state != Hooked || n.andna == nil {
-		n.Stats.drop("ROUTED: not hooked or no ANDNA")
+	if n.state != Hooked {
+		n.Stats.drop("ROUTED: not hooked")
 		return
 	}
 	nb := n.radar.Lookup(iface, from)
@@ -148,7 +148,7 @@ func (n *Node) onRouted(iface int, from radar.PeerID, r *wire.Routed) {
 		n.Stats.drop("ROUTED: wrong address family")
 		return
 	}
-	if r.Flags&wire.RoutedNearest == 0 && r.Level >= 1 && r.TTL == 1 {
+	if r.Flags&wire.RoutedNearest == 0 && r.Level >= 1 && r.TTL == 1 && n.andna != nil {
 		// A spread: only from a member of our gnode, about our gnode.
 		if _, ll, ok := n.peer(nb); !ok || ll != 0 || !n.cfg.Scheme.Contains(r.Dst) {
 			n.Stats.drop("ROUTED: spread from outside the gnode")
@@ -158,7 +158,12 @@ func (n *Node) onRouted(iface int, from radar.PeerID, r *wire.Routed) {
 			n.Stats.drop("ROUTED: spread for another gnode")
 			return
 		}
-		n.deliverANDNA(r, andna.Spread)
+		h, p, err := wire.Decode(r.Inner)
+		if err != nil {
+			n.Stats.drop("ROUTED: malformed inner packet")
+			return
+		}
+		n.deliverANDNA(r, h, p, andna.Spread)
 		return
 	}
 	r.TTL--
@@ -210,11 +215,20 @@ func (n *Node) route(r *wire.Routed) {
 		}
 		return
 	}
+	h, p, err := wire.Decode(r.Inner)
+	if err != nil {
+		n.Stats.drop("ROUTED: malformed inner packet")
+		return
+	}
+	if rt, ok := p.(*wire.VHookRoute); ok && !nearest {
+		n.deliverVHook(r, rt)
+		return
+	}
 	how := andna.Direct
 	if nearest {
 		how = andna.HashGnode
 	}
-	n.deliverANDNA(r, how)
+	n.deliverANDNA(r, h, p, how)
 }
 
 // nearestElement is the element of level l nearest to id that exists in
@@ -241,10 +255,9 @@ func absDiff(a, b uint8) int {
 }
 
 // deliverANDNA hands the inner packet of r to ANDNA.
-func (n *Node) deliverANDNA(r *wire.Routed, how andna.Delivery) {
-	h, p, err := wire.Decode(r.Inner)
-	if err != nil {
-		n.Stats.drop("ROUTED: malformed inner packet")
+func (n *Node) deliverANDNA(r *wire.Routed, h wire.Header, p wire.Payload, how andna.Delivery) {
+	if n.andna == nil {
+		n.Stats.drop("ROUTED: no ANDNA")
 		return
 	}
 	switch h.Op {

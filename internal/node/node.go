@@ -202,6 +202,15 @@ type Node struct {
 	gwBandwidth          uint32
 	gwVersion, gwChecked uint64
 
+	// vnode: we are on the Viphilama map at vLat, vLon; vpVersion changes
+	// with what we know of vnodes, vpChecked is the version checkVnodes
+	// last saw; vinbox holds carried virtual hooks for the daemon
+	// (viphilama.go).
+	vnode                bool
+	vLat, vLon           int32
+	vpVersion, vpChecked uint64
+	vinbox               []VHookDelivery
+
 	now time.Duration
 	out []Send
 	// spare is the outbox Outbox handed out before the last one: the
@@ -381,6 +390,7 @@ func (n *Node) Tick(now time.Duration) {
 		n.originate(0, wire.OpTracerPkt)
 	}
 	n.checkGateways()
+	n.checkVnodes()
 	for l := range n.lv {
 		if !n.lv[l].settled && now >= n.lv[l].roundStart+n.cfg.RoundSettle {
 			n.settle(l)

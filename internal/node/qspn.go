@@ -84,6 +84,11 @@ type levelState struct {
 	gws           map[uint8][]wire.Gateway
 	announced     []wire.Gateway
 	announcedOnce bool
+	// The Viphilama map (viphilama.go): the multi-barycenter of the
+	// vnodes inside each element, and what our own floods announce.
+	vps            map[uint8][]wire.VnodePoint
+	vAnnounced     []wire.VnodePoint
+	vAnnouncedOnce bool
 }
 
 func (n *Node) stamp(level int) uint8 { return n.lv[level].epoch }
@@ -397,6 +402,10 @@ func (n *Node) ownFlood(l int, kind wire.Op) *wire.Broadcast {
 		b.Flags |= wire.BcastGateways
 		b.Gateways = gws
 	}
+	if vps := n.vnodePointsIn(l); len(vps) > 0 {
+		b.Flags |= wire.BcastVnodes
+		b.Vnodes = vps
+	}
 	return b
 }
 
@@ -561,6 +570,14 @@ func (n *Node) onBroadcast(iface int, from radar.PeerID, h wire.Header, b *wire.
 			}
 		}
 	}
+	for _, v := range b.Vnodes {
+		for k := 0; k < l; k++ {
+			if int(v.Position[k]) >= s.Size(k) {
+				n.Stats.drop("broadcast with a bad vnode point")
+				return
+			}
+		}
+	}
 	// Round synchronisation (§5.1.4): a newer round is adopted at once,
 	// unless ours began less than minRoundGap ago.
 	lv := &n.lv[l]
@@ -660,6 +677,7 @@ func (n *Node) onBroadcast(iface int, from radar.PeerID, h wire.Header, b *wire.
 		}
 		m.AcceptBroadcast(origin, h.ID)
 		n.learnGateways(l, origin, b.Gateways)
+		n.learnVnodes(l, origin, b.Vnodes)
 		lv.best[origin], lv.fwd[origin] = infinity, 0
 		lv.part[origin], lv.altPart[origin] = b.Part, 0
 	default:
