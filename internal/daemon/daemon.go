@@ -338,6 +338,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.applyVLinks(d.cfg)
 	d.scanIfaces()
 	d.node.Start(d.now())
+	d.vnodeOnMap()
 	d.log.Info("ntkd started", "version", d.opt.Version, "prefix", d.cfg.Address.Prefix, "interfaces", d.ifaceNames())
 
 	recv := d.tr.Recv()
@@ -431,6 +432,7 @@ func (d *Daemon) receive(p transport.Packet) {
 
 // after carries out what the node asked for: packets, address, routes.
 func (d *Daemon) after() {
+	d.vhookRoutes()
 	out := d.node.Outbox()
 	d.andnaResults()
 	for _, s := range out {

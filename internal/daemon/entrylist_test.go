@@ -164,13 +164,20 @@ func startEntryDaemon(t *testing.T, clk Clock, key ed25519.PrivateKey, setup fun
 // that the entry list's and the hook's goroutines ended with Run.
 func startVLayerDaemon(t *testing.T, clk Clock, key ed25519.PrivateKey, tun tunnel.Key, vhookEvery time.Duration, setup func(*config.Config)) *entryDaemon {
 	t.Helper()
+	return startVLayerDaemonOn(t, newHub(1).trs[0], 1, clk, key, tun, vhookEvery, setup)
+}
+
+// startVLayerDaemonOn is startVLayerDaemon on transport tr (a hub's, to
+// mesh daemons), its node seeded with seed.
+func startVLayerDaemonOn(t *testing.T, tr Transport, seed uint64, clk Clock, key ed25519.PrivateKey, tun tunnel.Key, vhookEvery time.Duration, setup func(*config.Config)) *entryDaemon {
+	t.Helper()
 	cfg := config.Default()
 	cfg.Interfaces = []config.Interface{{Name: "eth0"}}
 	cfg.VLayer.Enabled = true
 	setup(cfg)
 	logs := &logBuf{}
-	d, err := New(Options{Config: cfg, Version: "test", Transport: newHub(1).trs[0], Kernel: newFakeKernel(),
-		Links: &fakeLinks{down: map[string]bool{}}, Seed: 1, Timers: fastTimers, VLinks: keyedVLinks{&fakeVLinks{}, tun},
+	d, err := New(Options{Config: cfg, Version: "test", Transport: tr, Kernel: newFakeKernel(),
+		Links: &fakeLinks{down: map[string]bool{}}, Seed: seed, Timers: fastTimers, VLinks: keyedVLinks{&fakeVLinks{}, tun},
 		ANDNAKey: key, Logger: logx.New(logs, logx.LevelDebug), EntryClock: clk, VHookEvery: vhookEvery})
 	if err != nil {
 		t.Fatal(err)

@@ -31,8 +31,8 @@ import (
 // the tunnel to the asker and tells it where to send (VHOOK_ACK). Both
 // tunnels are hand-made vlinks (vlink_manual.go), so every rule of
 // tunnels holds for them. Link swapping (seed 002's I_AM_VHOOKING) is
-// vswap.go's. Not yet: routing the request through the mesh to the node
-// nearest the asker, anchor chains.
+// vswap.go's; requests carried through the mesh to the vnodes nearest the
+// asker, and their anchor chains, vchain.go's.
 
 const (
 	// vhookEvery is how often a vnode without vlinks looks for an entry
@@ -85,6 +85,9 @@ type vhooker struct {
 	// we list it to others (seed 000 §6: 3 days).
 	aliveSince map[string]time.Time
 	vrnodeAge  time.Duration
+	// chains: the requests we carry through the mesh, by the asker's id:
+	// where their chain goes when it comes back (vchain.go).
+	chains map[uint64]chan []entry.VHookAck
 }
 
 // anchoredVNode is a vnode we anchor: what link swapping needs of it.
@@ -103,7 +106,7 @@ func newVHooker(o Options, l *entryList, log *logx.Logger) (*vhooker, error) {
 	h := &vhooker{on: l.on && o.VLinks != nil && o.VHookEvery >= 0, log: log.With("part", "vhook"), endpoint: l.endpoint,
 		pos: l.pos, entryNode: l.key != nil, done: make(chan struct{}), retry: map[entry.PublicKey]vhookRetry{},
 		anchored: map[string]anchoredVNode{}, hooked: map[string]entry.PublicKey{}, reserved: map[uint16]bool{}, every: o.VHookEvery,
-		aliveSince: map[string]time.Time{}, vrnodeAge: vrnodeAge}
+		aliveSince: map[string]time.Time{}, vrnodeAge: vrnodeAge, chains: map[uint64]chan []entry.VHookAck{}}
 	if h.every <= 0 {
 		h.every = vhookEvery
 	}
@@ -206,9 +209,14 @@ func (d *Daemon) vhookStep(ctx context.Context) {
 		l.refresh() // none to ask: perhaps a newer list has one
 		return
 	}
-	port := d.freeVLinkPort(h.endpoint.Port())
-	h.reserved[port] = true
-	v := d.newVHook(port, false)
+	// One tunnel port per anchorage node still wanted, in a row: the
+	// nth of a chain sends to our endpoint's port + n.
+	want := h.anchors - len(links)
+	port := d.freeVLinkPorts(h.endpoint.Port(), want)
+	for i := range want {
+		h.reserved[port+uint16(i)] = true
+	}
+	v := d.newVHook(port, false, want)
 	h.inFlight, h.asking = true, target.Node
 	h.log.Info("asking an entry node for a vlink", "entry_node", target.Endpoint, "key", target.Node)
 	// Added in the loop, waited for after it (beginVHook's stop, deferred
@@ -216,11 +224,8 @@ func (d *Daemon) vhookStep(ctx context.Context) {
 	h.wg.Add(1)
 	go func() {
 		defer h.wg.Done()
-		ack, err := exchangeVHook(ctx, target.Endpoint, entry.MsgVHook, v.AppendBinary(nil))
-		if err == nil {
-			err = ack.Verify(target.Node, v.ID)
-		}
-		d.Do(ctx, func() { d.vhookDone(target, port, ack, err) })
+		acks, err := exchangeVHook(ctx, target.Endpoint, target.Node, v.ID, entry.MsgVHook, v.AppendBinary(nil))
+		d.Do(ctx, func() { d.vhookDone(target, port, want, acks, err) })
 	}()
 }
 
@@ -263,21 +268,40 @@ func (d *Daemon) dropDeadHooks() {
 	}
 }
 
-// vhookDone (event loop): the answer of the entry node asked.
-func (d *Daemon) vhookDone(target entry.Entry, port uint16, ack entry.VHookAck, err error) {
+// vhookDone (event loop): the answer of the entry node asked, with the
+// tunnel ports reserved for it (want from port).
+func (d *Daemon) vhookDone(target entry.Entry, port uint16, want int, acks []entry.VHookAck, err error) {
 	h := d.vhook
 	h.inFlight = false
-	delete(h.reserved, port)
-	if err == nil {
-		var vl ctl.VLink
-		vl, err = d.addVLink(ack.Endpoint.String(), &ctl.VLinkSpec{PublicKey: tunnel.Key(ack.TunnelKey).String(), ListenPort: int(port)})
-		if err == nil {
-			delete(h.retry, target.Node)
-			h.hooked[vl.Interface] = target.Node
-			h.log.Info("vhooked: a vlink to the anchorage node", "interface", vl.Interface, "endpoint", ack.Endpoint, "key", ack.Node)
-			d.beginSwap(target)
-			return
+	for i := range want {
+		delete(h.reserved, port+uint16(i))
+	}
+	if err == nil && len(acks) > want {
+		err = fmt.Errorf("vhook: %d anchorage nodes in the answer, we asked for %d", len(acks), want)
+	}
+	linked := 0
+	for i := 0; err == nil && i < len(acks); i++ {
+		ack := &acks[i]
+		vl, aerr := d.addVLink(ack.Endpoint.String(), &ctl.VLinkSpec{PublicKey: tunnel.Key(ack.TunnelKey).String(), ListenPort: int(port) + i})
+		if aerr != nil {
+			h.log.Warn("vhook: cannot make the tunnel to an anchorage node", "endpoint", ack.Endpoint, "key", ack.Node, "err", aerr)
+			continue
 		}
+		linked++
+		h.hooked[vl.Interface] = ack.Node
+		h.log.Info("vhooked: a vlink to an anchorage node", "interface", vl.Interface, "endpoint", ack.Endpoint, "key", ack.Node, "entry_node", target.Node)
+		if ack.Node == target.Node {
+			// The entry node anchored us itself: the link swapping with
+			// it. Anchorage nodes the mesh found are the nearest already.
+			d.beginSwap(target)
+		}
+	}
+	if linked > 0 {
+		delete(h.retry, target.Node)
+		return
+	}
+	if err == nil {
+		err = errors.New("vhook: no tunnel made")
 	}
 	r := h.retry[target.Node]
 	r.wait = min(max(2*r.wait, vhookRetryFirst), vhookRetryMax)
@@ -287,10 +311,11 @@ func (d *Daemon) vhookDone(target entry.Entry, port uint16, ack entry.VHookAck, 
 }
 
 // newVHook (event loop) is a signed request of ours whose tunnel would
-// listen on port; swap marks an I_AM_VHOOKING or a SWAP_LINK's request.
-func (d *Daemon) newVHook(port uint16, swap bool) entry.VHook {
+// listen on port; swap marks an I_AM_VHOOKING or a SWAP_LINK's request;
+// want is how many anchorage nodes a VHOOK asks for.
+func (d *Daemon) newVHook(port uint16, swap bool, want int) entry.VHook {
 	h := d.vhook
-	v := entry.VHook{TunnelKey: d.opt.VLinks.PublicKey(), ID: randomID(), Stamp: time.Now().UnixNano(), Swap: swap}
+	v := entry.VHook{TunnelKey: d.opt.VLinks.PublicKey(), ID: randomID(), Stamp: time.Now().UnixNano(), Swap: swap, Want: uint8(want)}
 	if h.endpoint.IsValid() {
 		v.Endpoint, v.Listen = netip.AddrPortFrom(h.endpoint.Addr(), port), h.endpoint.Port()
 	}
@@ -300,34 +325,47 @@ func (d *Daemon) newVHook(port uint16, swap bool) entry.VHook {
 }
 
 // exchangeVHook sends a request of type typ (a VHOOK or a SWAP_LINK) to
-// the vnode at ep and reads its answer.
-func exchangeVHook(ctx context.Context, ep netip.AddrPort, typ byte, payload []byte) (entry.VHookAck, error) {
+// the vnode at ep and reads its answer: one ack, or an entry node's chain
+// of them (a VHOOK carried through the mesh), checked to be node's and
+// for id.
+func exchangeVHook(ctx context.Context, ep netip.AddrPort, node entry.PublicKey, id uint64, typ byte, payload []byte) ([]entry.VHookAck, error) {
 	ctx, cancel := context.WithTimeout(ctx, vhookTimeout)
 	defer cancel()
 	var dl net.Dialer
 	conn, err := dl.DialTCP(ctx, "tcp", netip.AddrPort{}, ep)
 	if err != nil {
-		return entry.VHookAck{}, err
+		return nil, err
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(vhookTimeout))
 	if err := entry.WriteMsg(conn, typ, payload); err != nil {
-		return entry.VHookAck{}, err
+		return nil, err
 	}
 	typ, p, err := entry.ReadMsg(conn, 1)
-	switch {
-	case err != nil:
-		return entry.VHookAck{}, err
-	case typ == entry.MsgResult:
+	if err != nil {
+		return nil, err
+	}
+	switch typ {
+	case entry.MsgResult:
 		st, err := entry.DecodeResult(p)
 		if err != nil {
-			return entry.VHookAck{}, err
+			return nil, err
 		}
-		return entry.VHookAck{}, &entry.StatusError{Status: st}
-	case typ != entry.MsgVHookAck:
-		return entry.VHookAck{}, errors.New("vhook: an answer of another kind")
+		return nil, &entry.StatusError{Status: st}
+	case entry.MsgVHookAck:
+		ack, err := entry.DecodeVHookAck(p)
+		if err == nil {
+			err = ack.Verify(node, id)
+		}
+		return []entry.VHookAck{ack}, err
+	case entry.MsgVHookChain:
+		c, err := entry.DecodeVHookChain(p)
+		if err == nil {
+			err = c.Verify(node, id)
+		}
+		return c.Anchors, err
 	}
-	return entry.DecodeVHookAck(p)
+	return nil, errors.New("vhook: an answer of another kind")
 }
 
 // serveVHooks is the anchorage node's listener.
@@ -404,7 +442,12 @@ func (d *Daemon) serveVHook(ctx context.Context, conn net.Conn) {
 	}
 	var st entry.Status
 	var ack entry.VHookAck
-	if d.Do(ctx, func() { st, ack = d.anchorVHook(&v) }) != nil {
+	var carried chan []entry.VHookAck
+	if d.Do(ctx, func() { st, ack, carried = d.anchorVHook(&v) }) != nil {
+		return
+	}
+	if carried != nil {
+		d.awaitChain(ctx, conn, &v, carried)
 		return
 	}
 	writeAnswer(conn, st, &ack)
@@ -420,12 +463,14 @@ func writeAnswer(conn net.Conn, st entry.Status, ack *entry.VHookAck) {
 	entry.WriteMsg(conn, entry.MsgVHookAck, ack.AppendBinary(nil))
 }
 
-// anchorVHook (event loop): the anchorage node's decision on a checked
-// request, and on StatusOK the tunnel to the asker and the answer.
-func (d *Daemon) anchorVHook(v *entry.VHook) (entry.Status, entry.VHookAck) {
+// anchorVHook (event loop): the entry node's decision on a request. A
+// request it takes is carried through the mesh to the vnodes nearest the
+// asker (carried: the chain comes back on it, vchain.go), or anchored
+// here when the map knows none.
+func (d *Daemon) anchorVHook(v *entry.VHook) (st entry.Status, ack entry.VHookAck, carried chan []entry.VHookAck) {
 	h := d.vhook
 	if !h.entryNode {
-		return entry.StatusRefused, entry.VHookAck{}
+		return entry.StatusRefused, ack, nil
 	}
 	d.forgetRemovedHooks()
 	linked := h.inFlight && h.asking == v.Node || h.hookedTo(v.Node) != ""
@@ -437,13 +482,26 @@ func (d *Daemon) anchorVHook(v *entry.VHook) (entry.Status, entry.VHookAck) {
 	me := entry.PublicKeyOf(h.key)
 	if linked && bytes.Compare(v.Node[:], me[:]) > 0 {
 		h.log.Info("virtual hook refused: we asked it too, and our key is the smaller", "from", v.Node)
-		return entry.StatusRefused, entry.VHookAck{}
+		return entry.StatusRefused, ack, nil
 	}
-	now := time.Now()
-	if st := h.anchor.Check(now, v, len(h.anchored) >= MaxAnchored); st != entry.StatusOK {
+	if st := h.anchor.Check(time.Now(), v, len(h.anchored) >= MaxAnchored); st != entry.StatusOK {
 		h.log.Info("virtual hook refused", "from", v.Node, "status", st.String())
-		return st, entry.VHookAck{}
+		return st, ack, nil
 	}
+	if !linked {
+		if ch := d.carryVHook(v); ch != nil {
+			return entry.StatusOK, ack, ch
+		}
+	}
+	st, ack = d.anchorFor(v, 0)
+	return st, ack, nil
+}
+
+// anchorFor (event loop) makes our tunnel to a checked request's sender
+// and signs our ack. nth is our place in its anchor chain: the sender
+// listens for its nth anchorage node on its endpoint's port + nth.
+func (d *Daemon) anchorFor(v *entry.VHook, nth int) (entry.Status, entry.VHookAck) {
+	h := d.vhook
 	key := tunnel.Key(v.TunnelKey).String()
 	// The asker again (it restarted, or lost our answer): its new request
 	// replaces the tunnel made before (one per vnode: there is one at most).
@@ -458,7 +516,7 @@ func (d *Daemon) anchorVHook(v *entry.VHook) (entry.Status, entry.VHookAck) {
 	// NAT's mapping.
 	ep := ""
 	if v.Endpoint.IsValid() {
-		ep = v.Endpoint.String()
+		ep = netip.AddrPortFrom(v.Endpoint.Addr(), v.Endpoint.Port()+uint16(nth)).String()
 	}
 	vl, err := d.addVLinkTo(ep, &ctl.VLinkSpec{PublicKey: key, ListenPort: int(port)})
 	if err != nil {
@@ -467,9 +525,9 @@ func (d *Daemon) anchorVHook(v *entry.VHook) (entry.Status, entry.VHookAck) {
 	}
 	h.anchored[vl.Interface] = anchoredVNode{node: v.Node, pos: vhookPosition(v), listen: vhookListen(v)}
 	ack := entry.VHookAck{TunnelKey: d.opt.VLinks.PublicKey(), Endpoint: netip.AddrPortFrom(h.endpoint.Addr(), port),
-		ID: v.ID, Stamp: now.UnixNano()}
+		ID: v.ID, Stamp: time.Now().UnixNano()}
 	ack.Sign(h.key)
-	h.log.Info("anchorage node: a vlink for a vhooking vnode", "interface", vl.Interface, "endpoint", v.Endpoint, "key", v.Node)
+	h.log.Info("anchorage node: a vlink for a vhooking vnode", "interface", vl.Interface, "endpoint", ep, "key", v.Node)
 	return entry.StatusOK, ack
 }
 
@@ -512,14 +570,29 @@ func (d *Daemon) forgetRemovedHooks() {
 }
 
 // freeVLinkPort is the first port above base that no tunnel listens on.
-func (d *Daemon) freeVLinkPort(base uint16) uint16 {
+func (d *Daemon) freeVLinkPort(base uint16) uint16 { return d.freeVLinkPorts(base, 1) }
+
+// freeVLinkPorts is the first of n ports in a row above base that no
+// tunnel listens on.
+func (d *Daemon) freeVLinkPorts(base uint16, n int) uint16 {
 	if base == 0 {
 		base = 27000
 	}
 	links := d.withManualVLinks(d.cfg).VLayer.Links
-	for p := base + 1; p != 0; p++ {
-		if !d.vhook.reserved[p] && !slices.ContainsFunc(links, func(l config.VLink) bool { return l.ListenPort == int(p) }) {
-			return p
+	used := func(p uint16) bool {
+		return d.vhook.reserved[p] || slices.ContainsFunc(links, func(l config.VLink) bool { return l.ListenPort == int(p) })
+	}
+	for p := int(base) + 1; p+n-1 <= 0xffff; p++ {
+		free := true
+		for i := range n {
+			if used(uint16(p + i)) {
+				free = false
+				p += i // the next run starts after the used port
+				break
+			}
+		}
+		if free {
+			return uint16(p)
 		}
 	}
 	return 0

@@ -211,7 +211,7 @@ func TestVirtualHookTieBreak(t *testing.T) {
 		d.d.Do(context.Background(), func() {
 			h := d.d.vhook
 			h.inFlight, h.asking = true, v.Node // we are asking it right now
-			st, _ = d.d.anchorVHook(v)
+			st, _, _ = d.d.anchorVHook(v)
 			h.inFlight = false
 		})
 		if st != c.want {
@@ -221,7 +221,7 @@ func TestVirtualHookTieBreak(t *testing.T) {
 	}
 	// Not asking it: anchored whatever the keys.
 	var st entry.Status
-	d.d.Do(context.Background(), func() { st, _ = d.d.anchorVHook(ask(larger, 99)) })
+	d.d.Do(context.Background(), func() { st, _, _ = d.d.anchorVHook(ask(larger, 99)) })
 	if st != entry.StatusOK {
 		t.Errorf("asked while not asking: %v", st)
 	}

@@ -35,7 +35,7 @@ func (d *Daemon) beginSwap(anchor entry.Entry) {
 	if h.ctx == nil {
 		return
 	}
-	v := d.newVHook(h.endpoint.Port(), true) // no tunnel: the endpoint itself
+	v := d.newVHook(h.endpoint.Port(), true, 1) // no tunnel: the endpoint itself
 	h.wg.Add(1)
 	go func() {
 		defer h.wg.Done()
@@ -124,7 +124,7 @@ func (d *Daemon) swapLink(ctx context.Context, peer entry.SwapPeer, offer *entry
 		default:
 			port = d.freeVLinkPort(h.endpoint.Port())
 			h.reserved[port] = true
-			link.Hook = d.newVHook(port, true)
+			link.Hook = d.newVHook(port, true, 1)
 		}
 	}); err != nil {
 		return err
@@ -133,9 +133,13 @@ func (d *Daemon) swapLink(ctx context.Context, peer entry.SwapPeer, offer *entry
 		return refuse
 	}
 	link.Offer = *offer
-	ack, err := exchangeVHook(ctx, peer.Endpoint, entry.MsgSwapLink, link.AppendBinary(nil))
+	acks, err := exchangeVHook(ctx, peer.Endpoint, peer.Node, link.Hook.ID, entry.MsgSwapLink, link.AppendBinary(nil))
+	if err == nil && len(acks) != 1 {
+		err = errors.New("swap: a chain for an answer")
+	}
+	var ack entry.VHookAck
 	if err == nil {
-		err = ack.Verify(peer.Node, link.Hook.ID)
+		ack = acks[0]
 	}
 	if derr := d.Do(ctx, func() {
 		delete(h.reserved, port)

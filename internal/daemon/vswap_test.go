@@ -103,7 +103,7 @@ func TestLinkSwapping(t *testing.T) {
 			link.Offer.Peers[0].Node = athens.nodeKey()
 		}
 		link.Offer.Sign(signer)
-		_, err := exchangeVHook(context.Background(), dublinAt, entry.MsgSwapLink, link.AppendBinary(nil))
+		_, err := exchangeVHook(context.Background(), dublinAt, dublin.nodeKey(), link.Hook.ID, entry.MsgSwapLink, link.AppendBinary(nil))
 		var se *entry.StatusError
 		if !errors.As(err, &se) || se.Status != entry.StatusRefused {
 			t.Errorf("a hand-over %s: %v, want refused", name, err)

@@ -1,0 +1,94 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/ntkd/ntkd/internal/config"
+	"github.com/ntkd/ntkd/internal/node"
+	"github.com/ntkd/ntkd/internal/tunnel"
+)
+
+// TestVirtualHookThroughTheMesh: seed 002's search for the nearest vrnode
+// and its anchor chain. Milan (the one entry node), Rome and Naples are
+// one island (a line of physical links); a vnode near Rome that wants two
+// anchorage nodes asks Milan. Milan carries the request through the mesh
+// to Rome, the vnode nearest the asker, which makes its tunnel and hands
+// the request on to Naples, the nearest after it; the chain comes back to
+// Milan, which answers with both acks. The asker ends with tunnels to Rome
+// and Naples, their ends matching, and none to Milan.
+func TestVirtualHookThroughTheMesh(t *testing.T) {
+	es := startEntryServer(t, 1, false)
+	clk := &fakeClock{now: time.Now()}
+	hub := newHub(3)
+	hub.link(0, 1, 1, 0) // Milan - Rome
+	hub.link(1, 1, 2, 0) // Rome - Naples
+	const milanSeed, romeSeed, naplesSeed, askerSeed = 91, 92, 93, 94
+	vnode := func(i int, seed byte, entryNode bool, lat, lon float64) *vhookDaemon {
+		key := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{seed}, ed25519.SeedSize))
+		return startVLayerDaemonOn(t, hub.trs[i], uint64(seed), clk, key, tunnel.Key{seed, seed, seed}, 100*time.Millisecond, func(c *config.Config) {
+			c.Interfaces = []config.Interface{{Name: "eth0"}, {Name: "eth1"}}
+			v := &c.VLayer
+			v.EntryCache = t.TempDir() + "/entry.cache"
+			v.EntryServers = []config.EntryServer{es.conf()}
+			v.Endpoint = fmt.Sprintf("127.0.0.%d:%d", seed, freeTCPPort(t))
+			v.EntryNode, v.EntryAfter = entryNode, time.Minute
+			v.Latitude, v.Longitude = coords(lat, lon)
+		})
+	}
+	milan := vnode(0, milanSeed, true, 45.46, 9.19)
+	rome := vnode(1, romeSeed, false, 41.90, 12.50)
+	naples := vnode(2, naplesSeed, false, 40.85, 14.27)
+	for _, d := range []*vhookDaemon{milan, rome, naples} {
+		// In the mesh already: none of them hooks virtually.
+		d.d.Do(context.Background(), func() { d.d.vhook.inFlight = true })
+	}
+	waitFor(t, "Milan listed and its map holding Rome and Naples", 30*time.Second, func() (bool, string) {
+		clk.Advance(10 * time.Second)
+		var pts []node.VnodePoint
+		milan.d.Do(context.Background(), func() { pts = milan.d.node.VnodeMap(nil) })
+		return len(es.srv.Snapshot()) == 1 && len(pts) == 2, fmt.Sprintf("%d listed, map %+v", len(es.srv.Snapshot()), pts)
+	})
+	asker := startVHookDaemonConfig(t, clk, askerSeed, func(c *config.Config) {
+		v := &c.VLayer
+		v.EntryServers = []config.EntryServer{es.conf()}
+		v.Endpoint = fmt.Sprintf("127.0.0.%d:%d", askerSeed, freeTCPPort(t))
+		v.Latitude, v.Longitude = coords(41.8, 12.6)
+		c.IGS.Bandwidth = 20000 // two anchorage nodes
+	})
+	key := func(seed byte) string { return tunnel.Key{seed, seed, seed}.String() }
+	peers := func(d *vhookDaemon) []string {
+		var out []string
+		for _, l := range d.manual(t) {
+			out = append(out, l.PublicKey)
+		}
+		slices.Sort(out)
+		return out
+	}
+	want := []string{key(romeSeed), key(naplesSeed)}
+	slices.Sort(want)
+	waitFor(t, "the asker linked to Rome and Naples", 20*time.Second, func() (bool, string) {
+		got := peers(asker)
+		return slices.Equal(got, want), fmt.Sprint(got)
+	})
+	for _, d := range []*vhookDaemon{rome, naples} {
+		if got := peers(d); !slices.Equal(got, []string{key(askerSeed)}) {
+			t.Errorf("an anchorage node's vlinks %v, want the asker's only", got)
+		}
+		checkTunnelPair(t, asker, d)
+	}
+	if got := peers(milan); len(got) != 0 {
+		t.Errorf("Milan made vlinks %v: the mesh had nearer vnodes", got)
+	}
+	// The asker knows both as its anchorage nodes.
+	var anchors int
+	asker.d.Do(context.Background(), func() { anchors = len(asker.d.vhook.hooked) })
+	if anchors != 2 {
+		t.Errorf("the asker has %d anchorage nodes, want 2", anchors)
+	}
+}
