@@ -3,7 +3,11 @@ package daemon
 import (
 	"context"
 	"net"
+	"net/netip"
 	"time"
+
+	"github.com/ntkd/ntkd/internal/ctl"
+	"github.com/ntkd/ntkd/internal/tunnel"
 
 	"github.com/ntkd/ntkd/internal/entry"
 	"github.com/ntkd/ntkd/internal/wire"
@@ -116,6 +120,8 @@ func (d *Daemon) onVHookRoute(rt *wire.VHookRoute) {
 			case ch <- body.Anchors:
 			default:
 			}
+		} else if h.near.id == v.ID && h.near.id != 0 {
+			d.nearLinked(body.Anchors)
 		}
 		return
 	}
@@ -169,4 +175,75 @@ func (d *Daemon) anchorCarried(rt *wire.VHookRoute, body *entry.ChainBody) (entr
 	}
 	st, ack := d.anchorFor(v, len(body.Anchors))
 	return ack, st == entry.StatusOK
+}
+
+// nearLink is our request for a vlink to a near vnode, while it travels.
+type nearLink struct {
+	id       uint64 // its id; 0: none
+	port     uint16 // our end's, reserved
+	deadline time.Time
+}
+
+// nearLinkWait is how long after a try (made or not) the rule for near
+// vnodes is looked at again: the tunnel needs a few rounds to show.
+const nearLinkWait = time.Minute
+
+// linkNearVnode (event loop): seed 002's near vnodes that vhooked at
+// once. When the map shows a vnode that is our nearest and we are its,
+// reached only through tunnels, the one with the smaller address sends
+// it, through the mesh, a request for a tunnel of its own: a carried
+// VHOOK for our own coordinates with ourselves excluded, so it stops at
+// that vnode, which anchors us as the chain's nodes do and sends the ack
+// back here.
+func (d *Daemon) linkNearVnode() {
+	h := d.vhook
+	now := time.Now()
+	if h.near.id != 0 {
+		if now.Before(h.near.deadline) {
+			return
+		}
+		delete(h.reserved, h.near.port)
+		h.near = nearLink{}
+	}
+	if !h.on || h.anchor == nil || !h.pos.HasCoords || now.Before(h.nearAt) {
+		return
+	}
+	g, ok := d.node.NearVnodeToLink()
+	if !ok {
+		return
+	}
+	h.nearAt = now.Add(nearLinkWait)
+	port := d.freeVLinkPort(h.endpoint.Port())
+	v := d.newVHook(port, false, 1)
+	body := entry.ChainBody{Request: v}
+	me := d.node.Addr()
+	rt := &wire.VHookRoute{Flags: wire.VRouteCoords, Lat: h.pos.Lat, Lon: h.pos.Lon, Origin: me, Exclude: []netip.Addr{me}, Body: body.AppendBinary(nil)}
+	if !d.node.SendVHookRoute(d.now(), rt) {
+		return
+	}
+	h.reserved[port] = true
+	h.near = nearLink{id: v.ID, port: port, deadline: now.Add(chainWait)}
+	h.log.Info("a near vnode reached only through tunnels: asking it for a vlink", "vnode", g)
+}
+
+// nearLinked (event loop): the answer to our request for a vlink to a
+// near vnode; its ack names the node that made its end.
+func (d *Daemon) nearLinked(acks []entry.VHookAck) {
+	h := d.vhook
+	id, port := h.near.id, h.near.port
+	delete(h.reserved, port)
+	h.near = nearLink{}
+	if len(acks) != 1 || acks[0].Verify(acks[0].Node, id) != nil {
+		h.log.Info("no vlink to the near vnode", "answers", len(acks))
+		return
+	}
+	ack := &acks[0]
+	vl, err := d.addVLink(ack.Endpoint.String(), &ctl.VLinkSpec{PublicKey: tunnel.Key(ack.TunnelKey).String(), ListenPort: int(port)})
+	if err != nil {
+		h.log.Warn("cannot make the vlink to the near vnode", "endpoint", ack.Endpoint, "err", err)
+		return
+	}
+	// It anchors us now, as a chain's node would: the same upkeep.
+	h.hooked[vl.Interface] = ack.Node
+	h.log.Info("a vlink to the near vnode", "interface", vl.Interface, "endpoint", ack.Endpoint, "key", ack.Node)
 }

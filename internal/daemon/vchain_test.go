@@ -92,3 +92,60 @@ func TestVirtualHookThroughTheMesh(t *testing.T) {
 		t.Errorf("the asker has %d anchorage nodes, want 2", anchors)
 	}
 }
+
+// TestNearVnodesLink: seed 002's near vnodes that vhooked at once. London
+// - Rome and Berlin - Florence are two islands joined by a tunnel between
+// London and Berlin (a link marked virtual). Rome and Florence are each
+// other's nearest vnode and reach each other only through that tunnel:
+// the one with the smaller address asks the other, through the mesh, for
+// a vlink, and both make their end. London and Berlin, linked already,
+// make none.
+func TestNearVnodesLink(t *testing.T) {
+	es := startEntryServer(t, 1, false)
+	clk := &fakeClock{now: time.Now()}
+	hub := newHub(4)
+	hub.link(0, 1, 1, 0) // London - Rome
+	hub.link(2, 1, 3, 0) // Berlin - Florence
+	hub.link(0, 0, 2, 0) // London - Berlin: the tunnel
+	const londonSeed, romeSeed, berlinSeed, florenceSeed = 101, 102, 103, 104
+	vnode := func(i int, seed byte, lat, lon float64) *vhookDaemon {
+		key := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{seed}, ed25519.SeedSize))
+		d := startVLayerDaemonOn(t, hub.trs[i], uint64(seed), clk, key, tunnel.Key{seed, seed, seed}, 100*time.Millisecond, func(c *config.Config) {
+			c.Interfaces = []config.Interface{{Name: "eth0"}, {Name: "eth1"}}
+			v := &c.VLayer
+			v.EntryCache = t.TempDir() + "/entry.cache"
+			v.EntryServers = []config.EntryServer{es.conf()}
+			v.Endpoint = fmt.Sprintf("127.0.0.%d:%d", seed, freeTCPPort(t))
+			v.Latitude, v.Longitude = coords(lat, lon)
+		})
+		d.d.Do(context.Background(), func() {
+			d.d.vhook.inFlight = true // none asks an entry node
+			if i == 0 || i == 2 {
+				d.d.node.SetVirtual(0, true)
+			}
+		})
+		return d
+	}
+	london := vnode(0, londonSeed, 51.51, -0.13)
+	rome := vnode(1, romeSeed, 41.90, 12.50)
+	berlin := vnode(2, berlinSeed, 52.52, 13.40)
+	florence := vnode(3, florenceSeed, 43.77, 11.26)
+	key := func(seed byte) string { return tunnel.Key{seed, seed, seed}.String() }
+	peers := func(d *vhookDaemon) []string {
+		var out []string
+		for _, l := range d.manual(t) {
+			out = append(out, l.PublicKey)
+		}
+		return out
+	}
+	waitFor(t, "Rome and Florence linked", 40*time.Second, func() (bool, string) {
+		r, f := peers(rome), peers(florence)
+		return slices.Equal(r, []string{key(florenceSeed)}) && slices.Equal(f, []string{key(romeSeed)}), fmt.Sprint(r, f)
+	})
+	checkTunnelPair(t, rome, florence)
+	for _, d := range []*vhookDaemon{london, berlin} {
+		if got := peers(d); len(got) != 0 {
+			t.Errorf("a gate made vlinks %v", got)
+		}
+	}
+}

@@ -88,6 +88,10 @@ type vhooker struct {
 	// chains: the requests we carry through the mesh, by the asker's id:
 	// where their chain goes when it comes back (vchain.go).
 	chains map[uint64]chan []entry.VHookAck
+	// near: our request for a vlink to a near vnode (vchain.go), nearAt
+	// when the rule is looked at again.
+	near   nearLink
+	nearAt time.Time
 }
 
 // anchoredVNode is a vnode we anchor: what link swapping needs of it.
@@ -183,6 +187,7 @@ func (d *Daemon) vhookStep(ctx context.Context) {
 	h := d.vhook
 	d.dropDeadHooks()
 	d.trackVRNodes()
+	d.linkNearVnode()
 	links := d.withManualVLinks(d.cfg).VLayer.Links
 	if h.inFlight || len(d.cfg.VLayer.Links) > 0 || len(links) >= h.anchors {
 		return

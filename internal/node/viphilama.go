@@ -363,3 +363,43 @@ func (n *Node) deliverVHook(r *wire.Routed, rt *wire.VHookRoute) {
 	rt.Hops++
 	n.carryVHook(rt, l, target)
 }
+
+// NearVnodeToLink is seed 002's rule for near vnodes that vhooked at
+// once: each hooked elsewhere before the map knew the other, and the next
+// rounds show that each is the other's nearest. It returns that vnode
+// when we are the one to open a vlink to it: it is the nearest point of
+// our map and a single vnode, no point of our map is nearer to it than we
+// are, our address is the smaller, and nothing links us yet (it is not
+// our neighbour, and our route to it crosses a tunnel).
+func (n *Node) NearVnodeToLink() (netip.Addr, bool) {
+	if n.state != Hooked || !n.vnode {
+		return netip.Addr{}, false
+	}
+	var g *wire.VnodePoint
+	var ga netip.Addr
+	best := 2.0
+	n.eachVnodePoint(len(n.lv), func(_ int, a netip.Addr, p *wire.VnodePoint) {
+		if h := geo.Hav(p.Lat, p.Lon, n.vLat, n.vLon); h < best || h == best && a.Less(ga) {
+			best, g, ga = h, p, a
+		}
+	})
+	if g == nil || g.Count != 1 || !n.ip.Less(ga) {
+		return netip.Addr{}, false
+	}
+	mine := geo.Hav(n.vLat, n.vLon, g.Lat, g.Lon)
+	mutual := true
+	n.eachVnodePoint(len(n.lv), func(_ int, a netip.Addr, p *wire.VnodePoint) {
+		if a != ga && geo.Hav(p.Lat, p.Lon, g.Lat, g.Lon) < mine {
+			mutual = false
+		}
+	})
+	if !mutual || n.PhysicalRoute(ga) {
+		return netip.Addr{}, false
+	}
+	for _, nb := range n.radar.Neighbours() {
+		if nb.Addr == ga {
+			return netip.Addr{}, false
+		}
+	}
+	return ga, true
+}

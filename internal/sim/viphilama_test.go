@@ -158,3 +158,42 @@ func carryBack(s *Sim, at int, origin netip.Addr) int {
 	}
 	return home
 }
+
+// TestNearVnodesLink: seed 002's near vnodes that vhooked at once. Two
+// islands joined by one tunnel between London (node 0) and Berlin (node
+// 3); Rome (node 2) and Florence (node 5) are vnodes at the far ends,
+// each the other's nearest, reached only through the tunnel. The one
+// with the smaller address, and only it, is told to open a vlink to the
+// other; London and Berlin, neighbours over their tunnel, are not. With
+// a physical link in place of the tunnel nobody is.
+func TestNearVnodesLink(t *testing.T) {
+	cfg := testConfig(t, "10.0.0.0/8", 3, 2, 2, 2)
+	at := map[int][2]int32{0: vcities[1], 3: vcities[2], 2: vcities[0], 5: {43_769_600, 11_255_800}}
+	run := func(virtual bool) map[int]netip.Addr {
+		s := newSim(t, threeIslands([][2]int{{0, 3}}, virtual), cfg, 1)
+		settle(t, s, 2*time.Hour)
+		for i, p := range at {
+			s.WithNode(i, func(n *node.Node, now time.Duration) { n.SetVnode(now, true, p[0], p[1]) })
+		}
+		settle(t, s, s.Now()+2*time.Hour)
+		out := map[int]netip.Addr{}
+		for i := 0; i < s.Nodes(); i++ {
+			if a, ok := s.Node(i).NearVnodeToLink(); ok {
+				out[i] = a
+			}
+		}
+		return out
+	}
+	got := run(true)
+	if len(got) != 1 {
+		t.Fatalf("over a tunnel, nodes told to link: %v, want one of Rome and Florence", got)
+	}
+	for i, a := range got {
+		if i != 2 && i != 5 {
+			t.Fatalf("node %d told to link to %v", i, a)
+		}
+	}
+	if got := run(false); len(got) != 0 {
+		t.Fatalf("with a physical path, nodes told to link: %v", got)
+	}
+}
