@@ -154,7 +154,7 @@ func (d *Daemon) anchorCarried(rt *wire.VHookRoute, body *entry.ChainBody) (entr
 	}
 	v := &body.Request
 	me := entry.PublicKeyOf(h.key)
-	if v.Node == me || h.hookedTo(v.Node) != "" {
+	if v.Node == me || h.hookedTo(v.Node) != "" || len(body.Anchors) >= int(max(v.Want, 1)) {
 		return entry.VHookAck{}, false
 	}
 	for _, a := range body.Anchors {
