@@ -14,6 +14,36 @@ import (
 	"github.com/ntkd/ntkd/internal/tunnel"
 )
 
+// startMeshVNode starts daemon i of hub as a vnode with two mesh
+// interfaces, an endpoint on loopback and coordinates, listing es as its
+// entry server; it asks no entry node (in the mesh already).
+func startMeshVNode(t *testing.T, hub *hub, i int, seed byte, es *entryServer, clk *fakeClock, entryNode bool, lat, lon float64) *vhookDaemon {
+	t.Helper()
+	key := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{seed}, ed25519.SeedSize))
+	d := startVLayerDaemonOn(t, hub.trs[i], uint64(seed), clk, key, tunnel.Key{seed, seed, seed}, 100*time.Millisecond, func(c *config.Config) {
+		c.Interfaces = []config.Interface{{Name: "eth0"}, {Name: "eth1"}}
+		v := &c.VLayer
+		v.EntryCache = t.TempDir() + "/entry.cache"
+		v.EntryServers = []config.EntryServer{es.conf()}
+		v.Endpoint = fmt.Sprintf("127.0.0.%d:%d", seed, freeTCPPort(t))
+		v.EntryNode, v.EntryAfter = entryNode, time.Minute
+		v.Latitude, v.Longitude = coords(lat, lon)
+	})
+	d.d.Do(context.Background(), func() { d.d.vhook.inFlight = true })
+	return d
+}
+
+// vlinkPeers lists the tunnel keys of d's hand-made vlinks, sorted.
+func vlinkPeers(t *testing.T, d *vhookDaemon) []string {
+	t.Helper()
+	var out []string
+	for _, l := range d.manual(t) {
+		out = append(out, l.PublicKey)
+	}
+	slices.Sort(out)
+	return out
+}
+
 // TestVirtualHookThroughTheMesh: seed 002's search for the nearest vrnode
 // and its anchor chain. Milan (the one entry node), Rome and Naples are
 // one island (a line of physical links); a vnode near Rome that wants two
@@ -29,25 +59,9 @@ func TestVirtualHookThroughTheMesh(t *testing.T) {
 	hub.link(0, 1, 1, 0) // Milan - Rome
 	hub.link(1, 1, 2, 0) // Rome - Naples
 	const milanSeed, romeSeed, naplesSeed, askerSeed = 91, 92, 93, 94
-	vnode := func(i int, seed byte, entryNode bool, lat, lon float64) *vhookDaemon {
-		key := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{seed}, ed25519.SeedSize))
-		return startVLayerDaemonOn(t, hub.trs[i], uint64(seed), clk, key, tunnel.Key{seed, seed, seed}, 100*time.Millisecond, func(c *config.Config) {
-			c.Interfaces = []config.Interface{{Name: "eth0"}, {Name: "eth1"}}
-			v := &c.VLayer
-			v.EntryCache = t.TempDir() + "/entry.cache"
-			v.EntryServers = []config.EntryServer{es.conf()}
-			v.Endpoint = fmt.Sprintf("127.0.0.%d:%d", seed, freeTCPPort(t))
-			v.EntryNode, v.EntryAfter = entryNode, time.Minute
-			v.Latitude, v.Longitude = coords(lat, lon)
-		})
-	}
-	milan := vnode(0, milanSeed, true, 45.46, 9.19)
-	rome := vnode(1, romeSeed, false, 41.90, 12.50)
-	naples := vnode(2, naplesSeed, false, 40.85, 14.27)
-	for _, d := range []*vhookDaemon{milan, rome, naples} {
-		// In the mesh already: none of them hooks virtually.
-		d.d.Do(context.Background(), func() { d.d.vhook.inFlight = true })
-	}
+	milan := startMeshVNode(t, hub, 0, milanSeed, es, clk, true, 45.46, 9.19)
+	rome := startMeshVNode(t, hub, 1, romeSeed, es, clk, false, 41.90, 12.50)
+	naples := startMeshVNode(t, hub, 2, naplesSeed, es, clk, false, 40.85, 14.27)
 	waitFor(t, "Milan listed and its map holding Rome and Naples", 30*time.Second, func() (bool, string) {
 		clk.Advance(10 * time.Second)
 		var pts []node.VnodePoint
@@ -62,14 +76,7 @@ func TestVirtualHookThroughTheMesh(t *testing.T) {
 		c.IGS.Bandwidth = 20000 // two anchorage nodes
 	})
 	key := func(seed byte) string { return tunnel.Key{seed, seed, seed}.String() }
-	peers := func(d *vhookDaemon) []string {
-		var out []string
-		for _, l := range d.manual(t) {
-			out = append(out, l.PublicKey)
-		}
-		slices.Sort(out)
-		return out
-	}
+	peers := func(d *vhookDaemon) []string { return vlinkPeers(t, d) }
 	want := []string{key(romeSeed), key(naplesSeed)}
 	slices.Sort(want)
 	waitFor(t, "the asker linked to Rome and Naples", 20*time.Second, func() (bool, string) {
@@ -109,21 +116,10 @@ func TestNearVnodesLink(t *testing.T) {
 	hub.link(0, 0, 2, 0) // London - Berlin: the tunnel
 	const londonSeed, romeSeed, berlinSeed, florenceSeed = 101, 102, 103, 104
 	vnode := func(i int, seed byte, lat, lon float64) *vhookDaemon {
-		key := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{seed}, ed25519.SeedSize))
-		d := startVLayerDaemonOn(t, hub.trs[i], uint64(seed), clk, key, tunnel.Key{seed, seed, seed}, 100*time.Millisecond, func(c *config.Config) {
-			c.Interfaces = []config.Interface{{Name: "eth0"}, {Name: "eth1"}}
-			v := &c.VLayer
-			v.EntryCache = t.TempDir() + "/entry.cache"
-			v.EntryServers = []config.EntryServer{es.conf()}
-			v.Endpoint = fmt.Sprintf("127.0.0.%d:%d", seed, freeTCPPort(t))
-			v.Latitude, v.Longitude = coords(lat, lon)
-		})
-		d.d.Do(context.Background(), func() {
-			d.d.vhook.inFlight = true // none asks an entry node
-			if i == 0 || i == 2 {
-				d.d.node.SetVirtual(0, true)
-			}
-		})
+		d := startMeshVNode(t, hub, i, seed, es, clk, false, lat, lon)
+		if i == 0 || i == 2 {
+			d.d.Do(context.Background(), func() { d.d.node.SetVirtual(0, true) })
+		}
 		return d
 	}
 	london := vnode(0, londonSeed, 51.51, -0.13)
@@ -131,13 +127,7 @@ func TestNearVnodesLink(t *testing.T) {
 	berlin := vnode(2, berlinSeed, 52.52, 13.40)
 	florence := vnode(3, florenceSeed, 43.77, 11.26)
 	key := func(seed byte) string { return tunnel.Key{seed, seed, seed}.String() }
-	peers := func(d *vhookDaemon) []string {
-		var out []string
-		for _, l := range d.manual(t) {
-			out = append(out, l.PublicKey)
-		}
-		return out
-	}
+	peers := func(d *vhookDaemon) []string { return vlinkPeers(t, d) }
 	waitFor(t, "Rome and Florence linked", 40*time.Second, func() (bool, string) {
 		r, f := peers(rome), peers(florence)
 		return slices.Equal(r, []string{key(florenceSeed)}) && slices.Equal(f, []string{key(romeSeed)}), fmt.Sprint(r, f)
