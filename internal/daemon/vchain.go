@@ -6,9 +6,6 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/ntkd/ntkd/internal/ctl"
-	"github.com/ntkd/ntkd/internal/tunnel"
-
 	"github.com/ntkd/ntkd/internal/entry"
 	"github.com/ntkd/ntkd/internal/wire"
 )
@@ -46,15 +43,21 @@ func (d *Daemon) carryVHook(v *entry.VHook) chan []entry.VHookAck {
 	if !v.HasCoords || h.chains[v.ID] != nil {
 		return nil
 	}
-	body := entry.ChainBody{Request: *v}
-	rt := &wire.VHookRoute{Flags: wire.VRouteCoords, Lat: v.Lat, Lon: v.Lon, Origin: d.node.Addr(), Body: body.AppendBinary(nil)}
 	ch := make(chan []entry.VHookAck, 1)
 	h.chains[v.ID] = ch
-	if !d.node.SendVHookRoute(d.now(), rt) {
+	if !d.sendCarried(v, nil) {
 		delete(h.chains, v.ID)
 		return nil
 	}
 	return ch
+}
+
+// sendCarried (event loop) hands the core a request of ours to carry,
+// from us, to the vnode nearest v's coordinates that is not in exclude.
+func (d *Daemon) sendCarried(v *entry.VHook, exclude []netip.Addr) bool {
+	body := entry.ChainBody{Request: *v}
+	rt := &wire.VHookRoute{Flags: wire.VRouteCoords, Lat: v.Lat, Lon: v.Lon, Origin: d.node.Addr(), Exclude: exclude, Body: body.AppendBinary(nil)}
+	return d.node.SendVHookRoute(d.now(), rt)
 }
 
 // awaitChain is the entry node's wait for a carried request's chain; it
@@ -215,10 +218,7 @@ func (d *Daemon) linkNearVnode() {
 	h.nearAt = now.Add(nearLinkWait)
 	port := d.freeVLinkPort(h.endpoint.Port())
 	v := d.newVHook(port, false, 1)
-	body := entry.ChainBody{Request: v}
-	me := d.node.Addr()
-	rt := &wire.VHookRoute{Flags: wire.VRouteCoords, Lat: h.pos.Lat, Lon: h.pos.Lon, Origin: me, Exclude: []netip.Addr{me}, Body: body.AppendBinary(nil)}
-	if !d.node.SendVHookRoute(d.now(), rt) {
+	if !d.sendCarried(&v, []netip.Addr{d.node.Addr()}) {
 		return
 	}
 	h.reserved[port] = true
@@ -237,13 +237,6 @@ func (d *Daemon) nearLinked(acks []entry.VHookAck) {
 		h.log.Info("no vlink to the near vnode", "answers", len(acks))
 		return
 	}
-	ack := &acks[0]
-	vl, err := d.addVLink(ack.Endpoint.String(), &ctl.VLinkSpec{PublicKey: tunnel.Key(ack.TunnelKey).String(), ListenPort: int(port)})
-	if err != nil {
-		h.log.Warn("cannot make the vlink to the near vnode", "endpoint", ack.Endpoint, "err", err)
-		return
-	}
 	// It anchors us now, as a chain's node would: the same upkeep.
-	h.hooked[vl.Interface] = ack.Node
-	h.log.Info("a vlink to the near vnode", "interface", vl.Interface, "endpoint", ack.Endpoint, "key", ack.Node)
+	d.linkToAnchor(&acks[0], port)
 }

@@ -287,14 +287,10 @@ func (d *Daemon) vhookDone(target entry.Entry, port uint16, want int, acks []ent
 	linked := 0
 	for i := 0; err == nil && i < len(acks); i++ {
 		ack := &acks[i]
-		vl, aerr := d.addVLink(ack.Endpoint.String(), &ctl.VLinkSpec{PublicKey: tunnel.Key(ack.TunnelKey).String(), ListenPort: int(port) + i})
-		if aerr != nil {
-			h.log.Warn("vhook: cannot make the tunnel to an anchorage node", "endpoint", ack.Endpoint, "key", ack.Node, "err", aerr)
+		if !d.linkToAnchor(ack, port+uint16(i)) {
 			continue
 		}
 		linked++
-		h.hooked[vl.Interface] = ack.Node
-		h.log.Info("vhooked: a vlink to an anchorage node", "interface", vl.Interface, "endpoint", ack.Endpoint, "key", ack.Node, "entry_node", target.Node)
 		if ack.Node == target.Node {
 			// The entry node anchored us itself: the link swapping with
 			// it. Anchorage nodes the mesh found are the nearest already.
@@ -313,6 +309,20 @@ func (d *Daemon) vhookDone(target entry.Entry, port uint16, want int, acks []ent
 	r.at = time.Now().Add(r.wait)
 	h.retry[target.Node] = r
 	h.log.Warn("virtual hook failed", "entry_node", target.Endpoint, "err", err, "retry_in", r.wait)
+}
+
+// linkToAnchor (event loop) makes our end of the tunnel an anchorage
+// node made for us (its ack), listening on port, and keeps it as one.
+func (d *Daemon) linkToAnchor(ack *entry.VHookAck, port uint16) bool {
+	h := d.vhook
+	vl, err := d.addVLink(ack.Endpoint.String(), &ctl.VLinkSpec{PublicKey: tunnel.Key(ack.TunnelKey).String(), ListenPort: int(port)})
+	if err != nil {
+		h.log.Warn("vhook: cannot make the tunnel to an anchorage node", "endpoint", ack.Endpoint, "key", ack.Node, "err", err)
+		return false
+	}
+	h.hooked[vl.Interface] = ack.Node
+	h.log.Info("vhooked: a vlink to an anchorage node", "interface", vl.Interface, "endpoint", ack.Endpoint, "key", ack.Node)
+	return true
 }
 
 // newVHook (event loop) is a signed request of ours whose tunnel would

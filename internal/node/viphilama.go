@@ -56,15 +56,28 @@ func (n *Node) SetVnode(now time.Duration, on bool, lat, lon int32) {
 // Every member of the element computes the same points once the levels
 // below settled.
 func (n *Node) vnodePointsIn(l int) []wire.VnodePoint {
-	if l == 0 {
-		if !n.vnode {
-			return nil
-		}
-		return []wire.VnodePoint{{Lat: n.vLat, Lon: n.vLon, Count: 1}}
+	ps := n.ownVnodePoint()
+	for k := 1; k <= l; k++ {
+		ps = n.vnodePointsAbove(k, ps)
 	}
+	return ps
+}
+
+// ownVnodePoint is our own point: the multi-barycenter of level 0.
+func (n *Node) ownVnodePoint() []wire.VnodePoint {
+	if !n.vnode {
+		return nil
+	}
+	return []wire.VnodePoint{{Lat: n.vLat, Lon: n.vLon, Count: 1}}
+}
+
+// vnodePointsAbove is the multi-barycenter of our element of level l from
+// ours of level l-1 (below) and those the other elements of level l-1
+// announce.
+func (n *Node) vnodePointsAbove(l int, below []wire.VnodePoint) []wire.VnodePoint {
 	k := l - 1
 	var all []wire.VnodePoint
-	for _, p := range n.vnodePointsIn(k) {
+	for _, p := range below {
 		p.Position[k] = n.pos[k]
 		all = append(all, p)
 	}
@@ -187,8 +200,14 @@ func (n *Node) checkVnodes() {
 		return
 	}
 	n.vpChecked = v
+	var now []wire.VnodePoint
 	for l := range n.lv {
-		now := n.vnodePointsIn(l)
+		// One level from the one below: each clustering once.
+		if l == 0 {
+			now = n.ownVnodePoint()
+		} else {
+			now = n.vnodePointsAbove(l, now)
+		}
 		lv := &n.lv[l]
 		if slices.Equal(now, lv.vAnnounced) {
 			continue
@@ -253,9 +272,16 @@ func (n *Node) eachVnodePoint(below int, fn func(l int, a netip.Addr, p *wire.Vn
 // Ties go to the lower address, the same choice on every node with the
 // same map. self says we are the nearest.
 func (n *Node) nearestVnode(lat, lon int32, below int, exclude []netip.Addr) (level int, target netip.Addr, self, ok bool) {
+	level, target, p, self := n.nearestVnodePoint(lat, lon, below, exclude)
+	return level, target, self, self || p != nil
+}
+
+// nearestVnodePoint is nearestVnode with the point found (nil when it is
+// ourselves, or none).
+func (n *Node) nearestVnodePoint(lat, lon int32, below int, exclude []netip.Addr) (level int, target netip.Addr, point *wire.VnodePoint, self bool) {
 	best := 2.0
 	if n.vnode && !slices.Contains(exclude, n.ip) {
-		best, target, self, ok = geo.Hav(n.vLat, n.vLon, lat, lon), n.ip, true, true
+		best, target, self = geo.Hav(n.vLat, n.vLon, lat, lon), n.ip, true
 	}
 	n.eachVnodePoint(below, func(l int, a netip.Addr, p *wire.VnodePoint) {
 		if slices.Contains(exclude, a) {
@@ -263,10 +289,10 @@ func (n *Node) nearestVnode(lat, lon int32, below int, exclude []netip.Addr) (le
 		}
 		h := geo.Hav(p.Lat, p.Lon, lat, lon)
 		if h < best || h == best && a.Less(target) {
-			best, level, target, self, ok = h, l, a, false, true
+			best, level, target, point, self = h, l, a, p, false
 		}
 	})
-	return level, target, self, ok
+	return level, target, point, self
 }
 
 // SendVHookRoute carries a virtual hook request (seed 002): with
@@ -375,14 +401,7 @@ func (n *Node) NearVnodeToLink() (netip.Addr, bool) {
 	if n.state != Hooked || !n.vnode {
 		return netip.Addr{}, false
 	}
-	var g *wire.VnodePoint
-	var ga netip.Addr
-	best := 2.0
-	n.eachVnodePoint(len(n.lv), func(_ int, a netip.Addr, p *wire.VnodePoint) {
-		if h := geo.Hav(p.Lat, p.Lon, n.vLat, n.vLon); h < best || h == best && a.Less(ga) {
-			best, g, ga = h, p, a
-		}
-	})
+	_, ga, g, _ := n.nearestVnodePoint(n.vLat, n.vLon, len(n.lv), []netip.Addr{n.ip})
 	if g == nil || g.Count != 1 || !n.ip.Less(ga) {
 		return netip.Addr{}, false
 	}

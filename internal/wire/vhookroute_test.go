@@ -21,18 +21,7 @@ func TestVHookRouteLayout(t *testing.T) {
 	}
 	want := &VHookRoute{Flags: VRouteBack | VRouteCoords, Hops: 5, Lat: 45464204, Lon: -9000000,
 		Origin: netip.MustParseAddr("fd00::1"), Exclude: []netip.Addr{netip.MustParseAddr("fd00::2")}, Body: []byte("abc")}
-	b := frame(OpVHookRoute, payload)
-	_, p, err := Decode(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(p, want) {
-		t.Fatalf("decoded %#v", p)
-	}
-	enc, err := Encode(77, want)
-	if err != nil || !bytes.Equal(enc, b) {
-		t.Fatalf("encoded %x (%v), want %x", enc, err, b)
-	}
+	checkLayout(t, OpVHookRoute, payload, want)
 }
 
 // A VHOOK_ROUTE travels inside ROUTED; the inner bytes decode on their own.

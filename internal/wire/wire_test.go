@@ -482,18 +482,7 @@ func TestHelloLayout(t *testing.T) {
 	}
 	want := &Echo{Kind: OpEchoMe, Burst: 0x2a, Seq: 7, Flags: EchoHello | EchoReplyWanted, Nonce: 5,
 		Addr: netip.MustParseAddr("10.0.0.1"), Interval: 500, IHU: []IHU{{Nonce: 9, Heard: 16}, {Nonce: 256, Heard: 3}}}
-	b := frame(OpEchoMe, payload)
-	_, p, err := Decode(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(p, want) {
-		t.Fatalf("decoded %#v", p)
-	}
-	enc, err := Encode(77, want)
-	if err != nil || !bytes.Equal(enc, b) {
-		t.Fatalf("encoded %x (%v), want %x", enc, err, b)
-	}
+	checkLayout(t, OpEchoMe, payload, want)
 	// The same hello part on a reply, or on an ECHO_ME without HELLO, is
 	// trailing garbage.
 	for _, c := range []struct {
@@ -505,5 +494,23 @@ func TestHelloLayout(t *testing.T) {
 		if _, _, err := Decode(frame(c.op, q)); !errors.Is(err, ErrInconsistent) {
 			t.Fatalf("%v flags %#x with a hello part: %v", c.op, c.flags, err)
 		}
+	}
+}
+
+// checkLayout checks that payload, framed as op, decodes to want and that
+// want encodes to the same bytes.
+func checkLayout(t *testing.T, op Op, payload []byte, want Payload) {
+	t.Helper()
+	b := frame(op, payload)
+	_, p, err := Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(p, want) {
+		t.Fatalf("decoded %#v", p)
+	}
+	enc, err := Encode(77, want)
+	if err != nil || !bytes.Equal(enc, b) {
+		t.Fatalf("encoded %x (%v), want %x", enc, err, b)
 	}
 }
