@@ -35,10 +35,10 @@ const MaxChainAnchors = 8
 const (
 	vhookChainFixed   = 1 + 1 + 32 + 8 + 8 // version, count, node, id, stamp: 50
 	vhookChainMinSize = vhookChainFixed + VHookAckSize + ed25519.SignatureSize
-	vhookChainMaxSize = vhookChainFixed + MaxChainAnchors*VHookAckSize + ed25519.SignatureSize // 1426
+	vhookChainMaxSize = vhookChainFixed + MaxChainAnchors*VHookAckSize + ed25519.SignatureSize // 1506
 	chainBodyFixed    = 1 + 1 + VHookSize                                                      // version, count, request: 176
 	// MaxChainBodySize is the largest ChainBody: MaxChainAnchors acks.
-	MaxChainBodySize = chainBodyFixed + MaxChainAnchors*VHookAckSize // 1488
+	MaxChainBodySize = chainBodyFixed + MaxChainAnchors*VHookAckSize // 1568
 )
 
 var vhookChainDomain = []byte("ntkd vhook chain v1\x00")
@@ -67,7 +67,7 @@ func (c *VHookChain) appendBody(b []byte) []byte {
 	return b
 }
 
-// AppendBinary appends the answer's wire form (114 + 164 bytes an
+// AppendBinary appends the answer's wire form (114 + 174 bytes an
 // anchor). An answer that breaks the rules (no anchor, more than
 // MaxChainAnchors, an ack for another id, ...) is written as it is and
 // refused by DecodeVHookChain.
@@ -181,7 +181,7 @@ type ChainBody struct {
 }
 
 // AppendBinary appends the body's wire form: version, count, the
-// request's VHookSize bytes, then count acks (176 + 164 bytes an ack, at
+// request's VHookSize bytes, then count acks (176 + 174 bytes an ack, at
 // most MaxChainBodySize). A body that breaks the rules is written as it
 // is and refused by DecodeChainBody.
 func (c *ChainBody) AppendBinary(b []byte) []byte {

@@ -4,16 +4,18 @@ import (
 	"bytes"
 	"errors"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 )
 
 // The cast of the chain vectors: H is key(7) (the golden VHOOK with Want
 // 3, id 0123456789abcdef), V the entry node it asked is key(1), and the
-// anchorage nodes the request reached are key(5) then key(6).
+// anchorage nodes the request reached are key(5) (with a listen port
+// and coordinates) then key(6) (without).
 
 // chainAck is anchorage node n's ack for H's golden id: tunnel key n×32,
-// endpoint ep, signed n seconds after t0.
+// endpoint ep, signed n seconds after t0; no listen port, no coordinates.
 func chainAck(n byte, ep string) VHookAck {
 	a := VHookAck{Endpoint: netip.MustParseAddrPort(ep), ID: 0x0123456789abcdef, Stamp: t0.Add(time.Duration(n) * time.Second).UnixNano()}
 	copy(a.TunnelKey[:], bytes.Repeat([]byte{n<<4 | n}, 32))
@@ -22,7 +24,10 @@ func chainAck(n byte, ep string) VHookAck {
 }
 
 func goldenChainAnchors() []VHookAck {
-	return []VHookAck{chainAck(5, "192.0.2.5:27005"), chainAck(6, "[2001:db8::6]:27006")}
+	a := chainAck(5, "192.0.2.5:27005")
+	a.Listen, a.HasCoords, a.Lat, a.Lon = 27105, true, 45_070_300, 7_686_900
+	a.Sign(key(5))
+	return []VHookAck{a, chainAck(6, "[2001:db8::6]:27006")}
 }
 
 // manyAnchors returns n acks for H's golden id from distinct nodes, with
@@ -48,30 +53,33 @@ func goldenChainBody() ChainBody {
 	return ChainBody{Request: goldenVHookWant(), Anchors: goldenChainAnchors()}
 }
 
-// TestVHookChainGolden: testdata/vhook-chain.hex, 442 bytes (docs/ENTRY.md):
+// TestVHookChainGolden: testdata/vhook-chain.hex, 462 bytes (docs/ENTRY.md):
 //
 //	0    01                  version
 //	1    02                  count of anchors
 //	2    8a88…               node: V's key (key(1))
 //	34   0123456789abcdef    H's request id
 //	42   18ab6f414214a800    stamp: t0+4s in unix ns
-//	50   …                   anchor 0: key(5)'s VHOOK_ACK, 164 bytes (192.0.2.5:27005)
-//	214  …                   anchor 1: key(6)'s VHOOK_ACK ([2001:db8::6]:27006)
-//	378  …                   signature (64)
+//	50   …                   anchor 0: key(5)'s VHOOK_ACK, 174 bytes (192.0.2.5:27005,
+//	                         listen 27105, coordinates 45070300 7686900)
+//	224  …                   anchor 1: key(6)'s VHOOK_ACK ([2001:db8::6]:27006, no
+//	                         listen port, no coordinates)
+//	398  …                   signature (64)
 func TestVHookChainGolden(t *testing.T) {
 	c := goldenVHookChain()
 	b := c.AppendBinary(nil)
 	golden(t, "vhook-chain", b)
-	if len(b) != 442 || vhookChainFixed+2*VHookAckSize+64 != 442 || vhookChainMinSize != 278 {
+	if len(b) != 462 || vhookChainFixed+2*VHookAckSize+64 != 462 || vhookChainMinSize != 288 {
 		t.Fatalf("chain of %d bytes", len(b))
 	}
 	as := goldenChainAnchors()
 	checkLayout(t, "chain", b, map[int]string{
 		0: "0102", 2: hexKey(1), 34: "0123456789abcdef", 42: "18ab6f414214a800",
-		50: "0100" + hexKey(5), 50 + 66: "00000000000000000000ffffc0000205" + "697d" + "0123456789abcdef" + "18ab6f417daf7200",
-		214: "0100" + hexKey(6), 214 + 66: "20010db8000000000000000000000006" + "697e" + "0123456789abcdef",
+		50: "0101" + hexKey(5), 50 + 66: "00000000000000000000ffffc0000205" + "697d" + "69e1" + "02afb7dc" + "00754af4" +
+			"0123456789abcdef" + "18ab6f417daf7200",
+		224: "0100" + hexKey(6), 224 + 66: "20010db8000000000000000000000006" + "697e" + "0000" + "00000000" + "00000000" + "0123456789abcdef",
 	})
-	if !bytes.Equal(b[50:214], as[0].AppendBinary(nil)) || !bytes.Equal(b[214:378], as[1].AppendBinary(nil)) {
+	if !bytes.Equal(b[50:224], as[0].AppendBinary(nil)) || !bytes.Equal(b[224:398], as[1].AppendBinary(nil)) {
 		t.Fatal("the anchors are not their acks' bytes")
 	}
 	d, err := DecodeVHookChain(b)
@@ -83,33 +91,33 @@ func TestVHookChainGolden(t *testing.T) {
 	}
 	for i := range as {
 		a := &d.Anchors[i]
-		if a.Node != as[i].Node || a.TunnelKey != as[i].TunnelKey || a.Endpoint != as[i].Endpoint ||
-			a.ID != as[i].ID || a.Stamp != as[i].Stamp || a.Sig != as[i].Sig {
+		if a.Node != as[i].Node || a.TunnelKey != as[i].TunnelKey || a.Endpoint != as[i].Endpoint || a.Listen != as[i].Listen ||
+			a.HasCoords != as[i].HasCoords || a.Lat != as[i].Lat || a.Lon != as[i].Lon || a.ID != as[i].ID || a.Stamp != as[i].Stamp || a.Sig != as[i].Sig {
 			t.Fatalf("anchor %d: %+v, want %+v", i, a, as[i])
 		}
 	}
 }
 
-// TestChainBodyGolden: testdata/chain-body.hex, 504 bytes:
+// TestChainBodyGolden: testdata/chain-body.hex, 524 bytes:
 //
 //	0    01                  version
 //	1    02                  count of anchors so far
 //	2    …                   H's VHOOK, 174 bytes: testdata/vhook-want.hex (Want 3)
-//	176  …                   anchor 0: key(5)'s VHOOK_ACK, 164 bytes
-//	340  …                   anchor 1: key(6)'s VHOOK_ACK
+//	176  …                   anchor 0: key(5)'s VHOOK_ACK, 174 bytes (listen port, coordinates)
+//	350  …                   anchor 1: key(6)'s VHOOK_ACK (neither)
 func TestChainBodyGolden(t *testing.T) {
 	c := goldenChainBody()
 	b := c.AppendBinary(nil)
 	golden(t, "chain-body", b)
-	if len(b) != 504 || chainBodyFixed+2*VHookAckSize != 504 {
+	if len(b) != 524 || chainBodyFixed+2*VHookAckSize != 524 {
 		t.Fatalf("body of %d bytes", len(b))
 	}
 	as := goldenChainAnchors()
 	checkLayout(t, "body", b, map[int]string{0: "0102", 2: "0127" + hexKey(7), 2 + 94: "0123456789abcdef",
-		176: "0100" + hexKey(5), 340: "0100" + hexKey(6)})
+		176: "0101" + hexKey(5), 176 + 84: "69e1" + "02afb7dc" + "00754af4", 350: "0100" + hexKey(6), 350 + 84: strings.Repeat("00", 10)})
 	r := goldenVHookWant()
-	if !bytes.Equal(b[2:176], r.AppendBinary(nil)) || !bytes.Equal(b[176:340], as[0].AppendBinary(nil)) ||
-		!bytes.Equal(b[340:], as[1].AppendBinary(nil)) {
+	if !bytes.Equal(b[2:176], r.AppendBinary(nil)) || !bytes.Equal(b[176:350], as[0].AppendBinary(nil)) ||
+		!bytes.Equal(b[350:], as[1].AppendBinary(nil)) {
 		t.Fatal("a body is not its version, count, request and acks")
 	}
 	d, err := DecodeChainBody(b)
@@ -122,6 +130,9 @@ func TestChainBodyGolden(t *testing.T) {
 	for i := range d.Anchors {
 		if err := d.Anchors[i].Verify(as[i].Node, d.Request.ID); err != nil {
 			t.Fatalf("anchor %d: %v", i, err)
+		}
+		if a := &d.Anchors[i]; a.Listen != as[i].Listen || a.HasCoords != as[i].HasCoords || a.Lat != as[i].Lat || a.Lon != as[i].Lon {
+			t.Fatalf("anchor %d: %+v, want %+v", i, a, as[i])
 		}
 	}
 	// Where the carrying starts: the request alone.
@@ -142,7 +153,7 @@ func TestVHookChainFraming(t *testing.T) {
 	c.Anchors = manyAnchors(MaxChainAnchors)
 	c.Sign(key(1))
 	cb := c.AppendBinary(nil)
-	if _, err := DecodeVHookChain(cb); err != nil || len(cb) != vhookChainMaxSize || vhookChainMaxSize != 1426 {
+	if _, err := DecodeVHookChain(cb); err != nil || len(cb) != vhookChainMaxSize || vhookChainMaxSize != 1506 {
 		t.Fatalf("largest chain: %d bytes, %v", len(cb), err)
 	}
 	r := goldenVHookWant()
@@ -150,7 +161,7 @@ func TestVHookChainFraming(t *testing.T) {
 	r.Sign(key(7))
 	body := ChainBody{Request: r, Anchors: manyAnchors(MaxChainAnchors)}
 	bb := body.AppendBinary(nil)
-	if _, err := DecodeChainBody(bb); err != nil || len(bb) != MaxChainBodySize || MaxChainBodySize != 1488 || MaxChainBodySize > 2048 {
+	if _, err := DecodeChainBody(bb); err != nil || len(bb) != MaxChainBodySize || MaxChainBodySize != 1568 || MaxChainBodySize > 2048 {
 		t.Fatalf("largest body: %d bytes, %v", len(bb), err)
 	}
 	var m bytes.Buffer
@@ -189,15 +200,19 @@ func TestVHookChainRejects(t *testing.T) {
 		"version 0":         patch(gb, 0, 0),
 		"stamp":             signed(func(c *VHookChain) { c.Stamp = -1 }),
 		"ack version":       patch(gb, 50, 2),
-		"ack flags":         patch(gb, 215, 1),
+		"ack flags":         patch(gb, 225, 2),
+		"ack flags high":    patch(gb, 51, 0x81),
+		"ack coords unflag": patch(gb, 51, 0),
+		"ack latitude":      patch(gb, 50+86, 0x7f),
+		"ack lat unflagged": patch(gb, 224+89, 1),
 		"ack endpoint":      signed(func(c *VHookChain) { c.Anchors[0].Endpoint = netip.MustParseAddrPort("[ff02::1]:27005") }),
-		"ack stamp":         patch(gb, 214+92, 0x80),
+		"ack stamp":         patch(gb, 224+102, 0x80),
 		"ack of another id": signed(func(c *VHookChain) { c.Anchors[1] = other }),
 		"anchor twice":      signed(func(c *VHookChain) { c.Anchors[1] = c.Anchors[0] }),
 		"node twice":        signed(func(c *VHookChain) { c.Anchors[1].Node = c.Anchors[0].Node }),
 		"tunnel key twice":  signed(func(c *VHookChain) { c.Anchors[1].TunnelKey = c.Anchors[0].TunnelKey }),
 		"trailing":          append(bytes.Clone(gb), 0),
-		"an ack trailing":   append(bytes.Clone(gb), gb[50:214]...),
+		"an ack trailing":   append(bytes.Clone(gb), gb[50:224]...),
 		"empty":             {},
 	}
 	for n := range len(gb) {
@@ -337,7 +352,10 @@ func TestChainBodyRejects(t *testing.T) {
 		"anchor twice":        body(func(c *ChainBody) { c.Anchors[1] = c.Anchors[0] }),
 		"tunnel key twice":    body(func(c *ChainBody) { c.Anchors[1].TunnelKey = c.Anchors[0].TunnelKey }),
 		"trailing":            append(bytes.Clone(gb), 0),
-		"an ack trailing":     append(bytes.Clone(gb), gb[176:340]...),
+		"an ack trailing":     append(bytes.Clone(gb), gb[176:350]...),
+		"ack flags":           patch(gb, 351, 4),
+		"ack coords unflag":   patch(gb, 177, 0),
+		"ack longitude":       body(func(c *ChainBody) { c.Anchors[0].Lon = -maxLon - 1 }),
 		"empty":               {},
 	}
 	for n := range len(gb) {

@@ -13,9 +13,10 @@ import (
 // port number as its WireGuard endpoint, on TCP), signed with H's own key;
 // the entry node, as H's anchorage node, makes a tunnel to H and answers
 // with a VHOOK_ACK signed with its key (the one the list names it by),
-// carrying H's random id back and the endpoint of that tunnel. The codec
-// and the anchorage node's checks are here, sans I/O; the daemon dials,
-// listens and makes the tunnels.
+// carrying H's random id back, the endpoint of that tunnel, the TCP port
+// it swaps links on and its coordinates. The codec and the anchorage
+// node's checks are here, sans I/O; the daemon dials, listens and makes
+// the tunnels.
 
 // Message types of virtual hooking, framed like the list's (WriteMsg).
 const (
@@ -39,26 +40,33 @@ type VHook struct {
 	_         [0]func() // not comparable: no equality function in the router binary
 }
 
-// VHookAck is the anchorage node's answer: the tunnel it made for H.
+// VHookAck is the anchorage node's answer: the tunnel it made for H,
+// where H swaps links with it (Listen) and where it is (the coordinates,
+// by which H measures the vnodes it links).
 type VHookAck struct {
 	Node      PublicKey      // the anchorage node's key: the list's key of the entry node asked
 	TunnelKey [32]byte       // its WireGuard public key
-	Endpoint  netip.AddrPort // where H sends its tunnel's packets
-	ID        uint64         // H's
+	Endpoint  netip.AddrPort // where H sends its tunnel's packets; always a unicast address and port
+	Listen    uint16         // TCP port it takes link swaps on (I_AM_VHOOKING, SwapLink), at Endpoint's address; 0: none
+	HasCoords bool
+	Lat, Lon  int32  // its coordinates, microdegrees, as in a Record; 0 without HasCoords
+	ID        uint64 // H's
 	Stamp     int64
 	Sig       [ed25519.SignatureSize]byte
 	_         [0]func()
 }
 
-// Wire sizes: version, flags, keys, endpoint, [listen port, coordinates,]
-// id, stamp, signature.
+// Wire sizes: version, flags, keys, endpoint, listen port, coordinates,
+// id, stamp, signature; a VHOOK and a VHOOK_ACK have the same layout
+// (their flags differ).
 const (
-	vhookBody    = 2 + 32 + 32 + 18 + 2 + 8 + 8 + 8  // 110
-	VHookSize    = vhookBody + ed25519.SignatureSize // 174
-	vhookAckBody = 2 + 32 + 32 + 18 + 8 + 8          // 100
-	VHookAckSize = vhookAckBody + ed25519.SignatureSize
+	vhookBody    = 2 + 32 + 32 + 18 + 2 + 8 + 8 + 8     // 110
+	VHookSize    = vhookBody + ed25519.SignatureSize    // 174
+	vhookAckBody = 2 + 32 + 32 + 18 + 2 + 8 + 8 + 8     // 110
+	VHookAckSize = vhookAckBody + ed25519.SignatureSize // 174
 	// VHook flags; flagCoords (1) is the record's. Bits 4..6 (flagWant)
-	// hold Want-1; bits 3 and 7 are unknown, and refused.
+	// hold Want-1; bits 3 and 7 are unknown, and refused. A VHookAck's
+	// flags are flagCoords alone; any other bit is refused.
 	flagEndpoint = 2
 	flagSwap     = 4
 	flagWant     = 7 << wantShift
@@ -186,15 +194,25 @@ func DecodeVHook(b []byte) (VHook, error) {
 }
 
 func (a *VHookAck) appendBody(b []byte) []byte {
-	b = append(b, version, 0)
+	var flags byte
+	if a.HasCoords {
+		flags |= flagCoords
+	}
+	b = append(b, version, flags)
 	b = append(b, a.Node[:]...)
 	b = append(b, a.TunnelKey[:]...)
 	b = appendEndpoint(b, a.Endpoint)
+	b = binary.BigEndian.AppendUint16(b, a.Listen)
+	b = binary.BigEndian.AppendUint32(b, uint32(a.Lat))
+	b = binary.BigEndian.AppendUint32(b, uint32(a.Lon))
 	b = binary.BigEndian.AppendUint64(b, a.ID)
 	return binary.BigEndian.AppendUint64(b, uint64(a.Stamp))
 }
 
-// AppendBinary appends the answer's wire form (VHookAckSize bytes).
+// AppendBinary appends the answer's wire form (VHookAckSize bytes). An
+// answer that breaks the rules (coordinates without HasCoords or out of
+// range, no endpoint, ...) is written as it is and refused by
+// DecodeVHookAck.
 func (a *VHookAck) AppendBinary(b []byte) []byte { return append(a.appendBody(b), a.Sig[:]...) }
 
 // Sign sets a.Node to priv's public key and signs a.
@@ -217,25 +235,38 @@ func (a *VHookAck) Verify(anchor PublicKey, id uint64) error {
 	return nil
 }
 
-// DecodeVHookAck reads a VHOOK_ACK payload; only the canonical form.
+// DecodeVHookAck reads a VHOOK_ACK payload; only the canonical form is
+// accepted: flags of flagCoords alone, coordinates 0 without it and in
+// range with it, a unicast endpoint, a stamp >= 0. A listen port of 0 is
+// no swap listener.
 func DecodeVHookAck(b []byte) (VHookAck, error) {
 	var a VHookAck
 	switch {
 	case len(b) != VHookAckSize:
 		return a, malformed("vhook ack length")
-	case b[0] != version || b[1] != 0:
-		return a, malformed("vhook ack version or flags")
+	case b[0] != version:
+		return a, malformed("vhook ack version")
+	case b[1]&^flagCoords != 0:
+		return a, malformed("vhook ack flags")
 	}
+	a.HasCoords = b[1]&flagCoords != 0
 	copy(a.Node[:], b[2:34])
 	copy(a.TunnelKey[:], b[34:66])
 	a.Endpoint = decodeEndpoint(b[66:84])
-	a.ID = binary.BigEndian.Uint64(b[84:92])
-	a.Stamp = int64(binary.BigEndian.Uint64(b[92:100]))
+	a.Listen = binary.BigEndian.Uint16(b[84:86])
+	a.Lat = int32(binary.BigEndian.Uint32(b[86:90]))
+	a.Lon = int32(binary.BigEndian.Uint32(b[90:94]))
+	a.ID = binary.BigEndian.Uint64(b[94:102])
+	a.Stamp = int64(binary.BigEndian.Uint64(b[102:110]))
 	copy(a.Sig[:], b[vhookAckBody:])
-	if !unicastEndpoint(a.Endpoint) {
+	switch {
+	case !unicastEndpoint(a.Endpoint):
 		return VHookAck{}, malformed("vhook ack endpoint not a unicast address and port")
-	}
-	if a.Stamp < 0 {
+	case !a.HasCoords && (a.Lat != 0 || a.Lon != 0):
+		return VHookAck{}, malformed("vhook ack coordinates without their flag")
+	case a.Lat < -maxLat || a.Lat > maxLat || a.Lon < -maxLon || a.Lon > maxLon:
+		return VHookAck{}, malformed("vhook ack coordinates out of range")
+	case a.Stamp < 0:
 		return VHookAck{}, malformed("vhook ack stamp")
 	}
 	return a, nil

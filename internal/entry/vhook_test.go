@@ -20,9 +20,20 @@ func goldenVHook() VHook {
 	return v
 }
 
+// goldenVHookAck is key(1)'s ack for the golden VHOOK, with a listen port
+// and coordinates (south and west: both negative).
 func goldenVHookAck() VHookAck {
-	a := VHookAck{Endpoint: netip.MustParseAddrPort("[2001:db8::1]:27001"), ID: 0x0123456789abcdef, Stamp: t0.Add(time.Second).UnixNano()}
+	a := VHookAck{Endpoint: netip.MustParseAddrPort("[2001:db8::1]:27001"), Listen: 27002, HasCoords: true,
+		Lat: -22_906_800, Lon: -43_172_900, ID: 0x0123456789abcdef, Stamp: t0.Add(time.Second).UnixNano()}
 	copy(a.TunnelKey[:], bytes.Repeat([]byte{0x5a}, 32))
+	a.Sign(key(1))
+	return a
+}
+
+// goldenVHookAckBare is the golden ack without listen port or coordinates.
+func goldenVHookAckBare() VHookAck {
+	a := goldenVHookAck()
+	a.Listen, a.HasCoords, a.Lat, a.Lon = 0, false, 0, 0
 	a.Sign(key(1))
 	return a
 }
@@ -68,11 +79,6 @@ func TestVHookGolden(t *testing.T) {
 	}
 	a := goldenVHookAck()
 	ab := a.AppendBinary(nil)
-	golden(t, "vhook-ack", ab)
-	da, err := DecodeVHookAck(ab)
-	if err != nil || !bytes.Equal(da.AppendBinary(nil), ab) || da.Verify(PublicKeyOf(key(1)), v.ID) != nil {
-		t.Fatalf("decoded ack %+v (%v), want %+v", da, err, a)
-	}
 	// Framed like the list's messages, within their types' bounds.
 	var m bytes.Buffer
 	WriteMsg(&m, MsgVHook, b)
@@ -81,6 +87,155 @@ func TestVHookGolden(t *testing.T) {
 		typ, _, err := ReadMsg(&m, 0)
 		if err != nil || typ != want {
 			t.Fatalf("message %d: %d %v", want, typ, err)
+		}
+	}
+}
+
+// The VHOOK_ACK golden vector (testdata/vhook-ack.hex, 174 bytes, the
+// layout of a VHOOK; docs/ENTRY.md):
+//
+//	0    01                  version
+//	1    01                  flags: coordinates
+//	2    8a88…               node key (key(1))
+//	34   5a × 32             tunnel key
+//	66   2001:db8::1         endpoint address
+//	82   6979                endpoint port 27001
+//	84   697a                listen port 27002
+//	86   fea27850 fd6d3bdc   latitude -22906800, longitude -43172900
+//	94   0123456789abcdef    id: the golden VHOOK's
+//	102  18ab6f408f444a00    stamp: t0+1s in unix ns
+//	110  …                   signature (64)
+//
+// testdata/vhook-ack-bare.hex is the same ack without listen port and
+// coordinates: flags 00, bytes 84..93 zero.
+func TestVHookAckGolden(t *testing.T) {
+	a := goldenVHookAck()
+	b := a.AppendBinary(nil)
+	golden(t, "vhook-ack", b)
+	if len(b) != VHookAckSize || VHookAckSize != 174 || vhookAckBody != 110 {
+		t.Fatalf("vhook ack of %d bytes, want %d", len(b), VHookAckSize)
+	}
+	checkLayout(t, "ack", b, map[int]string{0: "0101" + hexKey(1), 34: strings.Repeat("5a", 32),
+		66: "20010db8000000000000000000000001" + "6979" + "697a" + "fea27850" + "fd6d3bdc" + "0123456789abcdef" + "18ab6f408f444a00"})
+	d, err := DecodeVHookAck(b)
+	if err != nil || !bytes.Equal(d.AppendBinary(nil), b) || d.Verify(PublicKeyOf(key(1)), 0x0123456789abcdef) != nil {
+		t.Fatalf("decoded ack %+v (%v), want %+v", d, err, a)
+	}
+	if d.Node != PublicKeyOf(key(1)) || d.TunnelKey != a.TunnelKey || d.Endpoint != a.Endpoint || d.Listen != 27002 ||
+		!d.HasCoords || d.Lat != -22_906_800 || d.Lon != -43_172_900 || d.ID != a.ID || d.Stamp != a.Stamp || d.Sig != a.Sig {
+		t.Fatalf("decoded ack %+v, want %+v", d, a)
+	}
+	bare := goldenVHookAckBare()
+	bb := bare.AppendBinary(nil)
+	golden(t, "vhook-ack-bare", bb)
+	checkLayout(t, "bare ack", bb, map[int]string{0: "0100" + hexKey(1), 82: "6979" + strings.Repeat("00", 10) + "0123456789abcdef" + "18ab6f408f444a00"})
+	if len(bb) != VHookAckSize || !bytes.Equal(bb[2:84], b[2:84]) || !bytes.Equal(bb[94:110], b[94:110]) {
+		t.Fatalf("bare ack %x: not the golden ack without listen port and coordinates", bb)
+	}
+	d, err = DecodeVHookAck(bb)
+	if err != nil || !bytes.Equal(d.AppendBinary(nil), bb) || d.Verify(PublicKeyOf(key(1)), 0x0123456789abcdef) != nil {
+		t.Fatalf("decoded bare ack %+v (%v)", d, err)
+	}
+	if d.Listen != 0 || d.HasCoords || d.Lat != 0 || d.Lon != 0 || d.Endpoint != a.Endpoint {
+		t.Fatalf("decoded bare ack %+v", d)
+	}
+}
+
+// TestVHookAckFields: the listen port and the coordinates come back as
+// they were sent, at their bounds too, and each is signed.
+func TestVHookAckFields(t *testing.T) {
+	for _, c := range []struct {
+		listen    uint16
+		hasCoords bool
+		lat, lon  int32
+	}{
+		{0, false, 0, 0}, {1, false, 0, 0}, {65535, false, 0, 0}, {0, true, 0, 0}, {27002, true, 1, -1},
+		{443, true, maxLat, maxLon}, {443, true, -maxLat, -maxLon}, {443, true, maxLat, -maxLon}, {443, true, -maxLat, maxLon},
+	} {
+		a := goldenVHookAck()
+		a.Listen, a.HasCoords, a.Lat, a.Lon = c.listen, c.hasCoords, c.lat, c.lon
+		a.Sign(key(1))
+		b := a.AppendBinary(nil)
+		d, err := DecodeVHookAck(b)
+		if err != nil || d.Listen != c.listen || d.HasCoords != c.hasCoords || d.Lat != c.lat || d.Lon != c.lon ||
+			!bytes.Equal(d.AppendBinary(nil), b) || d.Verify(a.Node, a.ID) != nil {
+			t.Fatalf("%+v: decoded %+v %v", c, d, err)
+		}
+		for name, mut := range map[string]func(x *VHookAck){
+			"listen":      func(x *VHookAck) { x.Listen++ },
+			"coordinates": func(x *VHookAck) { x.HasCoords = !x.HasCoords },
+			"latitude":    func(x *VHookAck) { x.Lat ^= 1 },
+			"longitude":   func(x *VHookAck) { x.Lon ^= 1 },
+		} {
+			x := d
+			mut(&x)
+			if x.Verify(a.Node, a.ID) == nil {
+				t.Errorf("%+v: %s changed, still verifies", c, name)
+			}
+		}
+	}
+}
+
+// TestVHookAckRejects: only the canonical ack is decoded, whether the
+// bytes were signed so or patched.
+func TestVHookAckRejects(t *testing.T) {
+	ga, gbare := goldenVHookAck(), goldenVHookAckBare()
+	good, bare := ga.AppendBinary(nil), gbare.AppendBinary(nil)
+	signed := func(mut func(a *VHookAck)) []byte {
+		a := goldenVHookAck()
+		mut(&a)
+		a.Sign(key(1))
+		return a.AppendBinary(nil)
+	}
+	cases := map[string][]byte{
+		"empty":                    {},
+		"short":                    good[:len(good)-1],
+		"long":                     append(bytes.Clone(good), 0),
+		"old size":                 good[:164],
+		"version":                  patch(good, 0, 2),
+		"version 0":                patch(good, 0, 0),
+		"lat without flag":         signed(func(a *VHookAck) { a.HasCoords = false; a.Lon = 0 }),
+		"lon without flag":         signed(func(a *VHookAck) { a.HasCoords = false; a.Lat = 0 }),
+		"coords without flag":      signed(func(a *VHookAck) { a.HasCoords = false }),
+		"flag cleared":             patch(good, 1, 0),
+		"bare lat without flag":    patch(bare, 89, 1),
+		"bare lon without flag":    patch(bare, 93, 1),
+		"latitude above":           signed(func(a *VHookAck) { a.Lat = maxLat + 1 }),
+		"latitude below":           signed(func(a *VHookAck) { a.Lat = -maxLat - 1 }),
+		"longitude above":          signed(func(a *VHookAck) { a.Lon = maxLon + 1 }),
+		"longitude below":          signed(func(a *VHookAck) { a.Lon = -maxLon - 1 }),
+		"latitude patched high":    patch(good, 86, 0x7f),
+		"longitude patched low":    patch(good, 90, 0x80),
+		"endpoint invalid":         signed(func(a *VHookAck) { a.Endpoint = netip.AddrPort{} }),
+		"endpoint zero":            signed(func(a *VHookAck) { a.Endpoint = netip.MustParseAddrPort("[::]:27001") }),
+		"endpoint port 0":          signed(func(a *VHookAck) { a.Endpoint = netip.MustParseAddrPort("[2001:db8::1]:0") }),
+		"endpoint multicast":       signed(func(a *VHookAck) { a.Endpoint = netip.MustParseAddrPort("[ff02::1]:27001") }),
+		"endpoint zero, listening": append(append(bytes.Clone(good[:66]), make([]byte, 18)...), good[84:]...),
+		"stamp":                    signed(func(a *VHookAck) { a.Stamp = -1 }),
+		"stamp patched":            patch(good, 102, 0x80),
+	}
+	for bit := 1; bit < 8; bit++ {
+		cases["flag bit "+itoa(bit)] = patch(good, 1, good[1]|1<<bit)
+		cases["bare flag bit "+itoa(bit)] = patch(bare, 1, 1<<bit)
+	}
+	for name, b := range cases {
+		if a, err := DecodeVHookAck(b); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: %+v %v, want malformed", name, a, err)
+		}
+	}
+	// The goldens the cases were made from decode: each case is refused
+	// for what was changed.
+	for _, b := range [][]byte{good, bare} {
+		if _, err := DecodeVHookAck(b); err != nil {
+			t.Fatalf("golden ack refused: %v", err)
+		}
+	}
+	// Every signed byte counts.
+	for i := 0; i < vhookAckBody; i++ {
+		b := bytes.Clone(good)
+		b[i] ^= 0x01
+		if a, err := DecodeVHookAck(b); err == nil && a.Verify(PublicKeyOf(key(1)), ga.ID) == nil {
+			t.Fatalf("ack byte %d flipped, still verifies", i)
 		}
 	}
 }
@@ -329,6 +484,12 @@ func FuzzDecodeVHook(f *testing.F) {
 func FuzzDecodeVHookAck(f *testing.F) {
 	a := goldenVHookAck()
 	f.Add(a.AppendBinary(nil))
+	a = goldenVHookAckBare()
+	f.Add(a.AppendBinary(nil))
+	a.Endpoint, a.Listen = netip.MustParseAddrPort("192.0.2.1:27001"), 65535
+	a.HasCoords, a.Lat, a.Lon = true, maxLat, -maxLon
+	a.Sign(key(1))
+	f.Add(a.AppendBinary(nil))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		a, err := DecodeVHookAck(b)
 		if err != nil {
@@ -336,6 +497,10 @@ func FuzzDecodeVHookAck(f *testing.F) {
 		}
 		if got := a.AppendBinary(nil); !bytes.Equal(got, b) {
 			t.Fatalf("not canonical:\n in %x\nout %x", b, got)
+		}
+		if !unicastEndpoint(a.Endpoint) || (!a.HasCoords && (a.Lat != 0 || a.Lon != 0)) ||
+			a.Lat < -maxLat || a.Lat > maxLat || a.Lon < -maxLon || a.Lon > maxLon || a.Stamp < 0 {
+			t.Fatalf("bounds not held: %+v", a)
 		}
 		_ = a.Verify(a.Node, a.ID)
 	})

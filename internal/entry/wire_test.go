@@ -174,7 +174,8 @@ func TestDecodersRefuse(t *testing.T) {
 		"magic":      []byte("XE\x01\x01\x00\x00\x00\x00"),
 		"version":    []byte("NE\x02\x01\x00\x00\x00\x00"),
 		"type":       []byte("NE\x01\x0b\x00\x00\x00\x00"),
-		"long chain": []byte("NE\x01\x0a\x00\x00\x05\x93"),
+		"long chain": []byte("NE\x01\x0a\x00\x00\x05\xe3"), // 1507: one over the largest VHOOK_CHAIN
+		"long ack":   []byte("NE\x01\x06\x00\x00\x00\xaf"), // 175: one over a VHOOK_ACK
 		"long swap":  []byte("NE\x01\x09\x00\x00\x10\x00"),
 		"long upd":   []byte("NE\x01\x01\x00\x01\x00\x00"),
 		"long res":   []byte("NE\x01\x02\x00\x00\x00\x02"),
@@ -234,6 +235,10 @@ func FuzzReadMsg(f *testing.F) {
 	var b bytes.Buffer
 	WriteMsg(&b, MsgUpdate, goldenEntry(f).AppendBinary(nil))
 	f.Add(b.Bytes())
+	b.Reset()
+	a := goldenVHookAck()
+	WriteMsg(&b, MsgVHookAck, a.AppendBinary(nil))
+	f.Add(b.Bytes())
 	f.Add([]byte("NE\x01\x03\x00\x00\x00\x140123456789abcdef\x00\x00\x00\x00"))
 	f.Add([]byte("NE\x01\x02\x00\x00\x00\x01\x05"))
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -257,6 +262,10 @@ func FuzzReadMsg(f *testing.F) {
 			}
 		case MsgList:
 			DecodeList(p)
+		case MsgVHookAck:
+			if a, err := DecodeVHookAck(p); err == nil && !bytes.Equal(a.AppendBinary(nil), p) {
+				t.Fatal("vhook ack not canonical")
+			}
 		case MsgVHookChain:
 			DecodeVHookChain(p)
 		}
