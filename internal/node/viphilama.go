@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ntkd/ntkd/internal/geo"
+	"github.com/ntkd/ntkd/internal/radar"
 	"github.com/ntkd/ntkd/internal/wire"
 )
 
@@ -33,9 +34,11 @@ const maxVHookInbox = 32
 
 // VHookDelivery is a carried virtual hook that stopped here: at the vnode
 // nearest the asker that the map knows (Route.Flags without VRouteBack),
-// or back at the entry node that took it (with VRouteBack).
+// or back at the entry node that took it (with VRouteBack). From is the
+// node that sent it last (ROUTED's source; ours when it never left).
 type VHookDelivery struct {
 	Route wire.VHookRoute
+	From  netip.Addr
 }
 
 // SetVnode makes the node a vnode of the Viphilama map at lat, lon
@@ -284,7 +287,7 @@ func (n *Node) nearestVnodePoint(lat, lon int32, below int, exclude []netip.Addr
 		best, target, self = geo.Hav(n.vLat, n.vLon, lat, lon), n.ip, true
 	}
 	n.eachVnodePoint(below, func(l int, a netip.Addr, p *wire.VnodePoint) {
-		if slices.Contains(exclude, a) {
+		if n.hidden(l, a, p, exclude) {
 			return
 		}
 		h := geo.Hav(p.Lat, p.Lon, lat, lon)
@@ -293,6 +296,29 @@ func (n *Node) nearestVnodePoint(lat, lon int32, below int, exclude []netip.Addr
 		}
 	})
 	return level, target, point, self
+}
+
+// hidden says whether point p of the map, of level l and for the vnode at
+// a, is out of a request's reach: that vnode is excluded and, for an
+// element's point, so are as many vnodes inside the element as the point
+// stands for. An element whose representative is in an anchor chain can
+// hold the chain's next vnode: the request goes in, and the first node
+// inside looks at its finer map.
+func (n *Node) hidden(l int, a netip.Addr, p *wire.VnodePoint, exclude []netip.Addr) bool {
+	if !slices.Contains(exclude, a) {
+		return false
+	}
+	pa, err := n.cfg.Scheme.Position(a)
+	if l == 0 || p.Count < 2 || err != nil {
+		return true
+	}
+	out := 0
+	for _, e := range exclude {
+		if pe, err := n.cfg.Scheme.Position(e); err == nil && n.cfg.Scheme.SameGnode(pa, pe, l) {
+			out++
+		}
+	}
+	return out >= int(p.Count)
 }
 
 // SendVHookRoute carries a virtual hook request (seed 002): with
@@ -308,7 +334,7 @@ func (n *Node) SendVHookRoute(now time.Duration, rt *wire.VHookRoute) bool {
 	}
 	if rt.Flags&wire.VRouteBack != 0 {
 		if rt.Origin == n.ip {
-			n.keepVHook(rt)
+			n.keepVHook(rt, n.ip)
 			return true
 		}
 		n.carryVHook(rt, 0, rt.Origin)
@@ -322,7 +348,7 @@ func (n *Node) SendVHookRoute(now time.Duration, rt *wire.VHookRoute) bool {
 		return false
 	}
 	if self {
-		n.keepVHook(rt)
+		n.keepVHook(rt, n.ip)
 		return true
 	}
 	rt.Hops++
@@ -349,7 +375,7 @@ func (n *Node) carryVHook(rt *wire.VHookRoute, l int, target netip.Addr) {
 
 // keepVHook queues a copy of rt (the decoded one aliases a packet) for
 // the daemon, up to maxVHookInbox.
-func (n *Node) keepVHook(rt *wire.VHookRoute) {
+func (n *Node) keepVHook(rt *wire.VHookRoute, from netip.Addr) {
 	if len(n.vinbox) >= maxVHookInbox {
 		n.Stats.drop("VHOOK_ROUTE: too many waiting")
 		return
@@ -357,7 +383,7 @@ func (n *Node) keepVHook(rt *wire.VHookRoute) {
 	c := *rt
 	c.Exclude = slices.Clone(rt.Exclude)
 	c.Body = slices.Clone(rt.Body)
-	n.vinbox = append(n.vinbox, VHookDelivery{Route: c})
+	n.vinbox = append(n.vinbox, VHookDelivery{Route: c, From: from})
 }
 
 // deliverVHook takes a carried virtual hook that reached the element of
@@ -374,16 +400,16 @@ func (n *Node) deliverVHook(r *wire.Routed, rt *wire.VHookRoute) {
 			n.Stats.drop("VHOOK_ROUTE: back, not for us")
 			return
 		}
-		n.keepVHook(rt)
+		n.keepVHook(rt, r.Src)
 		return
 	}
 	if r.Level == 0 || int(rt.Hops) >= wire.MaxVRouteHops {
-		n.keepVHook(rt)
+		n.keepVHook(rt, r.Src)
 		return
 	}
 	l, target, self, ok := n.nearestVnode(rt.Lat, rt.Lon, int(r.Level), rt.Exclude)
 	if !ok || self {
-		n.keepVHook(rt)
+		n.keepVHook(rt, r.Src)
 		return
 	}
 	rt.Hops++
@@ -421,4 +447,19 @@ func (n *Node) NearVnodeToLink() (netip.Addr, bool) {
 		}
 	}
 	return ga, true
+}
+
+// PhysicalNeighbours appends to dst the addresses of the hooked neighbours
+// alive over physical links (not tunnels): where seed 002's gate hooking
+// looks for other gates.
+func (n *Node) PhysicalNeighbours(dst []netip.Addr) []netip.Addr {
+	if n.state != Hooked {
+		return dst
+	}
+	for _, nb := range n.radar.Neighbours() {
+		if nb.State == radar.Alive && !nb.Hooking && nb.Addr.IsValid() && !n.Virtual(nb.Iface) && !slices.Contains(dst, nb.Addr) {
+			dst = append(dst, nb.Addr)
+		}
+	}
+	return dst
 }

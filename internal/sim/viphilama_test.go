@@ -84,11 +84,12 @@ func TestViphilamaMap(t *testing.T) {
 				t.Fatalf("every point at one level %v: the test does not cross gnodes", levels)
 			}
 
-			// carry sends a request from node from for city c's
-			// coordinates and returns the node where it stopped.
-			carry := func(from, c int, exclude ...netip.Addr) (int, wire.VHookRoute) {
+			// carry sends a request from node from for the coordinates
+			// of c (a city's, or a point's with c = -1) and returns the
+			// node where it stopped.
+			carry := func(from, c int, to [2]int32, exclude ...netip.Addr) (int, wire.VHookRoute) {
 				t.Helper()
-				rt := &wire.VHookRoute{Flags: wire.VRouteCoords, Lat: vcities[c][0], Lon: vcities[c][1], Origin: s.Node(from).Addr(), Exclude: exclude, Body: []byte{byte(c)}}
+				rt := &wire.VHookRoute{Flags: wire.VRouteCoords, Lat: to[0], Lon: to[1], Origin: s.Node(from).Addr(), Exclude: exclude, Body: []byte{byte(c)}}
 				sent := false
 				s.WithNode(from, func(n *node.Node, now time.Duration) { sent = n.SendVHookRoute(now, rt) })
 				if !sent {
@@ -114,9 +115,10 @@ func TestViphilamaMap(t *testing.T) {
 				}
 				return at, got
 			}
+			checked := 0
 			for from := 0; from < s.Nodes(); from += 3 {
 				for c := range vcities {
-					at, rt := carry(from, c)
+					at, rt := carry(from, c, vcities[c])
 					if city[at] != c || where[at] == [2]int32{} {
 						t.Fatalf("request from node %d for city %d stopped at node %d (city %d, vnode %v)", from, c, at, city[at], where[at] != [2]int32{})
 					}
@@ -125,7 +127,7 @@ func TestViphilamaMap(t *testing.T) {
 					}
 					// Without it: another vnode of the city if any, else
 					// a vnode anyway.
-					next, _ := carry(from, c, s.Node(at).Addr())
+					next, _ := carry(from, c, vcities[c], s.Node(at).Addr())
 					if next == at || where[next] == [2]int32{} {
 						t.Fatalf("with node %d excluded the request stopped at node %d", at, next)
 					}
@@ -137,6 +139,29 @@ func TestViphilamaMap(t *testing.T) {
 						t.Fatalf("request sent back from node %d to node %d reached node %d", at, from, home)
 					}
 				}
+				// A gnode's point whose vnode is excluded (an anchor
+				// chain's last) still leads to the gnode's other vnodes.
+				for _, p := range s.Node(from).VnodeMap(nil) {
+					if p.Level == 0 || p.Count < 2 {
+						continue
+					}
+					rep := -1
+					for i := 0; i < s.Nodes(); i++ {
+						if s.Node(i).Addr() == p.Addr {
+							rep = i
+						}
+					}
+					next, _ := carry(from, -1, [2]int32{p.Lat, p.Lon}, p.Addr)
+					pn, _ := cfg.Scheme.Position(s.Node(next).Addr())
+					pr, _ := cfg.Scheme.Position(p.Addr)
+					if next == rep || where[next] == [2]int32{} || !cfg.Scheme.SameGnode(pn, pr, p.Level) {
+						t.Fatalf("node %d: with the vnode of point %+v excluded, the request stopped at node %d (vnode %v), not in its gnode", from, p, next, where[next] != [2]int32{})
+					}
+					checked++
+				}
+			}
+			if checked == 0 {
+				t.Fatal("no gnode's point of several vnodes: the exclusion inside gnodes is not tested")
 			}
 		})
 	}
