@@ -32,6 +32,12 @@ type VHook struct {
 	Listen    uint16         // TCP port H takes swap links on (SwapLink); 0: none, and only with an Endpoint
 	Swap      bool           // I_AM_VHOOKING: H asks for link swapping (a SwapOffer), or H's half of a SwapLink
 	Want      uint8          // anchor_links: how many anchorage nodes H wants, 1..MaxWant; 0 is sent as 1 (see VHookChain)
+	// Keep: H keeps the vlinks it has and asks for anchorage nodes besides
+	// them (one died: seed 002 replaces it through the remaining ones); a
+	// vnode that anchors H already neither makes its tunnel again nor
+	// counts as a new one. Without it, an anchorage node asked again
+	// replaces its tunnel (H restarted).
+	Keep      bool
 	HasCoords bool
 	Lat, Lon  int32  // microdegrees, as in a Record
 	ID        uint64 // random; comes back in the ACK
@@ -65,10 +71,11 @@ const (
 	vhookAckBody = 2 + 32 + 32 + 18 + 2 + 8 + 8 + 8     // 110
 	VHookAckSize = vhookAckBody + ed25519.SignatureSize // 174
 	// VHook flags; flagCoords (1) is the record's. Bits 4..6 (flagWant)
-	// hold Want-1; bits 3 and 7 are unknown, and refused. A VHookAck's
-	// flags are flagCoords alone; any other bit is refused.
+	// hold Want-1; bit 7 is unknown, and refused. A VHookAck's flags are
+	// flagCoords alone; any other bit is refused.
 	flagEndpoint = 2
 	flagSwap     = 4
+	flagKeep     = 8
 	flagWant     = 7 << wantShift
 	wantShift    = 4
 	flagTooMany  = 0x80 // what AppendBinary writes for a Want above MaxWant: DecodeVHook refuses it
@@ -111,6 +118,9 @@ func (v *VHook) appendBody(b []byte) []byte {
 	}
 	if v.Swap {
 		flags |= flagSwap
+	}
+	if v.Keep {
+		flags |= flagKeep
 	}
 	switch {
 	case v.Want > MaxWant:
@@ -157,11 +167,12 @@ func DecodeVHook(b []byte) (VHook, error) {
 		return v, malformed("vhook length")
 	case b[0] != version:
 		return v, malformed("vhook version")
-	case b[1]&^(flagCoords|flagEndpoint|flagSwap|flagWant) != 0:
+	case b[1]&^(flagCoords|flagEndpoint|flagSwap|flagKeep|flagWant) != 0:
 		return v, malformed("vhook flags")
 	}
 	v.HasCoords = b[1]&flagCoords != 0
 	v.Swap = b[1]&flagSwap != 0
+	v.Keep = b[1]&flagKeep != 0
 	v.Want = (b[1]&flagWant)>>wantShift + 1
 	copy(v.Node[:], b[2:34])
 	copy(v.TunnelKey[:], b[34:66])

@@ -280,6 +280,21 @@ func TestVHookWantGolden(t *testing.T) {
 	if d.Verify() == nil {
 		t.Error("want changed, still verifies")
 	}
+	// Keep is bit 3, signed too; requests from before it read as false.
+	v.Keep = true
+	v.Sign(key(7))
+	kb := v.AppendBinary(nil)
+	if kb[1] != 0x2f || !bytes.Equal(kb[2:vhookBody], b[2:vhookBody]) {
+		t.Errorf("keep: flags %02x, want 2f and the rest unchanged", kb[1])
+	}
+	if d, err := DecodeVHook(kb); err != nil || !d.Keep || d.Want != 3 || d.Verify() != nil || !bytes.Equal(d.AppendBinary(nil), kb) {
+		t.Errorf("keep: decoded %+v, %v", d, err)
+	} else if d.Keep = false; d.Verify() == nil {
+		t.Error("keep dropped, still verifies")
+	}
+	if d, _ := DecodeVHook(b); d.Keep {
+		t.Error("keep read from a request without it")
+	}
 	for w := range MaxWant + 1 {
 		v := goldenVHook()
 		v.Want = uint8(w)
@@ -365,7 +380,6 @@ func TestVHookRejects(t *testing.T) {
 		"short":         func(b []byte) []byte { return b[:len(b)-1] },
 		"long":          func(b []byte) []byte { return append(b, 0) },
 		"version":       func(b []byte) []byte { b[0] = 2; return b },
-		"flags":         func(b []byte) []byte { b[1] |= 8; return b },
 		"flags high":    func(b []byte) []byte { b[1] |= 0x80; return b },
 		"want 9":        func(b []byte) []byte { b[1] |= 0xf0; return b },
 		"latitude":      func(b []byte) []byte { copy(b[86:90], []byte{0x7f, 0xff, 0xff, 0xff}); return b },
