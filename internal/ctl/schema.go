@@ -92,6 +92,9 @@ type VLink struct {
 	Standby string `json:"standby,omitempty"`
 	// Manual: made with `ntkd ctl vlink add`, gone at the next restart.
 	Manual bool `json:"manual,omitempty"`
+	// Anchorage (virtual hooking, seed 002): "peer" when the other vnode
+	// is our anchorage node, "us" when we are its; empty otherwise.
+	Anchorage string `json:"anchorage,omitempty"`
 }
 
 // EntryNodes answers `entry-nodes`: the list of entry nodes (seed 002)

@@ -290,6 +290,11 @@ func (d *Daemon) vlinks() ctl.VLinks {
 		}
 		v.RTTMicros, v.Neighbour = alive[l.Name]
 		v.Manual = d.isManualVLink(l.Name)
+		if _, ok := d.vhook.hooked[l.Name]; ok {
+			v.Anchorage = "peer"
+		} else if _, ok := d.vhook.anchored[l.Name]; ok {
+			v.Anchorage = "us"
+		}
 		out.Links = append(out.Links, v)
 	}
 	return out

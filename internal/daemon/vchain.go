@@ -35,17 +35,22 @@ func (d *Daemon) vnodeOnMap() {
 	d.node.SetVnode(d.now(), on, h.pos.Lat, h.pos.Lon)
 }
 
-// carryVHook (event loop) hands a checked request to the mesh. It returns
-// the channel the chain will come back on, or nil when the map knows no
-// vnode to carry it to (we anchor it ourselves then).
-func (d *Daemon) carryVHook(v *entry.VHook) chan []entry.VHookAck {
+// carryVHook (event loop) hands a checked request to the mesh (not to us
+// with notUs). It returns the channel the chain will come back on, or nil
+// when the map knows no vnode to carry it to (we anchor it ourselves
+// then).
+func (d *Daemon) carryVHook(v *entry.VHook, notUs bool) chan []entry.VHookAck {
 	h := d.vhook
 	if !v.HasCoords || h.chains[v.ID] != nil {
 		return nil
 	}
 	ch := make(chan []entry.VHookAck, 1)
 	h.chains[v.ID] = ch
-	if !d.sendCarried(v, nil) {
+	var exclude []netip.Addr
+	if notUs {
+		exclude = append(exclude, d.node.Addr())
+	}
+	if !d.sendCarried(v, exclude) {
 		delete(h.chains, v.ID)
 		return nil
 	}
@@ -80,6 +85,10 @@ func (d *Daemon) awaitChain(ctx context.Context, conn net.Conn, v *entry.VHook, 
 	if d.Do(ctx, func() {
 		delete(h.chains, v.ID)
 		if len(acks) == 0 {
+			if d.anchorsAlready(v) {
+				st = entry.StatusRefused // we anchor it already, and found no other
+				return
+			}
 			h.log.Info("virtual hook: the mesh brought no anchorage node, we anchor the vnode", "from", v.Node)
 			st, ack = d.anchorFor(v, 0)
 			return
@@ -102,14 +111,15 @@ func (d *Daemon) awaitChain(ctx context.Context, conn net.Conn, v *entry.VHook, 
 // here.
 func (d *Daemon) vhookRoutes() {
 	for _, dv := range d.node.VHookRoutes() {
-		d.onVHookRoute(&dv.Route)
+		d.onVHookRoute(&dv.Route, dv.From)
 	}
 }
 
 // onVHookRoute: a chain back at its entry node goes to the waiting
-// exchange; a request at the vnode nearest the asker is anchored here when
-// we can, and goes on along the chain or back.
-func (d *Daemon) onVHookRoute(rt *wire.VHookRoute) {
+// exchange; a gate's announcement (sent to us, not a chain) to the gate
+// hooking; a request at the vnode nearest the asker is anchored here when
+// we can, and goes on along the chain or back. from sent it last.
+func (d *Daemon) onVHookRoute(rt *wire.VHookRoute, from netip.Addr) {
 	h := d.vhook
 	body, err := entry.DecodeChainBody(rt.Body)
 	if err != nil {
@@ -125,6 +135,8 @@ func (d *Daemon) onVHookRoute(rt *wire.VHookRoute) {
 			}
 		} else if h.near.id == v.ID && h.near.id != 0 {
 			d.nearLinked(body.Anchors)
+		} else if v.Swap && len(body.Anchors) == 0 {
+			d.gateAnnounced(v, from)
 		}
 		return
 	}
@@ -157,7 +169,7 @@ func (d *Daemon) anchorCarried(rt *wire.VHookRoute, body *entry.ChainBody) (entr
 	}
 	v := &body.Request
 	me := entry.PublicKeyOf(h.key)
-	if v.Node == me || h.hookedTo(v.Node) != "" || len(body.Anchors) >= int(max(v.Want, 1)) {
+	if v.Node == me || h.hookedTo(v.Node) != "" || d.anchorsAlready(v) || len(body.Anchors) >= int(max(v.Want, 1)) {
 		return entry.VHookAck{}, false
 	}
 	for _, a := range body.Anchors {

@@ -139,3 +139,75 @@ func TestNearVnodesLink(t *testing.T) {
 		}
 	}
 }
+
+// TestAnchorReplacedThroughTheOthers: seed 002's death of an anchorage
+// node. Milan (the entry node), Florence, Rome and Naples are one island
+// (a line); a vnode near Rome wants two anchorage nodes and gets Rome and
+// Naples. Its tunnel to Naples dies while Milan is out of reach for it:
+// it asks Rome, its remaining anchorage node, which carries the request
+// through the mesh to the nearest vnode that does not anchor it yet,
+// Florence. The vnode keeps Rome, Rome keeps one tunnel to it, and
+// Florence takes Naples's place.
+func TestAnchorReplacedThroughTheOthers(t *testing.T) {
+	es := startEntryServer(t, 1, false)
+	clk := &fakeClock{now: time.Now()}
+	hub := newHub(4)
+	hub.link(0, 1, 1, 0) // Milan - Florence
+	hub.link(1, 1, 2, 0) // Florence - Rome
+	hub.link(2, 1, 3, 0) // Rome - Naples
+	const milanSeed, florenceSeed, romeSeed, naplesSeed, askerSeed = 121, 122, 123, 124, 125
+	milan := startMeshVNode(t, hub, 0, milanSeed, es, clk, true, 45.46, 9.19)
+	florence := startMeshVNode(t, hub, 1, florenceSeed, es, clk, false, 43.77, 11.26)
+	rome := startMeshVNode(t, hub, 2, romeSeed, es, clk, false, 41.90, 12.50)
+	naples := startMeshVNode(t, hub, 3, naplesSeed, es, clk, false, 40.85, 14.27)
+	waitFor(t, "Milan listed and every map holding the three others", 40*time.Second, func() (bool, string) {
+		clk.Advance(10 * time.Second)
+		full := true
+		for _, d := range []*vhookDaemon{milan, florence, rome, naples} {
+			var pts []node.VnodePoint
+			d.d.Do(context.Background(), func() { pts = d.d.node.VnodeMap(nil) })
+			full = full && len(pts) == 3
+		}
+		return len(es.srv.Snapshot()) == 1 && full, fmt.Sprintf("%d listed", len(es.srv.Snapshot()))
+	})
+	asker := startVHookDaemonConfig(t, clk, askerSeed, func(c *config.Config) {
+		v := &c.VLayer
+		v.EntryServers = []config.EntryServer{es.conf()}
+		v.Endpoint = fmt.Sprintf("127.0.0.%d:%d", askerSeed, freeTCPPort(t))
+		v.Latitude, v.Longitude = coords(41.5, 13.5) // between Rome and Naples
+		c.IGS.Bandwidth = 20000                      // two anchorage nodes
+	})
+	key := func(seed byte) string { return tunnel.Key{seed, seed, seed}.String() }
+	sorted := func(s ...string) []string { slices.Sort(s); return s }
+	peers := func(d *vhookDaemon) []string { return vlinkPeers(t, d) }
+	waitFor(t, "the asker linked to Rome and Naples", 20*time.Second, func() (bool, string) {
+		got := peers(asker)
+		return slices.Equal(got, sorted(key(romeSeed), key(naplesSeed))), fmt.Sprint(got)
+	})
+	romeTunnel := rome.manual(t)
+	// Milan is out of reach for the asker from now on (put aside).
+	milanKey := milan.nodeKey()
+	asker.d.Do(context.Background(), func() {
+		asker.d.vhook.retry[milanKey] = vhookRetry{at: time.Now().Add(time.Hour), wait: vhookRetryMax}
+	})
+	for _, l := range asker.manual(t) {
+		if l.PublicKey == key(naplesSeed) {
+			asker.d.opt.VLinks.(keyedVLinks).setStandby(l.Name, "dead: no answer over it")
+		}
+	}
+	waitFor(t, "the asker linked to Rome and Florence", 20*time.Second, func() (bool, string) {
+		got := peers(asker)
+		return slices.Equal(got, sorted(key(romeSeed), key(florenceSeed))), fmt.Sprint(got)
+	})
+	checkTunnelPair(t, asker, rome)
+	checkTunnelPair(t, asker, florence)
+	if got := rome.manual(t); len(got) != 1 || got[0] != romeTunnel[0] {
+		t.Errorf("Rome's tunnels %+v, want the first one kept: %+v", got, romeTunnel)
+	}
+	if got := peers(milan); len(got) != 0 {
+		t.Errorf("Milan made vlinks %v", got)
+	}
+	if got := peers(naples); !slices.Equal(got, []string{key(askerSeed)}) {
+		t.Errorf("Naples's vlinks %v: its end stays until it finds it dead", got)
+	}
+}

@@ -77,9 +77,13 @@ type vhooker struct {
 	inFlight bool
 	asking   entry.PublicKey // the entry node asked, while inFlight
 	retry    map[entry.PublicKey]vhookRetry
-	anchored map[string]anchoredVNode   // names of the vlinks made for askers (we are their anchorage node)
-	hooked   map[string]entry.PublicKey // names of the vlinks to our anchorage nodes
-	reserved map[uint16]bool            // tunnel ports promised in a request whose answer is awaited
+	anchored map[string]vpeer // names of the vlinks made for askers (we are their anchorage node)
+	hooked   map[string]vpeer // names of the vlinks to our anchorage nodes
+	// hookedOnce: we have had anchorage nodes, so we keep anchor_links of
+	// them (seed 002); a vnode that never hooked (the first of the layer)
+	// counts every vlink it has.
+	hookedOnce bool
+	reserved   map[uint16]bool // tunnel ports promised in a request whose answer is awaited
 	// aliveSince: per vrnode (its tunnel key), since when its tunnel has
 	// been up without a death (entry clock); vrnodeAge: how long before
 	// we list it to others (seed 000 §6: 3 days).
@@ -92,10 +96,15 @@ type vhooker struct {
 	// when the rule is looked at again.
 	near   nearLink
 	nearAt time.Time
+	// gates: our announcements to physical neighbours, by address;
+	// gateSwaps: the gates we swap with after theirs (vgate.go).
+	gates     map[netip.Addr]gateSent
+	gateSwaps map[entry.PublicKey]time.Time
 }
 
-// anchoredVNode is a vnode we anchor: what link swapping needs of it.
-type anchoredVNode struct {
+// vpeer is the vnode at the other end of a hook's tunnel (one we anchor,
+// or our anchorage node): what link swapping needs of it.
+type vpeer struct {
 	node   entry.PublicKey
 	pos    entry.Position // from its request
 	listen netip.AddrPort // where it takes link swaps (TCP); invalid: nowhere
@@ -109,8 +118,9 @@ type vhookRetry struct {
 func newVHooker(o Options, l *entryList, log *logx.Logger) (*vhooker, error) {
 	h := &vhooker{on: l.on && o.VLinks != nil && o.VHookEvery >= 0, log: log.With("part", "vhook"), endpoint: l.endpoint,
 		pos: l.pos, entryNode: l.key != nil, done: make(chan struct{}), retry: map[entry.PublicKey]vhookRetry{},
-		anchored: map[string]anchoredVNode{}, hooked: map[string]entry.PublicKey{}, reserved: map[uint16]bool{}, every: o.VHookEvery,
-		aliveSince: map[string]time.Time{}, vrnodeAge: vrnodeAge, chains: map[uint64]chan []entry.VHookAck{}}
+		anchored: map[string]vpeer{}, hooked: map[string]vpeer{}, reserved: map[uint16]bool{}, every: o.VHookEvery,
+		aliveSince: map[string]time.Time{}, vrnodeAge: vrnodeAge, chains: map[uint64]chan []entry.VHookAck{},
+		gates: map[netip.Addr]gateSent{}, gateSwaps: map[entry.PublicKey]time.Time{}}
 	if h.every <= 0 {
 		h.every = vhookEvery
 	}
@@ -181,49 +191,47 @@ func (d *Daemon) beginVHook(ctx context.Context) (stop func()) {
 	}
 }
 
-// vhookStep (event loop): a vnode without vlinks asks the nearest entry
-// node it has not given up on for now.
+// vhookStep (event loop): a vnode without vlinks, or with fewer
+// anchorage nodes than it wants, asks for them: through one of its
+// anchorage nodes while it has any left (seed 002: dead anchorage nodes
+// are replaced through the remaining ones), else the nearest entry node
+// it has not given up on for now.
 func (d *Daemon) vhookStep(ctx context.Context) {
 	h := d.vhook
 	d.dropDeadHooks()
 	d.trackVRNodes()
 	d.linkNearVnode()
+	d.gateHook()
 	links := d.withManualVLinks(d.cfg).VLayer.Links
-	if h.inFlight || len(d.cfg.VLayer.Links) > 0 || len(links) >= h.anchors {
+	have := len(links)
+	if h.hookedOnce {
+		// Anchorage nodes are kept at anchor_links whatever else links us.
+		have = len(h.hooked)
+	}
+	if h.inFlight || len(d.cfg.VLayer.Links) > 0 || have >= h.anchors {
 		return
 	}
-	l := d.entries
-	list := l.entries()
-	me := entry.PublicKeyOf(h.key)
-	now := time.Now()
-	var target entry.Entry
-	for _, i := range entry.ByDistance(list, l.pos) {
-		e := &list[i]
-		rt, wait := h.retry[e.Node]
-		// Not ourselves, nor a node we have a tunnel with already, nor
-		// one at our own address (behind the same NAT), nor one we wait
-		// for.
-		tk := tunnel.Key(e.TunnelKey).String()
-		linked := slices.ContainsFunc(links, func(l config.VLink) bool { return l.PublicKey == tk })
-		if e.Node != me && !linked && (!l.pos.Addr.IsValid() || e.Endpoint.Addr() != l.pos.Addr) && !(wait && now.Before(rt.at)) {
-			target = *e
-			break
-		}
-	}
-	if !target.Endpoint.IsValid() {
-		l.refresh() // none to ask: perhaps a newer list has one
+	target, ok := d.whomToAsk(links)
+	if !ok {
+		d.entries.refresh() // none to ask: perhaps a newer list has one
 		return
 	}
 	// One tunnel port per anchorage node still wanted, in a row: the
 	// nth of a chain sends to our endpoint's port + n.
-	want := h.anchors - len(links)
+	want := h.anchors - have
 	port := d.freeVLinkPorts(h.endpoint.Port(), want)
 	for i := range want {
 		h.reserved[port+uint16(i)] = true
 	}
 	v := d.newVHook(port, false, want)
+	if len(links) > 0 {
+		// Our tunnels stay: those who anchor us already are not asked
+		// to make theirs again.
+		v.Keep = true
+		v.Sign(h.key)
+	}
 	h.inFlight, h.asking = true, target.Node
-	h.log.Info("asking an entry node for a vlink", "entry_node", target.Endpoint, "key", target.Node)
+	h.log.Info("asking for a vlink", "to", target.Endpoint, "key", target.Node, "want", want)
 	// Added in the loop, waited for after it (beginVHook's stop, deferred
 	// in Run): no exchange outlives the daemon.
 	h.wg.Add(1)
@@ -232,6 +240,42 @@ func (d *Daemon) vhookStep(ctx context.Context) {
 		acks, err := exchangeVHook(ctx, target.Endpoint, target.Node, v.ID, entry.MsgVHook, v.AppendBinary(nil))
 		d.Do(ctx, func() { d.vhookDone(target, port, want, acks, err) })
 	}()
+}
+
+// whomToAsk (event loop) picks who we send our VHOOK to: a live anchorage
+// node of ours that takes requests, or else the entry node of the list
+// nearest to us that is not ourselves, nor a node we have a tunnel with
+// already, nor one at our own address (behind the same NAT), nor one we
+// wait for.
+func (d *Daemon) whomToAsk(links []config.VLink) (entry.Entry, bool) {
+	h := d.vhook
+	now := time.Now()
+	waiting := func(k entry.PublicKey) bool {
+		rt, ok := h.retry[k]
+		return ok && now.Before(rt.at)
+	}
+	var best string
+	for name, a := range h.hooked {
+		if a.listen.IsValid() && !waiting(a.node) && (best == "" || name < best) {
+			best = name
+		}
+	}
+	if best != "" {
+		a := h.hooked[best]
+		return entry.Entry{Record: entry.Record{Node: a.node, Endpoint: a.listen}}, true
+	}
+	l := d.entries
+	list := l.entries()
+	me := entry.PublicKeyOf(h.key)
+	for _, i := range entry.ByDistance(list, l.pos) {
+		e := &list[i]
+		tk := tunnel.Key(e.TunnelKey).String()
+		linked := slices.ContainsFunc(links, func(l config.VLink) bool { return l.PublicKey == tk })
+		if e.Node != me && !linked && (!l.pos.Addr.IsValid() || e.Endpoint.Addr() != l.pos.Addr) && !waiting(e.Node) {
+			return *e, true
+		}
+	}
+	return entry.Entry{}, false
 }
 
 // dropDeadHooks (event loop): dead tunnels (nobody answers over them:
@@ -266,10 +310,10 @@ func (d *Daemon) dropDeadHooks() {
 			continue
 		}
 		if _, err := d.delVLink(name); err == nil {
-			h.log.Info("the tunnel to an anchorage node is dead: it goes, to hook again elsewhere", "interface", name, "anchor", anchor)
+			h.log.Info("the tunnel to an anchorage node is dead: it goes, to hook again elsewhere", "interface", name, "anchor", anchor.node)
 		}
 		delete(h.hooked, name)
-		h.retry[anchor] = vhookRetry{at: now.Add(vhookRetryMax), wait: vhookRetryMax}
+		h.retry[anchor.node] = vhookRetry{at: now.Add(vhookRetryMax), wait: vhookRetryMax}
 	}
 }
 
@@ -291,10 +335,10 @@ func (d *Daemon) vhookDone(target entry.Entry, port uint16, want int, acks []ent
 			continue
 		}
 		linked++
-		if ack.Node == target.Node {
-			// The entry node anchored us itself: the link swapping with
-			// it. Anchorage nodes the mesh found are the nearest already.
-			d.beginSwap(target)
+		if l := h.hooked[h.hookedTo(ack.Node)].listen; l.IsValid() {
+			// Link swapping with each new anchorage node (seed 002:
+			// "repeated for each vrnode of H").
+			d.beginSwap(entry.Entry{Record: entry.Record{Node: ack.Node, Endpoint: l}}, 0)
 		}
 	}
 	if linked > 0 {
@@ -320,9 +364,38 @@ func (d *Daemon) linkToAnchor(ack *entry.VHookAck, port uint16) bool {
 		h.log.Warn("vhook: cannot make the tunnel to an anchorage node", "endpoint", ack.Endpoint, "key", ack.Node, "err", err)
 		return false
 	}
-	h.hooked[vl.Interface] = ack.Node
+	h.hooked[vl.Interface] = ackPeer(ack)
+	h.hookedOnce = true
 	h.log.Info("vhooked: a vlink to an anchorage node", "interface", vl.Interface, "endpoint", ack.Endpoint, "key", ack.Node)
 	return true
+}
+
+// ackPeer is what an ack tells of the node that made it.
+func ackPeer(a *entry.VHookAck) vpeer {
+	p := vpeer{node: a.Node, pos: entry.Position{Addr: a.Endpoint.Addr(), HasCoords: a.HasCoords, Lat: a.Lat, Lon: a.Lon}}
+	if a.Listen != 0 {
+		p.listen = netip.AddrPortFrom(a.Endpoint.Addr(), a.Listen)
+	}
+	return p
+}
+
+// requestPeer is what a request tells of its sender.
+func requestPeer(v *entry.VHook) vpeer {
+	p := vpeer{node: v.Node, pos: entry.Position{Addr: v.Endpoint.Addr(), HasCoords: v.HasCoords, Lat: v.Lat, Lon: v.Lon}}
+	if v.Endpoint.IsValid() && v.Listen != 0 {
+		p.listen = netip.AddrPortFrom(v.Endpoint.Addr(), v.Listen)
+	}
+	return p
+}
+
+// newAck (event loop) is our signed answer to request id: the tunnel we
+// made for it listens on port; we take link swaps on our endpoint's.
+func (d *Daemon) newAck(port uint16, id uint64, now time.Time) entry.VHookAck {
+	h := d.vhook
+	a := entry.VHookAck{TunnelKey: d.opt.VLinks.PublicKey(), Endpoint: netip.AddrPortFrom(h.endpoint.Addr(), port),
+		Listen: h.endpoint.Port(), HasCoords: h.pos.HasCoords, Lat: h.pos.Lat, Lon: h.pos.Lon, ID: id, Stamp: now.UnixNano()}
+	a.Sign(h.key)
+	return a
 }
 
 // newVHook (event loop) is a signed request of ours whose tunnel would
@@ -484,10 +557,14 @@ func writeAnswer(conn net.Conn, st entry.Status, ack *entry.VHookAck) {
 // here when the map knows none.
 func (d *Daemon) anchorVHook(v *entry.VHook) (st entry.Status, ack entry.VHookAck, carried chan []entry.VHookAck) {
 	h := d.vhook
-	if !h.entryNode {
+	d.forgetRemovedHooks()
+	// A vnode we anchor that lost another anchorage node asks us for more
+	// (seed 002: replaced through the remaining ones); any vnode may,
+	// whether we are an entry node or not.
+	more := d.anchorsAlready(v)
+	if !h.entryNode && !more {
 		return entry.StatusRefused, ack, nil
 	}
-	d.forgetRemovedHooks()
 	linked := h.inFlight && h.asking == v.Node || h.hookedTo(v.Node) != ""
 	// Two entry nodes that asked each other at once (both without a
 	// vlink): the one with the smaller key is the vnode, the other the
@@ -504,12 +581,22 @@ func (d *Daemon) anchorVHook(v *entry.VHook) (st entry.Status, ack entry.VHookAc
 		return st, ack, nil
 	}
 	if !linked {
-		if ch := d.carryVHook(v); ch != nil {
+		if ch := d.carryVHook(v, more); ch != nil {
 			return entry.StatusOK, ack, ch
 		}
 	}
+	if more {
+		return entry.StatusRefused, ack, nil // no other vnode the map knows
+	}
 	st, ack = d.anchorFor(v, 0)
 	return st, ack, nil
+}
+
+// anchorsAlready (event loop) says whether we anchor v's sender already
+// and it keeps that tunnel (VHook.Keep): it asks for anchorage nodes
+// besides us.
+func (d *Daemon) anchorsAlready(v *entry.VHook) bool {
+	return v.Keep && d.vhook.anchoredFor(v.Node) != ""
 }
 
 // anchorFor (event loop) makes our tunnel to a checked request's sender
@@ -538,10 +625,8 @@ func (d *Daemon) anchorFor(v *entry.VHook, nth int) (entry.Status, entry.VHookAc
 		h.log.Warn("virtual hook: cannot make the tunnel", "from", v.Node, "err", err)
 		return entry.StatusFull, entry.VHookAck{}
 	}
-	h.anchored[vl.Interface] = anchoredVNode{node: v.Node, pos: vhookPosition(v), listen: vhookListen(v)}
-	ack := entry.VHookAck{TunnelKey: d.opt.VLinks.PublicKey(), Endpoint: netip.AddrPortFrom(h.endpoint.Addr(), port),
-		ID: v.ID, Stamp: time.Now().UnixNano()}
-	ack.Sign(h.key)
+	h.anchored[vl.Interface] = requestPeer(v)
+	ack := d.newAck(port, v.ID, time.Now())
 	h.log.Info("anchorage node: a vlink for a vhooking vnode", "interface", vl.Interface, "endpoint", ep, "key", v.Node)
 	return entry.StatusOK, ack
 }
@@ -550,7 +635,7 @@ func (d *Daemon) anchorFor(v *entry.VHook, nth int) (entry.Status, entry.VHookAc
 // there is none.
 func (h *vhooker) hookedTo(node entry.PublicKey) string {
 	for name, a := range h.hooked {
-		if a == node {
+		if a.node == node {
 			return name
 		}
 	}
@@ -611,19 +696,6 @@ func (d *Daemon) freeVLinkPorts(base uint16, n int) uint16 {
 		}
 	}
 	return 0
-}
-
-// vhookPosition is where a request's sender is, as far as it says.
-func vhookPosition(v *entry.VHook) entry.Position {
-	return entry.Position{Addr: v.Endpoint.Addr(), HasCoords: v.HasCoords, Lat: v.Lat, Lon: v.Lon}
-}
-
-// vhookListen is where a request's sender takes link swaps (TCP).
-func vhookListen(v *entry.VHook) netip.AddrPort {
-	if !v.Endpoint.IsValid() || v.Listen == 0 {
-		return netip.AddrPort{}
-	}
-	return netip.AddrPortFrom(v.Endpoint.Addr(), v.Listen)
 }
 
 func randomID() uint64 {

@@ -28,23 +28,29 @@ import (
 // vnodes included (each within vhookTimeout).
 const swapTimeout = 60 * time.Second
 
-// beginSwap (event loop): after our hook to anchor, the swap with it, in
-// a goroutine of the hook's.
-func (d *Daemon) beginSwap(anchor entry.Entry) {
+// beginSwap (event loop): the swap with the vnode L at l (after our hook
+// to it, L one of our anchorage nodes; or a gate that is our physical
+// neighbour now, with id the one its announcement gave), in a goroutine of
+// the hook's. id 0: a fresh one.
+func (d *Daemon) beginSwap(l entry.Entry, id uint64) {
 	h := d.vhook
 	if h.ctx == nil {
 		return
 	}
 	v := d.newVHook(h.endpoint.Port(), true, 1) // no tunnel: the endpoint itself
+	if id != 0 {
+		v.ID = id
+		v.Sign(h.key)
+	}
 	h.wg.Add(1)
 	go func() {
 		defer h.wg.Done()
-		linked, err := d.swapWith(h.ctx, anchor, &v)
+		linked, err := d.swapWith(h.ctx, l, &v)
 		if err != nil {
-			h.log.Info("link swapping with the anchorage node failed", "anchor", anchor.Node, "err", err)
+			h.log.Info("link swapping failed", "with", l.Node, "err", err)
 			return
 		}
-		h.log.Info("link swapping with the anchorage node done", "anchor", anchor.Node, "linked", len(linked))
+		h.log.Info("link swapping done", "with", l.Node, "linked", len(linked))
 	}()
 }
 
@@ -149,7 +155,9 @@ func (d *Daemon) swapLink(ctx context.Context, peer entry.SwapPeer, offer *entry
 		var vl ctl.VLink
 		if vl, err = d.addVLink(ack.Endpoint.String(), &ctl.VLinkSpec{PublicKey: tunnel.Key(ack.TunnelKey).String(), ListenPort: int(port)}); err == nil {
 			// We are its anchorage node now, in L's place.
-			h.anchored[vl.Interface] = anchoredVNode{node: peer.Node, pos: entry.Position{Addr: peer.Endpoint.Addr()}, listen: peer.Endpoint}
+			p := ackPeer(&ack)
+			p.listen = peer.Endpoint // where the offer says it listens
+			h.anchored[vl.Interface] = p
 			h.log.Info("link swapping: a vlink to a vnode the anchorage node handed over", "interface", vl.Interface, "key", peer.Node)
 		}
 	}); derr != nil {
@@ -214,12 +222,12 @@ func (d *Daemon) offerSwap(v *entry.VHook) (entry.Status, entry.SwapOffer) {
 	if st := h.anchor.Check(time.Now(), v, false); st != entry.StatusOK {
 		return st, entry.SwapOffer{}
 	}
-	if h.anchoredFor(v.Node) == "" {
-		h.log.Info("link swapping refused: we are not its anchorage node", "from", v.Node)
+	if h.anchoredFor(v.Node) == "" && !d.takeGateAsk(v.ID) {
+		h.log.Info("link swapping refused: we are not its anchorage node, nor a gate next to it", "from", v.Node)
 		return entry.StatusRefused, entry.SwapOffer{}
 	}
-	asker := vhookPosition(v)
-	var near []anchoredVNode
+	asker := requestPeer(v).pos
+	var near []vpeer
 	for _, a := range h.anchored {
 		if a.node != v.Node && a.listen.IsValid() && entry.Nearer(asker, h.pos, a.pos) {
 			near = append(near, a)
@@ -228,7 +236,7 @@ func (d *Daemon) offerSwap(v *entry.VHook) (entry.Status, entry.SwapOffer) {
 	// The nearest to the asker first, as many as an offer holds. An
 	// insertion sort: at most MaxAnchored, and a generic sort costs the
 	// router binary ~11 KB.
-	before := func(a, b *anchoredVNode) bool {
+	before := func(a, b *vpeer) bool {
 		if entry.Nearer(a.pos, b.pos, asker) != entry.Nearer(b.pos, a.pos, asker) {
 			return entry.Nearer(a.pos, b.pos, asker)
 		}
@@ -316,11 +324,9 @@ func (d *Daemon) acceptSwapLink(link *entry.SwapLink) (entry.Status, entry.VHook
 		h.log.Warn("link swapping: cannot make the tunnel", "from", link.Hook.Node, "err", err)
 		return entry.StatusFull, entry.VHookAck{}
 	}
-	h.hooked[vl.Interface] = link.Hook.Node
+	h.hooked[vl.Interface] = requestPeer(&link.Hook)
 	d.delVLink(from)
 	delete(h.hooked, from)
 	h.log.Info("link swapping: handed over to a nearer anchorage node", "interface", vl.Interface, "anchor", link.Hook.Node, "was", link.Offer.Anchor)
-	ack := entry.VHookAck{TunnelKey: d.opt.VLinks.PublicKey(), Endpoint: netip.AddrPortFrom(h.endpoint.Addr(), port), ID: link.Hook.ID, Stamp: now.UnixNano()}
-	ack.Sign(h.key)
-	return entry.StatusOK, ack
+	return entry.StatusOK, d.newAck(port, link.Hook.ID, now)
 }

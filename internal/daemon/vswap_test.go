@@ -81,13 +81,7 @@ func TestLinkSwapping(t *testing.T) {
 	}
 	// Athens's anchorage node is Rome now: were Rome's tunnel to die,
 	// Athens would hook again, as with any anchorage node.
-	var anchorOfAthens []entry.PublicKey
-	athens.d.Do(context.Background(), func() {
-		for _, a := range athens.d.vhook.hooked {
-			anchorOfAthens = append(anchorOfAthens, a)
-		}
-	})
-	if len(anchorOfAthens) != 1 || anchorOfAthens[0] != rome.nodeKey() {
+	if anchorOfAthens := anchorsOf(athens); len(anchorOfAthens) != 1 || anchorOfAthens[0] != rome.nodeKey() {
 		t.Errorf("Athens's anchorage nodes %v, want Rome", anchorOfAthens)
 	}
 	// A hand-over Dublin's anchorage node did not sign, or that does not
@@ -140,6 +134,17 @@ func checkTunnelPair(t *testing.T, a, b *vhookDaemon) {
 	}
 }
 
+// anchorsOf lists the keys of vd's anchorage nodes.
+func anchorsOf(vd *vhookDaemon) []entry.PublicKey {
+	var out []entry.PublicKey
+	vd.d.Do(context.Background(), func() {
+		for _, a := range vd.d.vhook.hooked {
+			out = append(out, a.node)
+		}
+	})
+	return out
+}
+
 func (vd *vhookDaemon) nodeKey() entry.PublicKey { return entry.PublicKeyOf(vd.d.vhook.key) }
 
 func (vd *vhookDaemon) tunnelKey() tunnel.Key { return tunnel.Key(vd.d.opt.VLinks.PublicKey()) }
@@ -175,7 +180,7 @@ func TestSwapOfferOrder(t *testing.T) {
 	london.d.Do(context.Background(), func() {
 		for i, v := range vnodes {
 			k := entry.PublicKeyOf(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{v.seed}, ed25519.SeedSize)))
-			a := anchoredVNode{node: k, pos: v.pos}
+			a := vpeer{node: k, pos: v.pos}
 			if v.listen {
 				a.listen = netip.AddrPortFrom(v.pos.Addr, 27000)
 			}
