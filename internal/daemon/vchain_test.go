@@ -33,6 +33,40 @@ func startMeshVNode(t *testing.T, hub *hub, i int, seed byte, es *entryServer, c
 	return d
 }
 
+// city is a vnode of these tests: its seed and where it is.
+type city struct {
+	seed     byte
+	lat, lon float64
+}
+
+// startMeshLine starts a mesh vnode per city, on a line of physical
+// links in their order; the first is the entry node.
+func startMeshLine(t *testing.T, es *entryServer, clk *fakeClock, cities ...city) []*vhookDaemon {
+	t.Helper()
+	hub := newHub(len(cities))
+	for i := 1; i < len(cities); i++ {
+		hub.link(i-1, 1, i, 0)
+	}
+	var ds []*vhookDaemon
+	for i, c := range cities {
+		ds = append(ds, startMeshVNode(t, hub, i, c.seed, es, clk, i == 0, c.lat, c.lon))
+	}
+	return ds
+}
+
+// startAsker starts a vnode out of the mesh, at lat, lon, that hooks
+// through es's entry nodes and wants anchors anchorage nodes.
+func startAsker(t *testing.T, es *entryServer, clk *fakeClock, seed byte, lat, lon float64, anchors int) *vhookDaemon {
+	t.Helper()
+	return startVHookDaemonConfig(t, clk, seed, func(c *config.Config) {
+		v := &c.VLayer
+		v.EntryServers = []config.EntryServer{es.conf()}
+		v.Endpoint = fmt.Sprintf("127.0.0.%d:%d", seed, freeTCPPort(t))
+		v.Latitude, v.Longitude = coords(lat, lon)
+		c.IGS.Bandwidth = 10000 * anchors
+	})
+}
+
 // vlinkPeers lists the tunnel keys of d's hand-made vlinks, sorted.
 func vlinkPeers(t *testing.T, d *vhookDaemon) []string {
 	t.Helper()
@@ -55,26 +89,16 @@ func vlinkPeers(t *testing.T, d *vhookDaemon) []string {
 func TestVirtualHookThroughTheMesh(t *testing.T) {
 	es := startEntryServer(t, 1, false)
 	clk := &fakeClock{now: time.Now()}
-	hub := newHub(3)
-	hub.link(0, 1, 1, 0) // Milan - Rome
-	hub.link(1, 1, 2, 0) // Rome - Naples
 	const milanSeed, romeSeed, naplesSeed, askerSeed = 91, 92, 93, 94
-	milan := startMeshVNode(t, hub, 0, milanSeed, es, clk, true, 45.46, 9.19)
-	rome := startMeshVNode(t, hub, 1, romeSeed, es, clk, false, 41.90, 12.50)
-	naples := startMeshVNode(t, hub, 2, naplesSeed, es, clk, false, 40.85, 14.27)
+	ds := startMeshLine(t, es, clk, city{milanSeed, 45.46, 9.19}, city{romeSeed, 41.90, 12.50}, city{naplesSeed, 40.85, 14.27})
+	milan, rome, naples := ds[0], ds[1], ds[2]
 	waitFor(t, "Milan listed and its map holding Rome and Naples", 30*time.Second, func() (bool, string) {
 		clk.Advance(10 * time.Second)
 		var pts []node.VnodePoint
 		milan.d.Do(context.Background(), func() { pts = milan.d.node.VnodeMap(nil) })
 		return len(es.srv.Snapshot()) == 1 && len(pts) == 2, fmt.Sprintf("%d listed, map %+v", len(es.srv.Snapshot()), pts)
 	})
-	asker := startVHookDaemonConfig(t, clk, askerSeed, func(c *config.Config) {
-		v := &c.VLayer
-		v.EntryServers = []config.EntryServer{es.conf()}
-		v.Endpoint = fmt.Sprintf("127.0.0.%d:%d", askerSeed, freeTCPPort(t))
-		v.Latitude, v.Longitude = coords(41.8, 12.6)
-		c.IGS.Bandwidth = 20000 // two anchorage nodes
-	})
+	asker := startAsker(t, es, clk, askerSeed, 41.8, 12.6, 2)
 	key := func(seed byte) string { return tunnel.Key{seed, seed, seed}.String() }
 	peers := func(d *vhookDaemon) []string { return vlinkPeers(t, d) }
 	want := []string{key(romeSeed), key(naplesSeed)}
@@ -151,15 +175,10 @@ func TestNearVnodesLink(t *testing.T) {
 func TestAnchorReplacedThroughTheOthers(t *testing.T) {
 	es := startEntryServer(t, 1, false)
 	clk := &fakeClock{now: time.Now()}
-	hub := newHub(4)
-	hub.link(0, 1, 1, 0) // Milan - Florence
-	hub.link(1, 1, 2, 0) // Florence - Rome
-	hub.link(2, 1, 3, 0) // Rome - Naples
 	const milanSeed, florenceSeed, romeSeed, naplesSeed, askerSeed = 121, 122, 123, 124, 125
-	milan := startMeshVNode(t, hub, 0, milanSeed, es, clk, true, 45.46, 9.19)
-	florence := startMeshVNode(t, hub, 1, florenceSeed, es, clk, false, 43.77, 11.26)
-	rome := startMeshVNode(t, hub, 2, romeSeed, es, clk, false, 41.90, 12.50)
-	naples := startMeshVNode(t, hub, 3, naplesSeed, es, clk, false, 40.85, 14.27)
+	ds := startMeshLine(t, es, clk, city{milanSeed, 45.46, 9.19}, city{florenceSeed, 43.77, 11.26},
+		city{romeSeed, 41.90, 12.50}, city{naplesSeed, 40.85, 14.27})
+	milan, florence, rome, naples := ds[0], ds[1], ds[2], ds[3]
 	waitFor(t, "Milan listed and every map holding the three others", 40*time.Second, func() (bool, string) {
 		clk.Advance(10 * time.Second)
 		full := true
@@ -170,13 +189,7 @@ func TestAnchorReplacedThroughTheOthers(t *testing.T) {
 		}
 		return len(es.srv.Snapshot()) == 1 && full, fmt.Sprintf("%d listed", len(es.srv.Snapshot()))
 	})
-	asker := startVHookDaemonConfig(t, clk, askerSeed, func(c *config.Config) {
-		v := &c.VLayer
-		v.EntryServers = []config.EntryServer{es.conf()}
-		v.Endpoint = fmt.Sprintf("127.0.0.%d:%d", askerSeed, freeTCPPort(t))
-		v.Latitude, v.Longitude = coords(41.5, 13.5) // between Rome and Naples
-		c.IGS.Bandwidth = 20000                      // two anchorage nodes
-	})
+	asker := startAsker(t, es, clk, askerSeed, 41.5, 13.5, 2) // between Rome and Naples
 	key := func(seed byte) string { return tunnel.Key{seed, seed, seed}.String() }
 	sorted := func(s ...string) []string { slices.Sort(s); return s }
 	peers := func(d *vhookDaemon) []string { return vlinkPeers(t, d) }

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ntkd/ntkd/internal/config"
 	"github.com/ntkd/ntkd/internal/tunnel"
 )
 
@@ -30,12 +29,7 @@ func TestGateHooking(t *testing.T) {
 		clk.Advance(10 * time.Second)
 		return len(es.srv.Snapshot()) == 1, "not yet"
 	})
-	athens := startVHookDaemonConfig(t, clk, athensSeed, func(c *config.Config) {
-		v := &c.VLayer
-		v.EntryServers = []config.EntryServer{es.conf()}
-		v.Endpoint = fmt.Sprintf("127.0.0.%d:%d", athensSeed, freeTCPPort(t))
-		v.Latitude, v.Longitude = coords(37.98, 23.73)
-	})
+	athens := startAsker(t, es, clk, athensSeed, 37.98, 23.73, 1)
 	key := func(seed byte) string { return tunnel.Key{seed, seed, seed}.String() }
 	peers := func(d *vhookDaemon) []string { return vlinkPeers(t, d) }
 	waitFor(t, "Athens hooked to London", 20*time.Second, func() (bool, string) {
