@@ -2,9 +2,12 @@ package lab
 
 import (
 	"net/netip"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/ntkd/ntkd/internal/ctl"
 	"github.com/ntkd/ntkd/internal/topo"
 )
 
@@ -50,5 +53,85 @@ func TestIntegrationIslandsByVirtualHook(t *testing.T) {
 	}
 	if ep, err := netip.ParseAddrPort(a.Links[0].Endpoint); err != nil || ep.Addr() != s.Islands[1].Address {
 		t.Errorf("n1's tunnel goes to %q, not to n4's internet address %v", a.Links[0].Endpoint, s.Islands[1].Address)
+	}
+}
+
+// Three islands of two join by virtual hooks, as above: each gate without
+// a tunnel asks another, so they end joined by two tunnels, through the
+// gate of one of them. That island loses its internet connection mid-way:
+// its tunnels die without a word. Each other gate finds its tunnel dead
+// (nobody answers over it for a minute) and tears it down, and those
+// without a tunnel left hook again through the entry list: the two
+// islands still on the internet end joined by a tunnel of their own, and
+// traffic crosses between them again.
+func TestIntegrationDeadTunnelReplaced(t *testing.T) {
+	line, err := topo.Generate("line", 2, nil, topo.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := upTestLab(t, "D", UpOptions{Topology: line, ExtraConfig: fastConfig, Islands: 3, EntryServer: true})
+	s, err := l.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, l, "each island converged apart", 60*time.Second, (*Status).IslandsFull)
+	if err := l.Connect(true); err != nil {
+		t.Fatal(err)
+	}
+	waitFull(t, l, 4*time.Minute)
+	// The island to cut off: the one whose gate has the most tunnels, the
+	// middle one, and an anchorage node.
+	cut, most := -1, 0
+	for i, isl := range s.Islands {
+		v := vlinks(t, l, isl.Gate)
+		anchors := slices.ContainsFunc(v.Links, func(v ctl.VLink) bool { return v.Anchorage == "us" })
+		if len(v.Links) > most && anchors {
+			cut, most = i, len(v.Links)
+		}
+	}
+	if most != 2 {
+		t.Fatalf("no gate in the middle, with two tunnels and anchoring another (most tunnels %d)", most)
+	}
+	var left []Island
+	for i, isl := range s.Islands {
+		if i != cut {
+			left = append(left, isl)
+		}
+	}
+	if err := l.Connect(false, cut+1); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	inCut := func(name string) bool { return slices.Contains(s.Islands[cut].Nodes, name) }
+	st := waitStatus(t, l, "the two islands left reach each other again", 4*time.Minute, func(st *Status) bool {
+		for _, n := range st.Nodes {
+			if inCut(n.Name) {
+				continue
+			}
+			if !n.Running || !n.Address.IsValid() || slices.ContainsFunc(n.Unreached, func(u string) bool { return !inCut(u) }) {
+				return false
+			}
+		}
+		return true
+	})
+	t.Logf("the dead tunnel replaced %.1fs after island %d went off the internet", time.Since(killed).Seconds(), cut+1)
+	ping(t, l, left[0].Nodes[1], addrOf(t, st, left[1].Nodes[1]), 20*time.Second)
+	ping(t, l, left[1].Nodes[1], addrOf(t, st, left[0].Nodes[1]), 20*time.Second)
+	// Their tunnel: live, between the two gates left, none to the gate
+	// that went.
+	for j, isl := range left {
+		other := left[1-j]
+		live := false
+		for _, v := range vlinks(t, l, isl.Gate).Links {
+			if v.PublicKey == other.PublicKey && v.Neighbour && v.Standby == "" {
+				live = true
+			}
+			if v.PublicKey == s.Islands[cut].PublicKey && !strings.HasPrefix(v.Standby, "dead") {
+				t.Errorf("%s keeps a tunnel to the gate that went: %+v", isl.Gate, v)
+			}
+		}
+		if !live {
+			t.Errorf("%s has no live tunnel to %s: %+v", isl.Gate, other.Gate, vlinks(t, l, isl.Gate))
+		}
 	}
 }

@@ -127,9 +127,6 @@ type Stats struct {
 	RehookWhy    map[string]uint64 // why, by reason and level
 	RoundsWanted map[string]uint64 // changes that asked for a round, by kind
 	Created      uint64            // gnodes this node created (found no one to join)
-	// TunnelHeld counts broadcasts that came over a virtual link and were
-	// not passed into another one (seed 000 §3).
-	TunnelHeld uint64
 	// LossesSent counts ROUTE_LOSS announcements (each to every neighbour
 	// in scope), LossesHeld those left to the round by the budget (maxLosses).
 	LossesSent, LossesHeld uint64

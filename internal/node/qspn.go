@@ -454,10 +454,11 @@ func (n *Node) forward(l int, b *wire.Broadcast, id uint32, from *radar.Neighbou
 // level of the link to it.
 func (n *Node) sendTo(b *wire.Broadcast, id uint32, from *radar.Neighbour, keep func(np addr.Position, ll int) bool) {
 	var data []byte
-	// Seed 000 §3: what came from the Internet goes on inside, never back
-	// out through another tunnel of this node.
-	fromTunnel := from != nil && n.Virtual(from.Iface)
-	held := false
+	// Tunnels are links here too: a flood that came over one goes on over
+	// the others, inside its scope like any flood (seed 000 §3's "only
+	// inside the gnode", the flood's gnode). Seed 002's chains need it: a
+	// vnode anchored on one side and anchoring on the other joins the two
+	// (docs/VLAYER.md "Tunnels are links").
 	for i := 0; i < radar.MaxNeighbours; i++ {
 		nb := n.radar.ByIndex(uint8(i))
 		if nb == nil || nb.Cost == 0 || (from != nil && nb.Index == from.Index) {
@@ -467,19 +468,12 @@ func (n *Node) sendTo(b *wire.Broadcast, id uint32, from *radar.Neighbour, keep 
 		if !ok || ll < 0 || !keep(np, ll) {
 			continue
 		}
-		if fromTunnel && n.Virtual(nb.Iface) {
-			held = true
-			continue
-		}
 		if data == nil {
 			if data = n.encode(id, b); data == nil {
 				return
 			}
 		}
 		n.sendBytes(nb.Iface, nb.Peer, true, b.Op(), data)
-	}
-	if held {
-		n.Stats.TunnelHeld++
 	}
 }
 
