@@ -102,6 +102,24 @@ func TestIntegrationDeadTunnelReplaced(t *testing.T) {
 		t.Fatal(err)
 	}
 	killed := time.Now()
+	// Each gate left finds its tunnel to the gate that went dead and
+	// tears it down.
+	for _, isl := range left {
+		deadline := time.Now().Add(3 * time.Minute)
+		for {
+			v := vlinks(t, l, isl.Gate)
+			if !slices.ContainsFunc(v.Links, func(v ctl.VLink) bool {
+				return v.PublicKey == s.Islands[cut].PublicKey && !strings.HasPrefix(v.Standby, "dead")
+			}) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s keeps its tunnel to the gate that went: %+v", isl.Gate, v)
+			}
+			time.Sleep(time.Second)
+		}
+	}
+	t.Logf("the dead tunnels torn down %.1fs after island %d went off the internet", time.Since(killed).Seconds(), cut+1)
 	inCut := func(name string) bool { return slices.Contains(s.Islands[cut].Nodes, name) }
 	st := waitStatus(t, l, "the two islands left reach each other again", 4*time.Minute, func(st *Status) bool {
 		for _, n := range st.Nodes {
@@ -115,8 +133,8 @@ func TestIntegrationDeadTunnelReplaced(t *testing.T) {
 		return true
 	})
 	t.Logf("the dead tunnel replaced %.1fs after island %d went off the internet", time.Since(killed).Seconds(), cut+1)
-	ping(t, l, left[0].Nodes[1], addrOf(t, st, left[1].Nodes[1]), 20*time.Second)
-	ping(t, l, left[1].Nodes[1], addrOf(t, st, left[0].Nodes[1]), 20*time.Second)
+	ping(t, l, left[0].Nodes[1], addrOf(t, st, left[1].Nodes[1]), time.Minute)
+	ping(t, l, left[1].Nodes[1], addrOf(t, st, left[0].Nodes[1]), time.Minute)
 	// Their tunnel: live, between the two gates left, none to the gate
 	// that went.
 	for j, isl := range left {
