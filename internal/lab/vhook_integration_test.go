@@ -11,18 +11,16 @@ import (
 	"github.com/ntkd/ntkd/internal/topo"
 )
 
-// Two islands of three with colliding ids, no tunnel configured: an entry
-// server runs on the internet, both gates are entry nodes listed there
-// after a minute, and each, having no tunnel, asks the nearest other
-// gate for one (docs/VLAYER.md "Virtual hooking"). They end with one
-// tunnel between them, the islands join (one renumbered) and traffic
-// crosses between non-gate nodes.
-func TestIntegrationIslandsByVirtualHook(t *testing.T) {
-	ring, err := topo.Generate("ring", 3, nil, topo.Options{})
+// upHookIslands brings up k islands of kind with n nodes each, an entry
+// server and no tunnel; once each island has converged apart, it puts them
+// on the internet and returns when that was.
+func upHookIslands(t *testing.T, tag, kind string, n, k int) (Lab, *State, time.Time) {
+	t.Helper()
+	tp, err := topo.Generate(kind, n, nil, topo.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := upTestLab(t, "V", UpOptions{Topology: ring, ExtraConfig: fastConfig, Islands: 2, EntryServer: true})
+	l := upTestLab(t, tag, UpOptions{Topology: tp, ExtraConfig: fastConfig, Islands: k, EntryServer: true})
 	s, err := l.Load()
 	if err != nil {
 		t.Fatal(err)
@@ -37,7 +35,17 @@ func TestIntegrationIslandsByVirtualHook(t *testing.T) {
 	if err := l.Connect(true); err != nil {
 		t.Fatal(err)
 	}
-	connected := time.Now()
+	return l, s, time.Now()
+}
+
+// Two islands of three with colliding ids, no tunnel configured: an entry
+// server runs on the internet, both gates are entry nodes listed there
+// after a minute, and each, having no tunnel, asks the nearest other
+// gate for one (docs/VLAYER.md "Virtual hooking"). They end with one
+// tunnel between them, the islands join (one renumbered) and traffic
+// crosses between non-gate nodes.
+func TestIntegrationIslandsByVirtualHook(t *testing.T) {
+	l, s, connected := upHookIslands(t, "V", "ring", 3, 2)
 	// A minute until the gates list themselves (entry_after), then a
 	// fetch, the hook, the tunnel's first handshake and the join.
 	st := waitFull(t, l, 4*time.Minute)
@@ -65,19 +73,7 @@ func TestIntegrationIslandsByVirtualHook(t *testing.T) {
 // islands still on the internet end joined by a tunnel of their own, and
 // traffic crosses between them again.
 func TestIntegrationDeadTunnelReplaced(t *testing.T) {
-	line, err := topo.Generate("line", 2, nil, topo.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := upTestLab(t, "D", UpOptions{Topology: line, ExtraConfig: fastConfig, Islands: 3, EntryServer: true})
-	s, err := l.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitStatus(t, l, "each island converged apart", 60*time.Second, (*Status).IslandsFull)
-	if err := l.Connect(true); err != nil {
-		t.Fatal(err)
-	}
+	l, s, _ := upHookIslands(t, "D", "line", 2, 3)
 	waitFull(t, l, 4*time.Minute)
 	// The island to cut off: the one whose gate has the most tunnels, the
 	// middle one, and an anchorage node.
