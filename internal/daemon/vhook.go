@@ -106,7 +106,7 @@ type vhooker struct {
 // or our anchorage node): what link swapping needs of it.
 type vpeer struct {
 	node   entry.PublicKey
-	pos    entry.Position // from its request
+	pos    entry.Position // where it says it is: its request, or its ack
 	listen netip.AddrPort // where it takes link swaps (TCP); invalid: nowhere
 }
 
