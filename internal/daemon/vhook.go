@@ -335,7 +335,7 @@ func (d *Daemon) vhookDone(target entry.Entry, port uint16, want int, acks []ent
 			continue
 		}
 		linked++
-		if l := h.hooked[h.hookedTo(ack.Node)].listen; l.IsValid() {
+		if l := ackPeer(ack).listen; l.IsValid() {
 			// Link swapping with each new anchorage node (seed 002:
 			// "repeated for each vrnode of H").
 			d.beginSwap(entry.Entry{Record: entry.Record{Node: ack.Node, Endpoint: l}}, 0)

@@ -156,14 +156,10 @@ func (r *Record) check() error {
 		return malformed("endpoint not a unicast address")
 	case r.Endpoint.Port() == 0:
 		return malformed("endpoint port 0")
-	case !r.HasCoords && (r.Lat != 0 || r.Lon != 0):
-		return malformed("coordinates without their flag")
-	case r.Lat < -maxLat || r.Lat > maxLat || r.Lon < -maxLon || r.Lon > maxLon:
-		return malformed("coordinates out of range")
 	case r.Since < 0 || r.Stamp < 0 || r.Since > r.Stamp/1e9:
 		return malformed("up since after the update's time")
 	}
-	return nil
+	return checkCoords(r.HasCoords, r.Lat, r.Lon)
 }
 
 // decodeRecord reads one record from the first RecordSize bytes of b.

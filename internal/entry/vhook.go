@@ -128,15 +128,57 @@ func (v *VHook) appendBody(b []byte) []byte {
 	case v.Want > 1:
 		flags |= (v.Want - 1) << wantShift
 	}
+	h := hookBody{v.Node, v.TunnelKey, v.Endpoint, v.Listen, v.Lat, v.Lon, v.ID, v.Stamp}
+	return h.append(b, flags)
+}
+
+// hookBody is the layout a VHOOK and a VHOOK_ACK share, after their flags.
+type hookBody struct {
+	node      PublicKey
+	tunnelKey [32]byte
+	endpoint  netip.AddrPort
+	listen    uint16
+	lat, lon  int32
+	id        uint64
+	stamp     int64
+}
+
+func (h *hookBody) append(b []byte, flags byte) []byte {
 	b = append(b, version, flags)
-	b = append(b, v.Node[:]...)
-	b = append(b, v.TunnelKey[:]...)
-	b = appendEndpoint(b, v.Endpoint)
-	b = binary.BigEndian.AppendUint16(b, v.Listen)
-	b = binary.BigEndian.AppendUint32(b, uint32(v.Lat))
-	b = binary.BigEndian.AppendUint32(b, uint32(v.Lon))
-	b = binary.BigEndian.AppendUint64(b, v.ID)
-	return binary.BigEndian.AppendUint64(b, uint64(v.Stamp))
+	b = append(b, h.node[:]...)
+	b = append(b, h.tunnelKey[:]...)
+	b = appendEndpoint(b, h.endpoint)
+	b = binary.BigEndian.AppendUint16(b, h.listen)
+	b = binary.BigEndian.AppendUint32(b, uint32(h.lat))
+	b = binary.BigEndian.AppendUint32(b, uint32(h.lon))
+	b = binary.BigEndian.AppendUint64(b, h.id)
+	return binary.BigEndian.AppendUint64(b, uint64(h.stamp))
+}
+
+// readHookBody reads the shared layout from b, vhookBody bytes at least.
+func readHookBody(b []byte) hookBody {
+	var h hookBody
+	copy(h.node[:], b[2:34])
+	copy(h.tunnelKey[:], b[34:66])
+	h.endpoint = decodeEndpoint(b[66:84])
+	h.listen = binary.BigEndian.Uint16(b[84:86])
+	h.lat = int32(binary.BigEndian.Uint32(b[86:90]))
+	h.lon = int32(binary.BigEndian.Uint32(b[90:94]))
+	h.id = binary.BigEndian.Uint64(b[94:102])
+	h.stamp = int64(binary.BigEndian.Uint64(b[102:110]))
+	return h
+}
+
+// checkCoords holds the rules of coordinates on the wire: none without
+// their flag, and on the globe.
+func checkCoords(has bool, lat, lon int32) error {
+	switch {
+	case !has && (lat != 0 || lon != 0):
+		return malformed("coordinates without their flag")
+	case lat < -maxLat || lat > maxLat || lon < -maxLon || lon > maxLon:
+		return malformed("coordinates out of range")
+	}
+	return nil
 }
 
 // AppendBinary appends the request's wire form (VHookSize bytes). A
@@ -174,14 +216,9 @@ func DecodeVHook(b []byte) (VHook, error) {
 	v.Swap = b[1]&flagSwap != 0
 	v.Keep = b[1]&flagKeep != 0
 	v.Want = (b[1]&flagWant)>>wantShift + 1
-	copy(v.Node[:], b[2:34])
-	copy(v.TunnelKey[:], b[34:66])
-	ep := decodeEndpoint(b[66:84])
-	v.Listen = binary.BigEndian.Uint16(b[84:86])
-	v.Lat = int32(binary.BigEndian.Uint32(b[86:90]))
-	v.Lon = int32(binary.BigEndian.Uint32(b[90:94]))
-	v.ID = binary.BigEndian.Uint64(b[94:102])
-	v.Stamp = int64(binary.BigEndian.Uint64(b[102:110]))
+	h := readHookBody(b)
+	ep := h.endpoint
+	v.Node, v.TunnelKey, v.Listen, v.Lat, v.Lon, v.ID, v.Stamp = h.node, h.tunnelKey, h.listen, h.lat, h.lon, h.id, h.stamp
 	copy(v.Sig[:], b[vhookBody:])
 	if b[1]&flagEndpoint != 0 {
 		if !unicastEndpoint(ep) {
@@ -193,12 +230,10 @@ func DecodeVHook(b []byte) (VHook, error) {
 	} else if v.Listen != 0 {
 		return VHook{}, malformed("vhook listen port without an endpoint")
 	}
-	switch {
-	case !v.HasCoords && (v.Lat != 0 || v.Lon != 0):
-		return VHook{}, malformed("coordinates without their flag")
-	case v.Lat < -maxLat || v.Lat > maxLat || v.Lon < -maxLon || v.Lon > maxLon:
-		return VHook{}, malformed("coordinates out of range")
-	case v.Stamp < 0:
+	if err := checkCoords(v.HasCoords, v.Lat, v.Lon); err != nil {
+		return VHook{}, err
+	}
+	if v.Stamp < 0 {
 		return VHook{}, malformed("vhook stamp")
 	}
 	return v, nil
@@ -209,15 +244,8 @@ func (a *VHookAck) appendBody(b []byte) []byte {
 	if a.HasCoords {
 		flags |= flagCoords
 	}
-	b = append(b, version, flags)
-	b = append(b, a.Node[:]...)
-	b = append(b, a.TunnelKey[:]...)
-	b = appendEndpoint(b, a.Endpoint)
-	b = binary.BigEndian.AppendUint16(b, a.Listen)
-	b = binary.BigEndian.AppendUint32(b, uint32(a.Lat))
-	b = binary.BigEndian.AppendUint32(b, uint32(a.Lon))
-	b = binary.BigEndian.AppendUint64(b, a.ID)
-	return binary.BigEndian.AppendUint64(b, uint64(a.Stamp))
+	h := hookBody{a.Node, a.TunnelKey, a.Endpoint, a.Listen, a.Lat, a.Lon, a.ID, a.Stamp}
+	return h.append(b, flags)
 }
 
 // AppendBinary appends the answer's wire form (VHookAckSize bytes). An
@@ -261,23 +289,16 @@ func DecodeVHookAck(b []byte) (VHookAck, error) {
 		return a, malformed("vhook ack flags")
 	}
 	a.HasCoords = b[1]&flagCoords != 0
-	copy(a.Node[:], b[2:34])
-	copy(a.TunnelKey[:], b[34:66])
-	a.Endpoint = decodeEndpoint(b[66:84])
-	a.Listen = binary.BigEndian.Uint16(b[84:86])
-	a.Lat = int32(binary.BigEndian.Uint32(b[86:90]))
-	a.Lon = int32(binary.BigEndian.Uint32(b[90:94]))
-	a.ID = binary.BigEndian.Uint64(b[94:102])
-	a.Stamp = int64(binary.BigEndian.Uint64(b[102:110]))
+	h := readHookBody(b)
+	a.Node, a.TunnelKey, a.Endpoint, a.Listen, a.Lat, a.Lon, a.ID, a.Stamp = h.node, h.tunnelKey, h.endpoint, h.listen, h.lat, h.lon, h.id, h.stamp
 	copy(a.Sig[:], b[vhookAckBody:])
-	switch {
-	case !unicastEndpoint(a.Endpoint):
+	if !unicastEndpoint(a.Endpoint) {
 		return VHookAck{}, malformed("vhook ack endpoint not a unicast address and port")
-	case !a.HasCoords && (a.Lat != 0 || a.Lon != 0):
-		return VHookAck{}, malformed("vhook ack coordinates without their flag")
-	case a.Lat < -maxLat || a.Lat > maxLat || a.Lon < -maxLon || a.Lon > maxLon:
-		return VHookAck{}, malformed("vhook ack coordinates out of range")
-	case a.Stamp < 0:
+	}
+	if err := checkCoords(a.HasCoords, a.Lat, a.Lon); err != nil {
+		return VHookAck{}, err
+	}
+	if a.Stamp < 0 {
 		return VHookAck{}, malformed("vhook ack stamp")
 	}
 	return a, nil
